@@ -310,28 +310,27 @@ func (c *Config) derivedProps() map[string]string {
 	if c.SuperDigest != "" {
 		out[strings.TrimPrefix(superDigestProp, zookeeperPrefix)] = c.SuperDigest
 	}
-	if _, ok := c.containerProp(containerCheckIntervalProp); ok || c.ContainerCheckInterval != DefaultContainerCheckInterval {
+	if _, ok := c.Props[c.containerProp(containerCheckIntervalProp)]; ok || c.ContainerCheckInterval != DefaultContainerCheckInterval {
 		out[containerCheckIntervalProp] = ms(c.ContainerCheckInterval)
 	}
-	if _, ok := c.containerProp(containerMaxPerMinuteProp); ok || c.ContainerMaxPerMinute != DefaultContainerMaxPerMinute {
+	if _, ok := c.Props[c.containerProp(containerMaxPerMinuteProp)]; ok || c.ContainerMaxPerMinute != DefaultContainerMaxPerMinute {
 		out[containerMaxPerMinuteProp] = strconv.Itoa(c.ContainerMaxPerMinute)
 	}
-	if _, ok := c.containerProp(containerMaxNeverUsedProp); ok || c.ContainerMaxNeverUsedInterval != 0 {
+	if _, ok := c.Props[c.containerProp(containerMaxNeverUsedProp)]; ok || c.ContainerMaxNeverUsedInterval != 0 {
 		out[containerMaxNeverUsedProp] = ms(c.ContainerMaxNeverUsedInterval)
 	}
 	return out
 }
 
-// containerProp looks a znode.container.* setting up. ZooKeeper reads only
-// the unprefixed JVM property, so zoo.cfg could never set it; zookit also
-// honours the zookeeper.-prefixed name a zoo.cfg key turns into, and that one
-// wins, as the file wins elsewhere.
-func (c *Config) containerProp(name string) (string, bool) {
-	if v, ok := c.Props[zookeeperPrefix+name]; ok {
-		return v, true
+// containerProp names the property a znode.container.* setting is read
+// from. ZooKeeper reads only the unprefixed JVM property, so zoo.cfg could
+// never set it; zookit also honours the zookeeper.-prefixed name that a zoo.cfg
+// key turns into, and that one wins, as the file wins elsewhere.
+func (c *Config) containerProp(name string) string {
+	if _, ok := c.Props[zookeeperPrefix+name]; ok {
+		return zookeeperPrefix + name
 	}
-	v, ok := c.Props[name]
-	return v, ok
+	return name
 }
 
 // defaultWhitelist is the set FourLetterCommands builds when no whitelist

@@ -123,6 +123,17 @@ func (l location) err(err error) *Error {
 	return &Error{File: l.file, Line: l.line, Key: l.key, Err: err}
 }
 
+// lineErr reports a problem on the line of key with a message that names the
+// key itself.
+func (p *parser) lineErr(key, msg string) *Error {
+	l, ok := p.keyAt[key]
+	if !ok {
+		l = location{file: p.name}
+	}
+	l.key = ""
+	return l.err(errors.New(msg))
+}
+
 // errf reports a problem with a key of the file.
 func (p *parser) errf(key, format string, args ...any) *Error {
 	l, ok := p.keyAt[key]
@@ -418,13 +429,13 @@ func (p *parser) finish() error {
 	}
 	// 3.8 treats clientPort=0 as not set.
 	if c.ClientPort == 0 && p.clientSet {
-		return p.errf("clientPortAddress", "clientPortAddress is set but clientPort is not set")
+		return p.lineErr("clientPortAddress", "clientPortAddress is set but clientPort is not set")
 	}
 	if _, ok := c.Other["secureClientPortAddress"]; ok && c.Other["secureClientPort"] == "" {
-		return p.errf("secureClientPortAddress", "secureClientPortAddress is set but secureClientPort is not set")
+		return p.lineErr("secureClientPortAddress", "secureClientPortAddress is set but secureClientPort is not set")
 	}
 	if c.TickTime == 0 {
-		return p.errf("tickTime", "tickTime is not set")
+		return p.lineErr("tickTime", "tickTime is not set")
 	}
 	tick := int(c.TickTime / time.Millisecond)
 	if p.min == -1 {
@@ -438,7 +449,7 @@ func (p *parser) finish() error {
 		if _, ok := p.keyAt[key]; !ok {
 			key = "maxSessionTimeout"
 		}
-		return p.errf(key, "minSessionTimeout %d must not be larger than maxSessionTimeout %d", p.min, p.max)
+		return p.lineErr(key, fmt.Sprintf("minSessionTimeout %d must not be larger than maxSessionTimeout %d", p.min, p.max))
 	}
 	c.MinSessionTimeout = time.Duration(p.min) * time.Millisecond
 	c.MaxSessionTimeout = time.Duration(p.max) * time.Millisecond
@@ -516,10 +527,7 @@ func (p *parser) intProp(name string, def int) (int, error) {
 // containerInt reads a znode.container.* setting, which ContainerManager
 // needs positive (maxPerMinute divides a minute) and never negative.
 func (p *parser) containerInt(name string, def int) (int, error) {
-	key := zookeeperPrefix + name
-	if _, ok := p.c.Props[key]; !ok {
-		key = name
-	}
+	key := p.c.containerProp(name)
 	n, err := p.intProp(key, def)
 	if err == nil && (n < 0 || n == 0 && name != containerMaxNeverUsedProp) {
 		err = p.propErrf(key, "%d must be positive", n)
@@ -542,7 +550,7 @@ func (p *parser) quorum() error {
 	}
 	switch {
 	case participants == 0 && !c.StandaloneEnabled:
-		return p.errf("standaloneEnabled", "standaloneEnabled=false needs at least one participant server.N line")
+		return p.lineErr("standaloneEnabled", "standaloneEnabled=false needs at least one participant server.N line")
 	case participants == 0 && observers > 0:
 		return firstObserver().err(errors.New("observers without participants is an invalid configuration"))
 	case participants == 1 && c.StandaloneEnabled && observers > 0:
