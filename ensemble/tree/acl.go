@@ -1,0 +1,202 @@
+package tree
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zookit/zookit/ensemble/proto"
+)
+
+// Schemes understood by default, as ZooKeeper's ProviderRegistry without
+// extra zookeeper.authProvider.* properties: world, auth (expanded on write),
+// digest and ip.
+const (
+	schemeWorld  = "world"
+	schemeAuth   = "auth"
+	schemeDigest = "digest"
+	schemeIP     = "ip"
+)
+
+var (
+	openACL = []proto.ACL{{Perms: proto.PermAll, ID: proto.ID{Scheme: schemeWorld, ID: "anyone"}}}
+	readACL = []proto.ACL{{Perms: proto.PermRead, ID: proto.ID{Scheme: schemeWorld, ID: "anyone"}}}
+)
+
+// fixupACL validates and expands an ACL list given to create or setACL
+// (PrepRequestProcessor.fixupACL): duplicates dropped, "auth" replaced by the
+// caller's authenticated ids, every other id checked by its scheme.
+func fixupACL(acls []proto.ACL, auth []proto.ID) ([]proto.ACL, error) {
+	var uniq []proto.ACL
+	for _, a := range acls {
+		if !slices.Contains(uniq, a) {
+			uniq = append(uniq, a)
+		}
+	}
+	if len(uniq) == 0 {
+		return nil, proto.ErrInvalidACL
+	}
+	out := make([]proto.ACL, 0, len(uniq))
+	for _, a := range uniq {
+		switch {
+		case a.ID.Scheme == schemeWorld && a.ID.ID == "anyone":
+			out = append(out, a)
+		case a.ID.Scheme == schemeAuth:
+			found := false
+			for _, id := range auth {
+				// Only digest is an authenticated scheme among the
+				// default providers; an ip identity does not count.
+				if id.Scheme == schemeDigest {
+					out = append(out, proto.ACL{Perms: a.Perms, ID: id})
+					found = true
+				}
+			}
+			if !found {
+				return nil, proto.ErrInvalidACL
+			}
+		case a.ID.Scheme == schemeDigest && validDigestID(a.ID.ID),
+			a.ID.Scheme == schemeIP && validIPExpr(a.ID.ID):
+			out = append(out, a)
+		default:
+			return nil, proto.ErrInvalidACL
+		}
+	}
+	return out, nil
+}
+
+// validDigestID is DigestAuthenticationProvider.isValid: Java's
+// id.split(":") must give two parts, and split drops trailing empty parts.
+func validDigestID(id string) bool {
+	if !strings.Contains(id, ":") {
+		return false
+	}
+	parts := strings.Split(id, ":")
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return len(parts) == 2
+}
+
+// parseIPv4 is IPAuthenticationProvider.v4addr2Bytes.
+func parseIPv4(s string) ([4]byte, bool) {
+	var b [4]byte
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 {
+		return b, false
+	}
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 || v > 255 {
+			return b, false
+		}
+		b[i] = byte(v)
+	}
+	return b, true
+}
+
+// parseIPExpr reads "a.b.c.d[/bits]".
+func parseIPExpr(expr string) (addr [4]byte, bits int, ok bool) {
+	a, b, hasBits := strings.Cut(expr, "/")
+	addr, ok = parseIPv4(a)
+	if !ok {
+		return addr, 0, false
+	}
+	bits = 32
+	if hasBits {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < 0 || n > 32 {
+			return addr, 0, false
+		}
+		bits = n
+	}
+	return addr, bits, true
+}
+
+func validIPExpr(expr string) bool {
+	_, _, ok := parseIPExpr(expr)
+	return ok
+}
+
+func maskIPv4(b [4]byte, bits int) [4]byte {
+	for i := range b {
+		switch {
+		case bits >= 8:
+			bits -= 8
+		case bits <= 0:
+			b[i] = 0
+		default:
+			b[i] &^= byte(0xff >> bits)
+			bits = 0
+		}
+	}
+	return b
+}
+
+// ipMatches is IPAuthenticationProvider.matches: addr is the client's
+// address, expr the ACL's "a.b.c.d[/bits]".
+func ipMatches(addr, expr string) bool {
+	acl, bits, ok := parseIPExpr(expr)
+	if !ok {
+		return false
+	}
+	remote, ok := parseIPv4(addr)
+	return ok && maskIPv4(remote, bits) == maskIPv4(acl, bits)
+}
+
+// allowed is ZooKeeperServer.checkACL: does auth hold perm on a node with
+// this ACL? An empty ACL allows everything, the super digest passes every
+// check.
+func (t *Tree) allowed(acl []proto.ACL, perm int32, auth []proto.ID) bool {
+	if len(acl) == 0 || t.isSuper(auth) {
+		return true
+	}
+	for _, a := range acl {
+		if a.Perms&perm == 0 {
+			continue
+		}
+		switch a.ID.Scheme {
+		case schemeWorld:
+			if a.ID.ID == "anyone" {
+				return true
+			}
+		case schemeDigest:
+			if slices.Contains(auth, a.ID) {
+				return true
+			}
+		case schemeIP:
+			for _, id := range auth {
+				if id.Scheme == schemeIP && ipMatches(id.ID, a.ID.ID) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (t *Tree) isSuper(auth []proto.ID) bool {
+	return t.opts.superDigest != "" &&
+		slices.Contains(auth, proto.ID{Scheme: schemeDigest, ID: t.opts.superDigest})
+}
+
+func (t *Tree) checkACL(acl []proto.ACL, perm int32, auth []proto.ID) error {
+	if !t.allowed(acl, perm, auth) {
+		return proto.ErrNoAuth
+	}
+	return nil
+}
+
+// maskDigests hides digest hashes from a getACL caller without ADMIN, as
+// FinalRequestProcessor does ("user:hash" becomes "user:x").
+func maskDigests(acl []proto.ACL) []proto.ACL {
+	out := make([]proto.ACL, len(acl))
+	for i, a := range acl {
+		if a.ID.Scheme == schemeDigest {
+			if user, _, ok := strings.Cut(a.ID.ID, ":"); ok {
+				a.ID.ID = user + ":x"
+			}
+		}
+		out[i] = a
+	}
+	return out
+}

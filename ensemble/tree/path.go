@@ -1,0 +1,82 @@
+package tree
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// validatePath applies PathUtils.validatePath. Java checks UTF-16 code
+// units: a rune outside the BMP is a surrogate pair there and is refused by
+// the \ud800-\uf8ff range, and invalid UTF-8 decodes to U+FFFD, which the
+// \ufff0-\uffff range refuses, so checking runes gives the same answer.
+func validatePath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	if p == "/" {
+		return true
+	}
+	if p[len(p)-1] == '/' {
+		return false
+	}
+	rs := []rune(p)
+	last := '/'
+	for i := 1; i < len(rs); last, i = rs[i], i+1 {
+		c := rs[i]
+		next := rune(-1)
+		if i+1 < len(rs) {
+			next = rs[i+1]
+		}
+		endOfName := next == -1 || next == '/'
+		switch {
+		case c == 0:
+			return false
+		case c == '/' && last == '/':
+			return false
+		case c == '.' && last == '.':
+			if rs[i-2] == '/' && endOfName {
+				return false
+			}
+		case c == '.':
+			if rs[i-1] == '/' && endOfName {
+				return false
+			}
+		case c == utf8.RuneError, c > 0xffff,
+			c > 0 && c <= 0x1f,
+			c >= 0x7f && c <= 0x9f,
+			c >= 0xd800 && c <= 0xf8ff,
+			c >= 0xfff0:
+			return false
+		}
+	}
+	return true
+}
+
+// specialPaths are the nodes ZooKeeper refuses to delete (DataTree.isSpecialPath).
+func isSpecialPath(p string) bool {
+	switch p {
+	case "/", procPath, quotaPath, configPath:
+		return true
+	}
+	return false
+}
+
+// splitPath gives the parent and the last component of p, the way DataTree
+// does: the parent of "/a" is "", which names the root. ok is false when p
+// has no slash.
+func splitPath(p string) (parent, name string, ok bool) {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return "", "", false
+	}
+	return p[:i], p[i+1:], true
+}
+
+// watchPath is the name a parent is watched under: the root's alias "" is
+// watched as "/".
+func watchPath(parent string) string {
+	if parent == "" {
+		return "/"
+	}
+	return parent
+}

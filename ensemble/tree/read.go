@@ -1,0 +1,353 @@
+package tree
+
+import (
+	"strings"
+
+	"github.com/zookit/zookit/ensemble/proto"
+)
+
+// Read serves a read-only request from the local tree, with the ACL checks
+// and reply records of FinalRequestProcessor. Watches the read sets are
+// registered under the same lock as the read, so no change can slip in
+// between. Errors are proto.Code values. Ops: OpExists, OpGetData,
+// OpGetChildren, OpGetChildren2, OpGetACL, OpGetAllChildrenNumber,
+// OpGetEphemerals, OpMultiRead, OpAddWatch, OpCheckWatches, OpRemoveWatches,
+// OpSetWatches, OpSetWatches2.
+func (t *Tree) Read(c Caller, op proto.Op, req proto.Record) (proto.Record, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.read(c, op, req)
+}
+
+func (t *Tree) read(c Caller, op proto.Op, req proto.Record) (proto.Record, error) {
+	switch op {
+	case proto.OpExists, proto.OpGetData, proto.OpGetChildren, proto.OpGetChildren2:
+		r, ok := req.(*proto.PathWatch)
+		if !ok {
+			return nil, badRequest(op, req)
+		}
+		switch op {
+		case proto.OpExists:
+			return t.exists(c, r)
+		case proto.OpGetData:
+			return t.getData(c, r)
+		}
+		return t.getChildren(c, r, op == proto.OpGetChildren2)
+	case proto.OpGetACL, proto.OpGetAllChildrenNumber, proto.OpGetEphemerals:
+		r, ok := req.(*proto.PathRequest)
+		if !ok {
+			return nil, badRequest(op, req)
+		}
+		switch op {
+		case proto.OpGetACL:
+			return t.getACL(c, r.Path)
+		case proto.OpGetAllChildrenNumber:
+			return t.allChildrenNumber(c, r.Path)
+		}
+		return t.getEphemerals(c, r.Path), nil
+	case proto.OpMultiRead:
+		r, ok := req.(*proto.MultiRequest)
+		if !ok {
+			return nil, badRequest(op, req)
+		}
+		return t.multiRead(c, r)
+	case proto.OpAddWatch, proto.OpCheckWatches, proto.OpRemoveWatches:
+		r, ok := req.(*proto.PathInt)
+		if !ok {
+			return nil, badRequest(op, req)
+		}
+		t.wmu.Lock()
+		defer t.wmu.Unlock()
+		if op == proto.OpAddWatch {
+			return t.addWatch(c, r)
+		}
+		return nil, t.checkWatches(c, r, op == proto.OpRemoveWatches)
+	case proto.OpSetWatches, proto.OpSetWatches2:
+		r, ok := req.(*proto.SetWatches)
+		if !ok {
+			return nil, badRequest(op, req)
+		}
+		t.setWatches(c, r)
+		return nil, nil
+	}
+	return nil, proto.ErrUnimplemented
+}
+
+// watch registers w in m unless the caller cannot hold watches.
+func (t *Tree) watch(c Caller, data bool, path string, mode uint8) {
+	if c.Watcher == nil {
+		return
+	}
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if data {
+		t.watches.addData(path, c.Watcher, mode)
+	} else {
+		t.watches.addChild(path, c.Watcher, mode)
+	}
+}
+
+// exists checks READ only on a node that exists, and leaves a watch on a
+// missing one too, so the caller hears NodeCreated.
+func (t *Tree) exists(c Caller, r *proto.PathWatch) (proto.Record, error) {
+	if containsNUL(r.Path) {
+		return nil, proto.ErrBadArguments
+	}
+	n := t.lookup(r.Path)
+	if n != nil {
+		if err := t.checkACL(n.acl, proto.PermRead, c.Auth); err != nil {
+			return nil, err
+		}
+	}
+	if r.Watch {
+		t.watch(c, true, r.Path, modeStandard)
+	}
+	if n == nil {
+		return nil, proto.ErrNoNode
+	}
+	return &proto.StatResponse{Stat: n.statOut()}, nil
+}
+
+// readable finds a node the caller may READ.
+func (t *Tree) readable(c Caller, path string) (*node, error) {
+	n := t.lookup(path)
+	if n == nil {
+		return nil, proto.ErrNoNode
+	}
+	if err := t.checkACL(n.acl, proto.PermRead, c.Auth); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (t *Tree) getData(c Caller, r *proto.PathWatch) (*proto.GetDataResponse, error) {
+	n, err := t.readable(c, r.Path)
+	if err != nil {
+		return nil, err
+	}
+	if r.Watch {
+		t.watch(c, true, r.Path, modeStandard)
+	}
+	return &proto.GetDataResponse{Data: cloneData(n.data), Stat: n.statOut()}, nil
+}
+
+// cloneData copies node data for a reply; an empty node gives an empty,
+// non-nil slice, as ZooKeeper sends a zero-length buffer, not a null one.
+func cloneData(b []byte) []byte { return append([]byte{}, b...) }
+
+func (t *Tree) getChildren(c Caller, r *proto.PathWatch, withStat bool) (*proto.ChildrenResponse, error) {
+	n, err := t.readable(c, r.Path)
+	if err != nil {
+		return nil, err
+	}
+	if r.Watch {
+		t.watch(c, false, r.Path, modeStandard)
+	}
+	resp := &proto.ChildrenResponse{Children: n.childList(), WithStat: withStat}
+	if withStat {
+		resp.Stat = n.statOut()
+	}
+	return resp, nil
+}
+
+// getACL needs READ or ADMIN; without ADMIN digest hashes are masked.
+func (t *Tree) getACL(c Caller, path string) (proto.Record, error) {
+	n := t.lookup(path)
+	if n == nil {
+		return nil, proto.ErrNoNode
+	}
+	if err := t.checkACL(n.acl, proto.PermRead|proto.PermAdmin, c.Auth); err != nil {
+		return nil, err
+	}
+	acl := append([]proto.ACL{}, n.acl...)
+	if !t.allowed(n.acl, proto.PermAdmin, c.Auth) {
+		acl = maskDigests(acl)
+	}
+	return &proto.GetACLResponse{ACL: acl, Stat: n.statOut()}, nil
+}
+
+func (t *Tree) allChildrenNumber(c Caller, path string) (proto.Record, error) {
+	n, err := t.readable(c, path)
+	if err != nil {
+		return nil, err
+	}
+	return &proto.IntResponse{N: int32(t.descendants(path, n))}, nil
+}
+
+func (t *Tree) descendants(path string, n *node) int {
+	if path == "" {
+		path = "/"
+	}
+	prefix := strings.TrimSuffix(path, "/") + "/"
+	count := 0
+	for name := range n.children {
+		count += 1 + t.descendants(prefix+name, t.nodes[prefix+name])
+	}
+	return count
+}
+
+// getEphemerals lists the caller's session's ephemerals whose path starts
+// with prefix; an empty or "/" prefix lists them all.
+func (t *Tree) getEphemerals(c Caller, prefix string) proto.Record {
+	all := strings.TrimSpace(prefix) == "" || strings.TrimSpace(prefix) == "/"
+	list := []string{}
+	for _, p := range sortedKeys(t.ephemerals[c.Session]) {
+		if all || strings.HasPrefix(p, prefix) {
+			list = append(list, p)
+		}
+	}
+	return &proto.ChildrenResponse{Children: list}
+}
+
+// multiRead runs getData and getChildren ops independently; a failing op
+// gives an error result and the others still run.
+func (t *Tree) multiRead(c Caller, r *proto.MultiRequest) (proto.Record, error) {
+	results := make([]proto.MultiResult, 0, len(r.Ops))
+	for _, op := range r.Ops {
+		pw, ok := op.Req.(*proto.PathWatch)
+		if !ok || op.Op != proto.OpGetData && op.Op != proto.OpGetChildren {
+			return nil, badRequest(op.Op, op.Req)
+		}
+		var (
+			resp proto.Record
+			err  error
+		)
+		if op.Op == proto.OpGetData {
+			resp, err = t.getData(c, pw)
+		} else {
+			resp, err = t.getChildren(c, pw, false)
+		}
+		if err != nil {
+			results = append(results, proto.MultiResult{Op: proto.OpError, Err: proto.CodeOf(err)})
+			continue
+		}
+		results = append(results, proto.MultiResult{Op: op.Op, Resp: resp})
+	}
+	return &proto.MultiResponse{Results: results}, nil
+}
+
+// addWatch sets a persistent watch: PERSISTENT in both managers,
+// PERSISTENT_RECURSIVE in the data manager only (ZooKeeper 3.9), so the
+// latter never hears NodeChildrenChanged. Called with wmu held.
+func (t *Tree) addWatch(c Caller, r *proto.PathInt) (proto.Record, error) {
+	switch r.N {
+	case proto.AddWatchPersistent:
+		if c.Watcher != nil {
+			t.watches.addData(r.Path, c.Watcher, modePersistent)
+			t.watches.addChild(r.Path, c.Watcher, modePersistent)
+		}
+	case proto.AddWatchPersistentRecursive:
+		if c.Watcher != nil {
+			t.watches.addData(r.Path, c.Watcher, modeRecursive)
+		}
+	default:
+		// WatcherMode.fromZooDef throws, which ZooKeeper answers with
+		// MARSHALLINGERROR.
+		return nil, proto.ErrMarshallingError
+	}
+	return &proto.IntResponse{N: 0}, nil
+}
+
+// checkWatches is checkWatches (remove false) and removeWatches (remove
+// true) of ZooKeeper 3.9's DataTree. Called with wmu held.
+func (t *Tree) checkWatches(c Caller, r *proto.PathInt, remove bool) error {
+	if r.N < proto.WatcherChildren || r.N > proto.WatcherPersistentRecursive {
+		return proto.ErrMarshallingError
+	}
+	w := c.Watcher
+	if w == nil {
+		return proto.ErrNoWatcher
+	}
+	s := t.watches
+	all := modeStandard | modePersistent | modeRecursive
+	type target struct {
+		m     *watchManager
+		modes uint8
+	}
+	// Which (manager, modes) a type addresses, for checking and removing.
+	var check, del []target
+	switch r.N {
+	case proto.WatcherChildren:
+		check = []target{{s.child, modeStandard}}
+		del = check
+	case proto.WatcherData:
+		check = []target{{s.data, modeStandard}}
+		del = check
+	case proto.WatcherAny:
+		check = []target{{s.child, all}, {s.data, all}}
+		del = check
+	case proto.WatcherPersistent:
+		check = []target{{s.data, modePersistent}}
+		del = []target{{s.child, modePersistent}, {s.data, modePersistent}}
+	case proto.WatcherPersistentRecursive:
+		check = []target{{s.data, modeRecursive}}
+		del = check
+	}
+	found := false
+	if !remove {
+		for _, tg := range check {
+			found = found || tg.m.modes(r.Path, w)&tg.modes != 0
+		}
+	} else {
+		for _, tg := range del {
+			if tg.m.remove(r.Path, w, tg.modes) {
+				found = true
+			}
+		}
+		s.forget(w)
+	}
+	if !found {
+		return proto.ErrNoWatcher
+	}
+	return nil
+}
+
+// setWatches re-arms the watches of a reconnecting client and fires at once
+// those whose condition it missed while away (DataTree.setWatches). Such
+// events carry zxid -1, as ZooKeeper 3.9 sends for them.
+func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
+	w := c.Watcher
+	if w == nil {
+		return
+	}
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	s := t.watches
+	notify := func(typ int32, path string) {
+		w.Notify(proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path}, -1)
+	}
+	for _, p := range r.Data {
+		switch n := t.lookup(p); {
+		case n == nil:
+			notify(proto.EventNodeDeleted, p)
+		case n.stat.Mzxid > r.RelativeZxid:
+			notify(proto.EventNodeDataChanged, p)
+		default:
+			s.addData(p, w, modeStandard)
+		}
+	}
+	for _, p := range r.Exist {
+		if t.lookup(p) != nil {
+			notify(proto.EventNodeCreated, p)
+		} else {
+			s.addData(p, w, modeStandard)
+		}
+	}
+	for _, p := range r.Child {
+		switch n := t.lookup(p); {
+		case n == nil:
+			notify(proto.EventNodeDeleted, p)
+		case n.stat.Pzxid > r.RelativeZxid:
+			notify(proto.EventNodeChildrenChanged, p)
+		default:
+			s.addChild(p, w, modeStandard)
+		}
+	}
+	for _, p := range r.Persistent {
+		s.addChild(p, w, modePersistent)
+		s.addData(p, w, modePersistent)
+	}
+	for _, p := range r.PersistentRecursive {
+		s.addData(p, w, modeRecursive)
+	}
+}

@@ -1,0 +1,380 @@
+package tree
+
+import (
+	"slices"
+	"sort"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/zookit/zookit/ensemble/proto"
+)
+
+const (
+	procPath   = "/zookeeper"
+	quotaPath  = "/zookeeper/quota"
+	configPath = "/zookeeper/config"
+
+	// containerOwner and the TTL encoding are EphemeralType's.
+	containerOwner = int64(-1 << 63)
+	extendedMask   = int64(-1 << 56) // 0xff00000000000000
+	reservedMask   = int64(0x00ffff0000000000)
+	ttlValueMask   = ^(extendedMask | reservedMask)
+	maxTTL         = int64(0xFFFFFFFFFF)
+)
+
+// Watcher is one client connection's watch endpoint. Notify is called with
+// the tree lock held, so it must not block and must not call back into the
+// Tree; it queues the event. Implementations must be comparable: watches
+// are keyed by the Watcher value.
+type Watcher interface {
+	Notify(ev proto.WatcherEvent, zxid int64)
+	SessionID() int64
+}
+
+// Caller identifies who issues a read.
+type Caller struct {
+	Session int64
+	Auth    []proto.ID
+	Watcher Watcher // where watches set by this read go; nil when the caller cannot hold watches
+}
+
+// Session is a global session as the log created it.
+type Session struct {
+	ID      int64
+	Timeout int32
+	Passwd  []byte
+}
+
+type options struct {
+	superDigest  string
+	extended     bool
+	configData   []byte
+	maxNeverUsed int64
+}
+
+// Option configures a Tree.
+type Option func(*options)
+
+// WithSuperDigest names the super user, "super:<base64 sha1>": a caller whose
+// Auth holds {digest, d} passes every ACL check.
+func WithSuperDigest(d string) Option { return func(o *options) { o.superDigest = d } }
+
+// WithExtendedTypes enables TTL nodes (zookeeper.extendedTypesEnabled);
+// without it TTL creates fail with proto.ErrUnimplemented.
+func WithExtendedTypes(on bool) Option { return func(o *options) { o.extended = on } }
+
+// WithConfigData sets the contents of /zookeeper/config.
+func WithConfigData(data []byte) Option {
+	return func(o *options) { o.configData = slices.Clone(data) }
+}
+
+// WithMaxNeverUsed is znode.container.maxNeverUsedIntervalMs: how long a
+// container that never had a child lives (0: for ever).
+func WithMaxNeverUsed(ms int64) Option { return func(o *options) { o.maxNeverUsed = ms } }
+
+type node struct {
+	data     []byte
+	acl      []proto.ACL
+	stat     proto.Stat // DataLength and NumChildren are computed on the way out
+	children map[string]struct{}
+}
+
+func (n *node) statOut() proto.Stat {
+	s := n.stat
+	s.DataLength = int32(len(n.data))
+	s.NumChildren = int32(len(n.children))
+	return s
+}
+
+func (n *node) childList() []string {
+	out := make([]string, 0, len(n.children))
+	for c := range n.children {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ownerKind is EphemeralType.
+type ownerKind int
+
+const (
+	ownerNone ownerKind = iota // VOID: persistent
+	ownerSession
+	ownerContainer
+	ownerTTL
+)
+
+// Tree is ZooKeeper's data tree. Methods are safe for concurrent use:
+// Apply takes the write lock, reads the read lock.
+type Tree struct {
+	mu   sync.RWMutex
+	opts options
+
+	nodes      map[string]*node // by path; the root is "/"
+	sessions   map[int64]*Session
+	ephemerals map[int64]map[string]struct{}
+	containers map[string]struct{}
+	ttls       map[string]struct{}
+	lastZxid   int64
+	dataSize   int64
+
+	wmu     sync.Mutex // guards watches; taken after mu
+	watches *watchState
+}
+
+// New returns a fresh tree holding "/", "/zookeeper", "/zookeeper/quota" and
+// "/zookeeper/config" (readable by anyone, writable by nobody but super).
+func New(opts ...Option) *Tree {
+	t := &Tree{watches: newWatchState()}
+	for _, o := range opts {
+		o(&t.opts)
+	}
+	t.reset()
+	return t
+}
+
+// reset installs the built-in tree of DataTree's constructor.
+func (t *Tree) reset() {
+	t.nodes = map[string]*node{}
+	t.sessions = map[int64]*Session{}
+	t.ephemerals = map[int64]map[string]struct{}{}
+	t.containers = map[string]struct{}{}
+	t.ttls = map[string]struct{}{}
+	t.lastZxid = 0
+	t.dataSize = 0
+	t.put("/", &node{acl: openACL})
+	t.put(procPath, &node{acl: openACL})
+	t.put(quotaPath, &node{acl: openACL})
+	t.put(configPath, &node{acl: readACL, data: t.opts.configData})
+}
+
+// lookup finds a node; "" is the root's alias, as in DataTree.
+func (t *Tree) lookup(p string) *node {
+	if p == "" {
+		p = "/"
+	}
+	return t.nodes[p]
+}
+
+// nodeSize is DataTree.getNodeSize, with Java's UTF-16 length of the path.
+func nodeSize(path string, data []byte) int64 {
+	return int64(utf8.RuneCountInString(path) + len(data))
+}
+
+// put links n under its parent and into the indexes.
+func (t *Tree) put(p string, n *node) {
+	if n.children == nil {
+		n.children = map[string]struct{}{}
+	}
+	t.nodes[p] = n
+	if p != "/" {
+		parent, name, _ := splitPath(p)
+		t.lookup(parent).children[name] = struct{}{}
+	}
+	t.dataSize += nodeSize(p, n.data)
+	t.index(p, n.stat.EphemeralOwner, true)
+}
+
+// unlink removes a childless node from its parent and the indexes.
+func (t *Tree) unlink(p string) *node {
+	n := t.nodes[p]
+	delete(t.nodes, p)
+	parent, name, _ := splitPath(p)
+	delete(t.lookup(parent).children, name)
+	t.dataSize -= nodeSize(p, n.data)
+	t.index(p, n.stat.EphemeralOwner, false)
+	return n
+}
+
+func (t *Tree) index(p string, owner int64, add bool) {
+	var set map[string]struct{}
+	switch t.kind(owner) {
+	case ownerContainer:
+		set = t.containers
+	case ownerTTL:
+		set = t.ttls
+	case ownerSession:
+		set = t.ephemerals[owner]
+		if set == nil {
+			if !add {
+				return
+			}
+			set = map[string]struct{}{}
+			t.ephemerals[owner] = set
+		}
+	default:
+		return
+	}
+	if add {
+		set[p] = struct{}{}
+		return
+	}
+	delete(set, p)
+	if t.kind(owner) == ownerSession && len(set) == 0 {
+		delete(t.ephemerals, owner)
+	}
+}
+
+// kind classifies an ephemeralOwner like EphemeralType.get: the TTL encoding
+// exists only while extended types are enabled.
+func (t *Tree) kind(owner int64) ownerKind {
+	switch {
+	case owner == 0:
+		return ownerNone
+	case t.opts.extended && owner&extendedMask == extendedMask && owner&reservedMask == 0:
+		return ownerTTL
+	case owner == containerOwner:
+		return ownerContainer
+	}
+	return ownerSession
+}
+
+// LastZxid is the zxid of the last applied transaction.
+func (t *Tree) LastZxid() int64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.lastZxid
+}
+
+// Session returns a live session.
+func (t *Tree) Session(id int64) (Session, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	s, ok := t.sessions[id]
+	if !ok {
+		return Session{}, false
+	}
+	return copySession(s), true
+}
+
+func copySession(s *Session) Session {
+	return Session{ID: s.ID, Timeout: s.Timeout, Passwd: slices.Clone(s.Passwd)}
+}
+
+// Sessions lists the live sessions sorted by id.
+func (t *Tree) Sessions() []Session {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]Session, 0, len(t.sessions))
+	for _, s := range t.sessions {
+		out = append(out, copySession(s))
+	}
+	slices.SortFunc(out, func(a, b Session) int { return compareI64(a.ID, b.ID) })
+	return out
+}
+
+func compareI64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// NodeCount is the node count of the stat 4lw: ZooKeeper stores the root
+// under both "" and "/", so a fresh tree counts 5.
+func (t *Tree) NodeCount() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.nodes) + 1
+}
+
+// ApproximateDataSize is DataTree.approximateDataSize: path lengths plus data
+// lengths over every map entry, the root's "" alias included.
+func (t *Tree) ApproximateDataSize() int64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.dataSize + int64(len(t.nodes["/"].data))
+}
+
+// EphemeralCount is the number of ephemeral nodes.
+func (t *Tree) EphemeralCount() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := 0
+	for _, set := range t.ephemerals {
+		n += len(set)
+	}
+	return n
+}
+
+// Ephemerals maps each session to its sorted ephemeral paths (the dump 4lw).
+func (t *Tree) Ephemerals() map[int64][]string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make(map[int64][]string, len(t.ephemerals))
+	for id, set := range t.ephemerals {
+		out[id] = sortedKeys(set)
+	}
+	return out
+}
+
+func sortedKeys(set map[string]struct{}) []string {
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WatchSummary is the wchs 4lw: connections, paths and watches. Like
+// ZooKeeper it counts the data watches (exists, getData, addWatch) only.
+func (t *Tree) WatchSummary() (watchers int, paths int, total int) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	m := t.watches.data
+	for _, ps := range m.byWatcher {
+		total += len(ps)
+	}
+	return len(m.byWatcher), len(m.table), total
+}
+
+// WatchesBySession is the wchc 4lw (data watches, as ZooKeeper).
+func (t *Tree) WatchesBySession() map[int64][]string {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	sets := map[int64]map[string]struct{}{}
+	for w, ps := range t.watches.data.byWatcher {
+		id := w.SessionID()
+		if sets[id] == nil {
+			sets[id] = map[string]struct{}{}
+		}
+		for p := range ps {
+			sets[id][p] = struct{}{}
+		}
+	}
+	out := make(map[int64][]string, len(sets))
+	for id, set := range sets {
+		out[id] = sortedKeys(set)
+	}
+	return out
+}
+
+// WatchesByPath is the wchp 4lw (data watches, as ZooKeeper).
+func (t *Tree) WatchesByPath() map[string][]int64 {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	out := make(map[string][]int64, len(t.watches.data.table))
+	for p, ws := range t.watches.data.table {
+		ids := make([]int64, 0, len(ws))
+		for w := range ws {
+			ids = append(ids, w.SessionID())
+		}
+		slices.Sort(ids)
+		out[p] = slices.Compact(ids)
+	}
+	return out
+}
+
+// RemoveWatcher drops every watch of a closed connection.
+func (t *Tree) RemoveWatcher(w Watcher) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	t.watches.data.removeWatcher(w)
+	t.watches.child.removeWatcher(w)
+	delete(t.watches.seq, w)
+}

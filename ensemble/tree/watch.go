@@ -1,0 +1,227 @@
+package tree
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/zookit/zookit/ensemble/proto"
+)
+
+// Watch modes a watcher can hold on one path of one manager, as bits
+// (ZooKeeper 3.9 WatchStats): a standard watch is dropped when it fires, the
+// persistent ones stay.
+const (
+	modeStandard uint8 = 1 << iota
+	modePersistent
+	modeRecursive
+)
+
+// watchManager is one of ZooKeeper's two WatchManagers (data or child).
+type watchManager struct {
+	table     map[string]map[Watcher]uint8 // path -> watcher -> modes
+	byWatcher map[Watcher]map[string]struct{}
+	recursive int // paths holding modeRecursive; zero skips the parent walk
+}
+
+func newWatchManager() *watchManager {
+	return &watchManager{
+		table:     map[string]map[Watcher]uint8{},
+		byWatcher: map[Watcher]map[string]struct{}{},
+	}
+}
+
+func (m *watchManager) add(path string, w Watcher, mode uint8) {
+	ws := m.table[path]
+	if ws == nil {
+		ws = map[Watcher]uint8{}
+		m.table[path] = ws
+	}
+	old := ws[w]
+	if old&modeRecursive == 0 && mode&modeRecursive != 0 {
+		m.recursive++
+	}
+	ws[w] = old | mode
+	ps := m.byWatcher[w]
+	if ps == nil {
+		ps = map[string]struct{}{}
+		m.byWatcher[w] = ps
+	}
+	ps[path] = struct{}{}
+}
+
+// set replaces w's modes on path; zero removes the watch.
+func (m *watchManager) set(path string, w Watcher, modes uint8) {
+	ws := m.table[path]
+	old := ws[w]
+	if old&modeRecursive != 0 && modes&modeRecursive == 0 {
+		m.recursive--
+	}
+	if modes != 0 {
+		ws[w] = modes
+		return
+	}
+	delete(ws, w)
+	if len(ws) == 0 {
+		delete(m.table, path)
+	}
+	ps := m.byWatcher[w]
+	delete(ps, path)
+	if len(ps) == 0 {
+		delete(m.byWatcher, w)
+	}
+}
+
+func (m *watchManager) modes(path string, w Watcher) uint8 { return m.table[path][w] }
+
+// remove drops the given modes of w on path and reports whether any was held.
+func (m *watchManager) remove(path string, w Watcher, modes uint8) bool {
+	old := m.modes(path, w)
+	if old&modes == 0 {
+		return false
+	}
+	m.set(path, w, old&^modes)
+	return true
+}
+
+func (m *watchManager) removeWatcher(w Watcher) {
+	for p := range m.byWatcher[w] {
+		m.set(p, w, 0)
+	}
+}
+
+// trigger is WatchManager.triggerWatch: every watcher on path fires (its
+// standard watch is consumed), and recursive watchers on any ancestor fire
+// too. It adds the watchers to fired.
+func (m *watchManager) trigger(path string, fired map[Watcher]struct{}) {
+	for w, modes := range m.table[path] {
+		fired[w] = struct{}{}
+		if modes&modeStandard != 0 {
+			m.set(path, w, modes&^modeStandard)
+		}
+	}
+	if m.recursive == 0 {
+		return
+	}
+	for p := path; p != "/" && p != ""; {
+		i := strings.LastIndexByte(p, '/')
+		switch {
+		case i < 0:
+			return
+		case i == 0:
+			p = "/"
+		default:
+			p = p[:i]
+		}
+		for w, modes := range m.table[p] {
+			if modes&modeRecursive != 0 {
+				fired[w] = struct{}{}
+			}
+		}
+	}
+}
+
+// watchState holds both managers and the order in which watchers are told
+// about an event. Watchers are compared by identity, so an implementation
+// must be comparable (a pointer type in practice).
+type watchState struct {
+	data, child *watchManager
+	seq         map[Watcher]uint64 // first-registration order: delivery order
+	next        uint64
+}
+
+func newWatchState() *watchState {
+	return &watchState{data: newWatchManager(), child: newWatchManager(), seq: map[Watcher]uint64{}}
+}
+
+func (s *watchState) register(w Watcher) {
+	if _, ok := s.seq[w]; !ok {
+		s.next++
+		s.seq[w] = s.next
+	}
+}
+
+func (s *watchState) addData(path string, w Watcher, mode uint8) {
+	s.register(w)
+	s.data.add(path, w, mode)
+}
+
+func (s *watchState) addChild(path string, w Watcher, mode uint8) {
+	s.register(w)
+	s.child.add(path, w, mode)
+}
+
+// forget drops w from the delivery order once it holds no watch.
+func (s *watchState) forget(w Watcher) {
+	if s.data.byWatcher[w] == nil && s.child.byWatcher[w] == nil {
+		delete(s.seq, w)
+	}
+}
+
+// deliver notifies the watchers in fired that are not in skip, in
+// registration order, so every run of the same history notifies alike.
+func (s *watchState) deliver(fired, skip map[Watcher]struct{}, typ int32, path string, zxid int64) {
+	ws := make([]Watcher, 0, len(fired))
+	for w := range fired {
+		if _, ok := skip[w]; !ok {
+			ws = append(ws, w)
+		}
+	}
+	slices.SortFunc(ws, func(a, b Watcher) int { return compareU64(s.seq[a], s.seq[b]) })
+	ev := proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path}
+	for _, w := range ws {
+		w.Notify(ev, zxid)
+	}
+	for w := range fired {
+		s.forget(w)
+	}
+}
+
+func compareU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// change kinds recorded while applying, fired after the whole txn succeeded.
+const (
+	changeCreated = iota
+	changeDeleted
+	changeData
+)
+
+type change struct {
+	kind int
+	path string
+}
+
+// fire runs DataTree's triggers for one applied change.
+func (s *watchState) fire(c change, zxid int64) {
+	parent, _, _ := splitPath(c.path)
+	switch c.kind {
+	case changeCreated:
+		s.fireOne(s.data, c.path, proto.EventNodeCreated, zxid)
+		s.fireOne(s.child, watchPath(parent), proto.EventNodeChildrenChanged, zxid)
+	case changeDeleted:
+		fired := map[Watcher]struct{}{}
+		s.data.trigger(c.path, fired)
+		s.deliver(fired, nil, proto.EventNodeDeleted, c.path, zxid)
+		// A watcher holding both a data and a child watch on the path
+		// hears NodeDeleted once; its child watch is consumed all the same.
+		second := map[Watcher]struct{}{}
+		s.child.trigger(c.path, second)
+		s.deliver(second, fired, proto.EventNodeDeleted, c.path, zxid)
+		s.fireOne(s.child, watchPath(parent), proto.EventNodeChildrenChanged, zxid)
+	case changeData:
+		s.fireOne(s.data, c.path, proto.EventNodeDataChanged, zxid)
+	}
+}
+
+func (s *watchState) fireOne(m *watchManager, path string, typ int32, zxid int64) {
+	fired := map[Watcher]struct{}{}
+	m.trigger(path, fired)
+	s.deliver(fired, nil, typ, path, zxid)
+}
