@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -165,8 +166,7 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	if err := p.file(string(data)); err != nil {
 		return nil, err
 	}
-	p.c.Props = maps.Clone(p.fileProps)
-	p.propAt = maps.Clone(p.fileAt)
+	p.props(nil)
 	if err := p.finish(); err != nil {
 		return nil, err
 	}
@@ -182,7 +182,8 @@ func Parse(r io.Reader, name string) (*Config, error) {
 // it: the -D flags of env("SERVER_JVMFLAGS") and then env("JVMFLAGS") become
 // system properties (a later flag wins), the file's own zookeeper.<key>
 // settings override them, servers come from dynamicConfigFile when it is
-// set, and DataDir/myid identifies this server.
+// set, and DataDir/myid identifies this server. A nil env stands for an
+// empty environment.
 func Load(path string, env func(string) string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -193,19 +194,7 @@ func Load(path string, env func(string) string) (*Config, error) {
 	if err := p.file(string(data)); err != nil {
 		return nil, err
 	}
-	if env == nil {
-		env = func(string) string { return "" }
-	}
-	for _, v := range []string{"SERVER_JVMFLAGS", "JVMFLAGS"} {
-		for k, val := range ParseJVMFlags(env(v)) {
-			p.c.Props[k] = val
-			p.propAt[k] = location{file: v, key: "-D" + k}
-		}
-	}
-	for k, v := range p.fileProps {
-		p.c.Props[k] = v
-		p.propAt[k] = p.fileAt[k]
-	}
+	p.props(env)
 	if err := p.finish(); err != nil {
 		return nil, err
 	}
@@ -221,6 +210,22 @@ func Load(path string, env func(string) string) (*Config, error) {
 		return nil, err
 	}
 	return p.c, nil
+}
+
+// props merges the system properties: the -D flags of the environment, in
+// the order zkServer.sh puts them on the java command line, then the file's,
+// which win because QuorumPeerConfig sets them after the JVM started.
+func (p *parser) props(env func(string) string) {
+	if env != nil {
+		for _, v := range []string{"SERVER_JVMFLAGS", "JVMFLAGS"} {
+			for k, val := range ParseJVMFlags(env(v)) {
+				p.c.Props[k] = val
+				p.propAt[k] = location{file: v, key: "-D" + k}
+			}
+		}
+	}
+	maps.Copy(p.c.Props, p.fileProps)
+	maps.Copy(p.propAt, p.fileAt)
 }
 
 // file applies the entries of a zoo.cfg, as the loop of
@@ -607,7 +612,10 @@ func (p *parser) myid() error {
 	path := filepath.Join(c.DataDir, "myid")
 	f, err := os.Open(path)
 	if err != nil {
-		if c.Standalone() && errors.Is(err, os.ErrNotExist) {
+		switch {
+		case !errors.Is(err, fs.ErrNotExist):
+			return &Error{File: p.name, Err: fmt.Errorf("read myid: %w", err)}
+		case c.Standalone():
 			return nil
 		}
 		return &Error{File: p.name, Err: fmt.Errorf("myid file is missing: %w", err)}
