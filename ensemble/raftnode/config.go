@@ -1,0 +1,99 @@
+package raftnode
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+)
+
+// Defaults applied by Start to zero-valued Config fields.
+const (
+	DefaultTickInterval   = 100 * time.Millisecond
+	DefaultElectionTick   = 10
+	DefaultHeartbeatTick  = 1
+	DefaultSnapCount      = 100000
+	DefaultSnapRetain     = 3
+	DefaultCatchUpEntries = 5000
+)
+
+// Transport carries raft messages to the other members of the group. Send
+// must not block for long: it is called from the goroutine that persists and
+// applies the log. A transport that fails to deliver a message reports it with
+// Node.ReportUnreachable, and the outcome of a MsgSnap with Node.ReportSnapshot.
+type Transport interface {
+	Send(msgs []*raftpb.Message)
+}
+
+// Config configures a Node. Peers and Learners matter only when the node
+// bootstraps an empty WALDir; after that, membership comes from the log.
+type Config struct {
+	ID       uint64   // this server's raft id (ZooKeeper myid); 1 in standalone
+	Peers    []uint64 // voters at bootstrap; []uint64{ID} (the default) for standalone
+	Learners []uint64 // observers at bootstrap
+
+	WALDir  string // e.g. <dataLogDir>/zookit/wal
+	SnapDir string // e.g. <dataDir>/zookit/snap
+
+	// SnapCount is how many applied entries trigger a snapshot.
+	SnapCount uint64
+	// SnapRetain is how many snapshot files Purge keeps, with the WAL files
+	// they need.
+	SnapRetain int
+	// CatchUpEntries is how many entries stay in memory behind a snapshot so
+	// that a slow follower can catch up without being sent the snapshot.
+	CatchUpEntries uint64
+
+	TickInterval  time.Duration // one raft tick
+	ElectionTick  int           // election timeout, in ticks
+	HeartbeatTick int           // leader heartbeat interval, in ticks
+
+	Transport Transport // nil in standalone
+	Logger    *zap.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.ID == 0 {
+		return c, errors.New("raftnode: Config.ID must not be 0")
+	}
+	if c.WALDir == "" || c.SnapDir == "" {
+		return c, errors.New("raftnode: Config.WALDir and Config.SnapDir are required")
+	}
+	if len(c.Peers) == 0 && len(c.Learners) == 0 {
+		c.Peers = []uint64{c.ID}
+	}
+	if !slices.Contains(c.Peers, c.ID) && !slices.Contains(c.Learners, c.ID) {
+		return c, fmt.Errorf("raftnode: ID %d is neither in Peers %v nor in Learners %v", c.ID, c.Peers, c.Learners)
+	}
+	if len(c.Peers) == 0 {
+		return c, errors.New("raftnode: Config.Peers must name at least one voter")
+	}
+	if c.SnapRetain < 0 {
+		return c, fmt.Errorf("raftnode: Config.SnapRetain %d is negative", c.SnapRetain)
+	}
+	if c.TickInterval == 0 {
+		c.TickInterval = DefaultTickInterval
+	}
+	if c.ElectionTick == 0 {
+		c.ElectionTick = DefaultElectionTick
+	}
+	if c.HeartbeatTick == 0 {
+		c.HeartbeatTick = DefaultHeartbeatTick
+	}
+	if c.SnapCount == 0 {
+		c.SnapCount = DefaultSnapCount
+	}
+	if c.SnapRetain == 0 {
+		c.SnapRetain = DefaultSnapRetain
+	}
+	if c.CatchUpEntries == 0 {
+		c.CatchUpEntries = DefaultCatchUpEntries
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return c, nil
+}

@@ -1,0 +1,21 @@
+// Package raftnode is the replicated, durable log under the zookit server.
+//
+// Every state change of the server is an opaque byte slice handed to
+// [Node.Propose]. The node persists it in etcd's write-ahead log (one fsync per
+// raft Ready batch, so concurrent proposals share a disk flush), lets raft
+// commit it, and hands committed entries in log order to a [StateMachine]. The
+// raft log index of an entry is the server's zxid, so Apply receives it.
+//
+// Snapshots of the state machine are taken every Config.SnapCount applied
+// entries and stored with etcd's snap package; a restart loads the newest
+// usable snapshot and replays the WAL tail. [Node.Purge] implements
+// ZooKeeper's autopurge.
+//
+// Standalone mode is a one-voter raft group that needs no Transport. A
+// quorum plugs a [Transport] in for outgoing messages and feeds incoming ones
+// to [Node.Step].
+//
+// The package must never apply an entry before it is durable in the WAL, and
+// never interpret the bytes it replicates: their meaning belongs to the state
+// machine.
+package raftnode

@@ -1,0 +1,534 @@
+package raftnode
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrStopped is returned by calls on a Node that has been stopped, or that
+// stopped itself after a storage failure (see Node.Err).
+var ErrStopped = errors.New("raftnode: node stopped")
+
+// StateMachine is what the node applies committed entries to. All calls come
+// from one goroutine, the one that also persists the log, so a slow Apply
+// slows replication; none of them may call back into the Node's Stop.
+type StateMachine interface {
+	// Apply applies one committed normal entry with non-empty data, in log
+	// order; index is its raft log index.
+	Apply(index uint64, data []byte)
+	// Snapshot serializes the state as of the last applied index.
+	Snapshot() ([]byte, error)
+	// Restore replaces the state with a snapshot taken at index.
+	Restore(data []byte, index uint64) error
+}
+
+// Node is one member of a raft group: it persists, replicates and applies the
+// log. Its methods are safe for concurrent use.
+type Node struct {
+	cfg  Config
+	lg   *zap.Logger
+	sm   StateMachine
+	raft raft.Node
+	mem  *raft.MemoryStorage
+	disk *disk
+
+	// Owned by the run goroutine.
+	confState *raftpb.ConfState
+	snapIndex uint64
+	applied   uint64
+
+	appliedIndex atomic.Uint64
+	leader       atomic.Uint64
+	leading      atomic.Bool
+	readSeq      atomic.Uint64
+
+	mu      sync.Mutex
+	changed chan struct{}          // closed and replaced when the applied index or leadership changes
+	reads   map[string]chan uint64 // pending ReadIndex calls by request context
+
+	// purgeMu keeps Purge from judging the snapshot directory while a
+	// snapshot file exists that the WAL does not vouch for yet.
+	purgeMu sync.Mutex
+
+	stopOnce sync.Once
+	stopc    chan struct{}
+	donec    chan struct{}
+	err      error // why run ended; written before donec is closed
+}
+
+// Start opens (or, if WALDir holds no WAL, bootstraps) the node's storage,
+// restores sm from the newest snapshot and replays the WAL after it, then
+// starts raft. It returns once every entry the WAL records as committed is
+// applied; a node that is the group's only voter campaigns at once and Start
+// also waits until it leads, so that Propose can be called right away.
+func Start(cfg Config, sm StateMachine) (*Node, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	d, rec, err := openDisk(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n, err := newNode(cfg, sm, d, rec)
+	if err != nil {
+		return nil, errors.Join(err, d.wal.Close())
+	}
+	go n.run()
+	if err := n.awaitStartup(rec); err != nil {
+		n.Stop()
+		return nil, err
+	}
+	return n, nil
+}
+
+func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error) {
+	mem := raft.NewMemoryStorage()
+	if err := mem.ApplySnapshot(rec.snapshot); err != nil {
+		return nil, fmt.Errorf("raftnode: load snapshot into raft: %w", err)
+	}
+	if !raft.IsEmptyHardState(rec.hardState) {
+		if err := mem.SetHardState(rec.hardState); err != nil {
+			return nil, fmt.Errorf("raftnode: load hard state into raft: %w", err)
+		}
+	}
+	if err := mem.Append(rec.entries); err != nil {
+		return nil, fmt.Errorf("raftnode: load WAL entries into raft: %w", err)
+	}
+	n := &Node{
+		cfg:     cfg,
+		lg:      cfg.Logger,
+		sm:      sm,
+		mem:     mem,
+		disk:    d,
+		changed: make(chan struct{}),
+		reads:   make(map[string]chan uint64),
+		stopc:   make(chan struct{}),
+		donec:   make(chan struct{}),
+	}
+	if err := n.restore(rec.snapshot); err != nil {
+		return nil, err
+	}
+	n.appliedIndex.Store(n.applied)
+	n.raft = raft.RestartNode(&raft.Config{
+		ID:                        cfg.ID,
+		ElectionTick:              cfg.ElectionTick,
+		HeartbeatTick:             cfg.HeartbeatTick,
+		Storage:                   mem,
+		Applied:                   n.applied,
+		MaxSizePerMsg:             1 << 20,
+		MaxInflightMsgs:           256,
+		MaxUncommittedEntriesSize: 1 << 30,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		Logger:                    newRaftLogger(cfg.Logger),
+	})
+	return n, nil
+}
+
+// restore hands a snapshot to the state machine. The bootstrap snapshot holds
+// only membership, never state machine data, so it is not handed on.
+func (n *Node) restore(s *raftpb.Snapshot) error {
+	index := s.GetMetadata().GetIndex()
+	if index > bootstrapIndex {
+		if err := n.sm.Restore(s.GetData(), index); err != nil {
+			return fmt.Errorf("raftnode: restore state machine from snapshot at %d: %w", index, err)
+		}
+	}
+	n.confState = s.GetMetadata().GetConfState()
+	n.snapIndex = index
+	n.applied = index
+	return nil
+}
+
+func (n *Node) soleVoter() bool {
+	cs := n.confState
+	return len(cs.GetVoters()) == 1 && cs.GetVoters()[0] == n.cfg.ID && len(cs.GetVotersOutgoing()) == 0
+}
+
+// awaitStartup waits until the entries committed before the restart are
+// applied and, for a sole voter, until it leads and has applied its whole log:
+// the WAL holds only durable entries but may record a stale commit index
+// (commit-only updates are not fsynced), and a sole voter commits every entry
+// it has as soon as it commits one of its new term. All of this depends only
+// on the local disk, so the wait is bounded without a context.
+func (n *Node) awaitStartup(rec *recovered) error {
+	target := rec.hardState.GetCommit()
+	sole := n.soleVoter()
+	if sole {
+		if len(rec.entries) > 0 {
+			target = max(target, rec.entries[len(rec.entries)-1].GetIndex())
+		}
+		// A lone voter need not wait an election timeout to learn nobody else
+		// is there.
+		if err := n.raft.Campaign(context.Background()); err != nil {
+			return fmt.Errorf("raftnode: campaign: %w", err)
+		}
+	}
+	for {
+		ch := n.changes()
+		if n.Applied() >= target && (!sole || n.IsLeader()) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-n.donec:
+			return fmt.Errorf("raftnode: start: %w", errors.Join(ErrStopped, n.err))
+		}
+	}
+}
+
+func (n *Node) run() {
+	defer close(n.donec)
+	err := n.loop()
+	n.raft.Stop()
+	if cerr := n.disk.wal.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("raftnode: close WAL: %w", cerr))
+	}
+	if err != nil {
+		n.lg.Error("raft node stopped on failure", zap.Error(err))
+	}
+	n.err = err
+}
+
+func (n *Node) loop() error {
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			n.raft.Tick()
+		case rd := <-n.raft.Ready():
+			if err := n.handleReady(rd); err != nil {
+				return err
+			}
+			n.raft.Advance()
+		case <-n.stopc:
+			return nil
+		}
+	}
+}
+
+// handleReady persists, sends and applies one Ready batch, in that order: an
+// entry is applied (and so acknowledged to a client) only once it is durable,
+// and peers hear of votes and appends only once they are durable.
+func (n *Node) handleReady(rd raft.Ready) error {
+	if rd.SoftState != nil {
+		n.leader.Store(rd.SoftState.Lead)
+		n.leading.Store(rd.SoftState.RaftState == raft.StateLeader)
+		n.notify()
+	}
+	hasSnap := !raft.IsEmptySnap(rd.Snapshot)
+	if hasSnap {
+		// The snapshot goes to disk before the HardState that commits it, as in
+		// etcd, so a restart never finds a commit index its log cannot reach.
+		n.purgeMu.Lock()
+		err := n.disk.saveSnapshot(rd.Snapshot)
+		n.purgeMu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	// Group commit: everything raft batched into this Ready costs one write
+	// and at most one fsync (wal.Save syncs exactly when raft.MustSync says).
+	if err := n.disk.wal.Save(rd.HardState, rd.Entries); err != nil {
+		return fmt.Errorf("raftnode: save to WAL: %w", err)
+	}
+	if hasSnap {
+		if err := n.installSnapshot(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	if err := n.mem.Append(rd.Entries); err != nil {
+		return fmt.Errorf("raftnode: append to raft storage: %w", err)
+	}
+	if n.cfg.Transport != nil && len(rd.Messages) > 0 {
+		n.cfg.Transport.Send(rd.Messages)
+	}
+	n.deliverReads(rd.ReadStates)
+	if err := n.apply(rd.CommittedEntries); err != nil {
+		return err
+	}
+	n.publishApplied()
+	return n.maybeSnapshot()
+}
+
+// installSnapshot replaces the state with a snapshot sent by the leader.
+func (n *Node) installSnapshot(s *raftpb.Snapshot) error {
+	// Commit-only HardStates are written without fsync; force one before
+	// older WAL files are released (etcd issue 10219).
+	if err := n.disk.wal.Sync(); err != nil {
+		return fmt.Errorf("raftnode: sync WAL: %w", err)
+	}
+	if err := n.mem.ApplySnapshot(s); err != nil {
+		return fmt.Errorf("raftnode: apply snapshot to raft storage: %w", err)
+	}
+	if err := n.restore(s); err != nil {
+		return err
+	}
+	if err := n.disk.wal.ReleaseLockTo(n.snapIndex); err != nil {
+		return fmt.Errorf("raftnode: release WAL: %w", err)
+	}
+	n.lg.Info("installed snapshot from leader", zap.Uint64("index", n.snapIndex))
+	return nil
+}
+
+func (n *Node) apply(ents []*raftpb.Entry) error {
+	for _, e := range ents {
+		index := e.GetIndex()
+		if index <= n.applied {
+			// Already part of a restored snapshot.
+			continue
+		}
+		switch e.GetType() {
+		case raftpb.EntryNormal:
+			if len(e.GetData()) > 0 {
+				n.sm.Apply(index, e.GetData())
+			}
+		case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
+			cc, err := unmarshalConfChange(e)
+			if err != nil {
+				return fmt.Errorf("raftnode: conf change at %d: %w", index, err)
+			}
+			n.confState = n.raft.ApplyConfChange(cc)
+		}
+		n.applied = index
+	}
+	return nil
+}
+
+func unmarshalConfChange(e *raftpb.Entry) (raftpb.ConfChangeI, error) {
+	if e.GetType() == raftpb.EntryConfChange {
+		cc := new(raftpb.ConfChange)
+		return cc, proto.Unmarshal(e.GetData(), cc)
+	}
+	cc := new(raftpb.ConfChangeV2)
+	return cc, proto.Unmarshal(e.GetData(), cc)
+}
+
+// maybeSnapshot snapshots the state machine once SnapCount entries have been
+// applied since the last snapshot, then trims the in-memory log and releases
+// the WAL files the snapshot makes unnecessary.
+func (n *Node) maybeSnapshot() error {
+	if n.applied-n.snapIndex < n.cfg.SnapCount {
+		return nil
+	}
+	data, err := n.sm.Snapshot()
+	if err != nil {
+		// Not fatal: the WAL still holds every entry. Retry after the next batch.
+		n.lg.Warn("state machine snapshot failed", zap.Uint64("index", n.applied), zap.Error(err))
+		return nil
+	}
+	s, err := n.mem.CreateSnapshot(n.applied, n.confState, data)
+	if err != nil {
+		return fmt.Errorf("raftnode: create snapshot at %d: %w", n.applied, err)
+	}
+	n.purgeMu.Lock()
+	err = n.disk.saveSnapshot(s)
+	n.purgeMu.Unlock()
+	if err != nil {
+		return err
+	}
+	n.snapIndex = n.applied
+	if n.applied > n.cfg.CatchUpEntries {
+		err := n.mem.Compact(n.applied - n.cfg.CatchUpEntries)
+		if err != nil && !errors.Is(err, raft.ErrCompacted) {
+			return fmt.Errorf("raftnode: compact raft storage: %w", err)
+		}
+	}
+	if err := n.disk.wal.ReleaseLockTo(n.snapIndex); err != nil {
+		return fmt.Errorf("raftnode: release WAL: %w", err)
+	}
+	n.lg.Info("saved snapshot", zap.Uint64("index", n.snapIndex))
+	return nil
+}
+
+func (n *Node) publishApplied() {
+	if n.appliedIndex.Load() != n.applied {
+		n.appliedIndex.Store(n.applied)
+		n.notify()
+	}
+}
+
+func (n *Node) notify() {
+	n.mu.Lock()
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.mu.Unlock()
+}
+
+func (n *Node) changes() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.changed
+}
+
+func (n *Node) deliverReads(states []raft.ReadState) {
+	if len(states) == 0 {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, rs := range states {
+		key := string(rs.RequestCtx)
+		if ch, ok := n.reads[key]; ok {
+			ch <- rs.Index
+			delete(n.reads, key)
+		}
+	}
+}
+
+// Propose appends data to the log. It returns once raft has accepted the
+// proposal, not once it is committed: wait for Apply (or WaitApplied) for
+// that. Raft may still drop an accepted proposal, for example when
+// leadership changes. Proposals from one goroutine keep their order.
+func (n *Node) Propose(ctx context.Context, data []byte) error {
+	select {
+	case <-n.stopc:
+		return ErrStopped
+	default:
+	}
+	return wrap(n.raft.Propose(ctx, data))
+}
+
+// ProposeConfChange proposes a membership change; once committed it is
+// applied to raft, never to the state machine.
+func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
+	select {
+	case <-n.stopc:
+		return ErrStopped
+	default:
+	}
+	return wrap(n.raft.ProposeConfChange(ctx, cc))
+}
+
+// ReadIndex returns an index such that a read served from the state machine
+// once it has applied that index is linearizable (raft's ReadIndex). The
+// request is repeated every election timeout until answered, since raft drops
+// read requests it cannot serve, for example while there is no leader.
+func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
+	rctx := binary.BigEndian.AppendUint64(nil, n.readSeq.Add(1))
+	key := string(rctx)
+	ch := make(chan uint64, 1)
+	n.mu.Lock()
+	n.reads[key] = ch
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.reads, key)
+		n.mu.Unlock()
+	}()
+	retry := time.NewTicker(time.Duration(n.cfg.ElectionTick) * n.cfg.TickInterval)
+	defer retry.Stop()
+	for {
+		select {
+		case <-n.stopc:
+			return 0, ErrStopped
+		default:
+		}
+		if err := n.raft.ReadIndex(ctx, rctx); err != nil {
+			return 0, wrap(err)
+		}
+		select {
+		case index := <-ch:
+			return index, nil
+		case <-retry.C:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-n.donec:
+			return 0, ErrStopped
+		}
+	}
+}
+
+// WaitApplied waits until the state machine has applied index.
+func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
+	for {
+		ch := n.changes()
+		if n.Applied() >= index {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-n.donec:
+			return ErrStopped
+		}
+	}
+}
+
+// Applied returns the index of the last entry applied (or restored).
+func (n *Node) Applied() uint64 { return n.appliedIndex.Load() }
+
+// IsLeader reports whether this node currently leads the group.
+func (n *Node) IsLeader() bool { return n.leading.Load() }
+
+// Leader returns the id of the current leader, or 0 if none is known.
+func (n *Node) Leader() uint64 { return n.leader.Load() }
+
+// Step hands the node a message a Transport received from a peer.
+func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
+	return wrap(n.raft.Step(ctx, m))
+}
+
+// ReportUnreachable tells raft that the last message to id was not delivered.
+func (n *Node) ReportUnreachable(id uint64) { n.raft.ReportUnreachable(id) }
+
+// ReportSnapshot tells raft whether a MsgSnap to id was delivered.
+func (n *Node) ReportSnapshot(id uint64, status raft.SnapshotStatus) {
+	n.raft.ReportSnapshot(id, status)
+}
+
+// Purge deletes snapshot files beyond the newest SnapRetain, and the WAL files
+// holding only entries older than the oldest snapshot kept (ZooKeeper's
+// autopurge). It is safe to call at any time, from any goroutine.
+func (n *Node) Purge() error {
+	n.purgeMu.Lock()
+	defer n.purgeMu.Unlock()
+	return n.disk.purge(n.cfg.SnapRetain)
+}
+
+// Stop stops the node, waits for its goroutines to end and closes (flushing)
+// the WAL. It is idempotent and safe to call concurrently with other methods,
+// which return ErrStopped afterwards.
+func (n *Node) Stop() {
+	n.stopOnce.Do(func() { close(n.stopc) })
+	<-n.donec
+}
+
+// Done is closed when the node has stopped, by Stop or after a failure.
+func (n *Node) Done() <-chan struct{} { return n.donec }
+
+// Err returns the failure that stopped the node, or nil if it is running or
+// was stopped by Stop. A node that cannot write its WAL stops rather than
+// apply entries that may not be durable.
+func (n *Node) Err() error {
+	select {
+	case <-n.donec:
+		return n.err
+	default:
+		return nil
+	}
+}
+
+func wrap(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, raft.ErrStopped):
+		return ErrStopped
+	default:
+		return fmt.Errorf("raftnode: %w", err)
+	}
+}

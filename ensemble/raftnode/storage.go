@@ -1,0 +1,244 @@
+package raftnode
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.etcd.io/etcd/client/pkg/v3/fileutil"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/snap"
+	"go.etcd.io/etcd/server/v3/storage/wal"
+	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+)
+
+// The group is bootstrapped with a snapshot at this index and term holding
+// the initial membership (as raft's Bootstrap doc recommends), instead of
+// conf-change entries; it carries no state machine data.
+const (
+	bootstrapIndex = 1
+	bootstrapTerm  = 1
+)
+
+// disk is the durable half of a node: the WAL and the snapshot directory.
+type disk struct {
+	lg      *zap.Logger
+	wal     *wal.WAL
+	snaps   *snap.Snapshotter
+	snapDir string
+	walDir  string
+}
+
+// recovered is what a node finds on disk when it starts.
+type recovered struct {
+	snapshot  *raftpb.Snapshot
+	hardState *raftpb.HardState
+	entries   []*raftpb.Entry
+}
+
+func walMetadata(id uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, id)
+}
+
+// openDisk opens the WAL and snapshots of cfg, bootstrapping them first if the
+// WAL does not exist yet.
+func openDisk(cfg Config) (*disk, *recovered, error) {
+	lg := cfg.Logger
+	if err := fileutil.TouchDirAll(lg, cfg.SnapDir); err != nil {
+		return nil, nil, fmt.Errorf("raftnode: create snapshot dir: %w", err)
+	}
+	// The WAL's parent is typically the operator's dataLogDir: create it if
+	// need be, but leave its permissions alone.
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(cfg.WALDir)), fileutil.PrivateDirMode); err != nil {
+		return nil, nil, fmt.Errorf("raftnode: create WAL parent dir: %w", err)
+	}
+	d := &disk{lg: lg, snaps: snap.New(lg, cfg.SnapDir), snapDir: cfg.SnapDir, walDir: cfg.WALDir}
+	if !wal.Exist(cfg.WALDir) {
+		if err := d.bootstrap(cfg); err != nil {
+			return nil, nil, err
+		}
+	}
+	rec, err := d.open(cfg.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, rec, nil
+}
+
+// bootstrap writes the initial membership as a snapshot plus a WAL that
+// references it. The WAL is built under a temporary name and renamed into
+// place, so a crash leaves either no WAL (and the next start bootstraps
+// again) or a complete one.
+func (d *disk) bootstrap(cfg Config) error {
+	cs := &raftpb.ConfState{Voters: cfg.Peers, Learners: cfg.Learners}
+	s := &raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{
+		Index: new(uint64(bootstrapIndex)), Term: new(uint64(bootstrapTerm)), ConfState: cs,
+	}}
+	if err := d.snaps.SaveSnap(s); err != nil {
+		return fmt.Errorf("raftnode: save bootstrap snapshot: %w", err)
+	}
+	tmp := filepath.Clean(cfg.WALDir) + ".bootstrap"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("raftnode: remove stale bootstrap WAL: %w", err)
+	}
+	w, err := wal.Create(d.lg, tmp, walMetadata(cfg.ID))
+	if err != nil {
+		return fmt.Errorf("raftnode: create WAL: %w", err)
+	}
+	err = errors.Join(
+		w.SaveSnapshot(walSnapshot(s)),
+		w.Save(&raftpb.HardState{Term: new(uint64(bootstrapTerm)), Commit: new(uint64(bootstrapIndex))}, nil),
+		w.Close(),
+	)
+	if err != nil {
+		return fmt.Errorf("raftnode: write bootstrap WAL: %w", err)
+	}
+	if err := os.Rename(tmp, cfg.WALDir); err != nil {
+		return fmt.Errorf("raftnode: install bootstrap WAL: %w", err)
+	}
+	return syncDir(filepath.Dir(filepath.Clean(cfg.WALDir)))
+}
+
+// open loads the newest snapshot the WAL vouches for and the WAL after it.
+// A torn record at the WAL tail (a crash mid-write) is truncated once, as
+// etcd does; anything else is an error.
+func (d *disk) open(id uint64) (*recovered, error) {
+	for repaired := false; ; repaired = true {
+		rec, err := d.read(id)
+		if err == nil || repaired || !errors.Is(err, io.ErrUnexpectedEOF) {
+			return rec, err
+		}
+		d.lg.Warn("repairing torn WAL tail", zap.String("dir", d.walDir), zap.Error(err))
+		if !wal.Repair(d.lg, d.walDir) {
+			return nil, fmt.Errorf("raftnode: repair WAL: %w", err)
+		}
+	}
+}
+
+func (d *disk) read(id uint64) (*recovered, error) {
+	walSnaps, err := wal.ValidSnapshotEntries(d.lg, d.walDir)
+	if err != nil {
+		return nil, fmt.Errorf("raftnode: list WAL snapshots: %w", err)
+	}
+	s, err := d.snaps.LoadNewestAvailable(walSnaps)
+	if err != nil {
+		return nil, fmt.Errorf("raftnode: load snapshot: %w", err)
+	}
+	w, err := wal.Open(d.lg, d.walDir, &walpb.Snapshot{Index: new(s.GetMetadata().GetIndex()), Term: new(s.GetMetadata().GetTerm())})
+	if err != nil {
+		return nil, fmt.Errorf("raftnode: open WAL: %w", err)
+	}
+	meta, hs, ents, err := w.ReadAll()
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("raftnode: read WAL: %w", err)
+	}
+	if len(meta) != 8 || binary.BigEndian.Uint64(meta) != id {
+		w.Close()
+		return nil, fmt.Errorf("raftnode: WAL in %s was written by another node (metadata %x), not by %d", d.walDir, meta, id)
+	}
+	d.wal = w
+	return &recovered{snapshot: s, hardState: hs, entries: ents}, nil
+}
+
+func walSnapshot(s *raftpb.Snapshot) *walpb.Snapshot {
+	m := s.GetMetadata()
+	return &walpb.Snapshot{Index: new(m.GetIndex()), Term: new(m.GetTerm()), ConfState: m.GetConfState()}
+}
+
+// saveSnapshot makes s durable. The snapshot file goes first: a crash after it
+// leaves an orphan file the WAL does not vouch for, which LoadNewestAvailable
+// ignores, whereas the other order could leave a WAL record naming a missing
+// file.
+func (d *disk) saveSnapshot(s *raftpb.Snapshot) error {
+	if err := d.snaps.SaveSnap(s); err != nil {
+		return fmt.Errorf("raftnode: save snapshot file: %w", err)
+	}
+	if err := d.wal.SaveSnapshot(walSnapshot(s)); err != nil {
+		return fmt.Errorf("raftnode: record snapshot in WAL: %w", err)
+	}
+	return nil
+}
+
+// purge deletes all but the newest retain snapshot files, then the WAL files
+// that hold only entries older than the oldest snapshot kept. WAL files still
+// locked by the open WAL are never deleted.
+func (d *disk) purge(retain int) error {
+	snaps, err := namesWithSuffix(d.snapDir, ".snap")
+	if err != nil {
+		return err
+	}
+	if len(snaps) == 0 {
+		return nil
+	}
+	cut := max(len(snaps)-retain, 0)
+	for _, name := range snaps[:cut] {
+		if err := os.Remove(filepath.Join(d.snapDir, name)); err != nil {
+			return fmt.Errorf("raftnode: purge snapshot: %w", err)
+		}
+		d.lg.Info("purged snapshot", zap.String("file", name))
+	}
+	var term, oldest uint64
+	if _, err := fmt.Sscanf(snaps[cut], "%016x-%016x.snap", &term, &oldest); err != nil {
+		return fmt.Errorf("raftnode: parse snapshot name %q: %w", snaps[cut], err)
+	}
+	wals, err := namesWithSuffix(d.walDir, ".wal")
+	if err != nil {
+		return err
+	}
+	// The WAL opened at index oldest starts with the last file whose first
+	// index is <= oldest; everything before that file is unneeded.
+	need := 0
+	for i, name := range wals {
+		var seq, first uint64
+		if _, err := fmt.Sscanf(name, "%016x-%016x.wal", &seq, &first); err != nil {
+			return fmt.Errorf("raftnode: parse WAL name %q: %w", name, err)
+		}
+		if first <= oldest {
+			need = i
+		}
+	}
+	for _, name := range wals[:need] {
+		path := filepath.Join(d.walDir, name)
+		l, err := fileutil.TryLockFile(path, os.O_WRONLY, fileutil.PrivateFileMode)
+		if err != nil {
+			// Still in use by the WAL; so are all later files.
+			break
+		}
+		err = errors.Join(os.Remove(path), l.Close())
+		if err != nil {
+			return fmt.Errorf("raftnode: purge WAL file: %w", err)
+		}
+		d.lg.Info("purged WAL file", zap.String("file", name))
+	}
+	return nil
+}
+
+// namesWithSuffix lists dir's file names ending in suffix, sorted; for both
+// snapshot and WAL files that is oldest first.
+func namesWithSuffix(dir, suffix string) ([]string, error) {
+	names, err := fileutil.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("raftnode: list %s: %w", dir, err)
+	}
+	out := names[:0]
+	for _, n := range names {
+		if strings.HasSuffix(n, suffix) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("raftnode: open dir for sync: %w", err)
+	}
+	return errors.Join(fileutil.Fsync(f), f.Close())
+}
