@@ -1,0 +1,57 @@
+package server
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/ensemble/tree"
+)
+
+// stateMachine is the Server as raftnode sees it: committed entries are
+// applied to the tree here, on the log's single apply goroutine.
+type stateMachine Server
+
+func (sm *stateMachine) Apply(index uint64, data []byte) {
+	s := (*Server)(sm)
+	txn, err := tree.UnmarshalTxn(data)
+	if err != nil {
+		// Every server rejects the same bytes, so state stays identical.
+		s.log.Error("skipping undecodable log entry", zap.Uint64("index", index), zap.Error(err))
+		return
+	}
+	zxid := int64(index)
+	res := s.tree.Apply(zxid, txn)
+	switch txn.Op {
+	case proto.OpCreateSession:
+		if res.Err == proto.OK {
+			s.sessions.touch(txn.Session, txn.Timeout)
+		}
+	case proto.OpCloseSession:
+		s.sessions.remove(txn.Session)
+	}
+	if txn.Origin == s.id {
+		s.mu.Lock()
+		done := s.waiters[txn.Seq]
+		delete(s.waiters, txn.Seq)
+		s.mu.Unlock()
+		if done != nil {
+			done(zxid, res)
+		}
+	}
+	if txn.Op == proto.OpCloseSession {
+		// An expired or closed session's connection goes too; its client
+		// learns of the expiry when it reconnects.
+		s.mu.Lock()
+		c := s.bySess[txn.Session]
+		s.mu.Unlock()
+		if c != nil {
+			c.closeAfterFlush()
+		}
+	}
+}
+
+func (sm *stateMachine) Snapshot() ([]byte, error) { return sm.tree.Snapshot() }
+
+func (sm *stateMachine) Restore(data []byte, index uint64) error {
+	return sm.tree.Restore(data)
+}

@@ -1,0 +1,498 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/ensemble/tree"
+)
+
+// maxOutstandingOut bounds the bytes queued for a client that does not
+// read; past it the connection is closed rather than the server's memory.
+const maxOutstandingOut = 64 << 20
+
+// conn is one client connection. A reader goroutine decodes requests in
+// order; replies and watch events are appended to out under outMu and a
+// writer goroutine sends them, so events queued by an apply precede any
+// reply queued after it.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	remote string // "/ip:port" as ZooKeeper prints it
+	ip     string
+	est    time.Time
+
+	session tree.Session // set once by the handshake
+	auth    []proto.ID   // reader goroutine only
+
+	outMu   sync.Mutex
+	out     []byte
+	pending int           // writes proposed but not yet answered
+	idle    chan struct{} // closed when pending drops to zero
+	drain   bool          // close once out is flushed
+
+	wake      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+
+	recved, sent atomic.Int64
+	lat          latency
+	lastOp       atomic.Value // string
+	lastCxid     atomic.Int64
+	lastZxid     atomic.Int64
+	lastResp     atomic.Int64 // ms since epoch
+}
+
+func (s *Server) accept(nc net.Conn) {
+	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
+	c := &conn{
+		s:      s,
+		nc:     nc,
+		remote: "/" + nc.RemoteAddr().String(),
+		ip:     host,
+		est:    time.Now(),
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		auth:   []proto.ID{{Scheme: "ip", ID: host}},
+	}
+	c.lastOp.Store("NA")
+	c.lastCxid.Store(-1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[host] >= max {
+		s.mu.Unlock()
+		s.log.Warn("too many connections", zap.String("ip", host), zap.Int("max", max))
+		nc.Close()
+		return
+	}
+	s.perIP[host]++
+	s.conns[c] = struct{}{}
+	s.wg.Add(2)
+	s.mu.Unlock()
+	go c.writeLoop()
+	go c.readLoop()
+}
+
+// close tears the connection down at once.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.nc.Close()
+		s := c.s
+		s.tree.RemoveWatcher(c)
+		s.mu.Lock()
+		delete(s.conns, c)
+		if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+			delete(s.perIP, c.ip)
+		}
+		if c.session.ID != 0 && s.bySess[c.session.ID] == c {
+			delete(s.bySess, c.session.ID)
+		}
+		s.mu.Unlock()
+	})
+}
+
+// closeAfterFlush lets queued replies reach the client, then closes.
+func (c *conn) closeAfterFlush() {
+	c.outMu.Lock()
+	c.drain = true
+	c.outMu.Unlock()
+	c.kick()
+}
+
+func (c *conn) kick() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// send queues one frame.
+func (c *conn) send(recs ...proto.Record) {
+	c.outMu.Lock()
+	c.out = proto.AppendFrame(c.out, recs...)
+	over := len(c.out) > maxOutstandingOut
+	c.outMu.Unlock()
+	c.sent.Add(1)
+	c.s.stats.sent.Add(1)
+	if over {
+		c.s.log.Warn("closing a connection that does not read its replies", zap.String("remote", c.remote))
+		c.close()
+		return
+	}
+	c.kick()
+}
+
+// Notify implements tree.Watcher. It runs under the tree lock and only
+// queues.
+func (c *conn) Notify(ev proto.WatcherEvent, zxid int64) {
+	c.send(&proto.ReplyHeader{Xid: proto.XidNotification, Zxid: zxid}, &ev)
+}
+
+// SessionID implements tree.Watcher.
+func (c *conn) SessionID() int64 { return c.session.ID }
+
+func (c *conn) writeLoop() {
+	defer c.s.wg.Done()
+	var buf []byte
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		c.outMu.Lock()
+		buf, c.out = c.out, buf[:0]
+		drain := c.drain
+		c.outMu.Unlock()
+		if len(buf) > 0 {
+			// A client that stops reading must not hold a goroutine
+			// forever; its session would expire by then anyway.
+			c.nc.SetWriteDeadline(time.Now().Add(max(c.s.cfg.MaxSessionTimeout, 10*time.Second)))
+			if _, err := c.nc.Write(buf); err != nil {
+				c.close()
+				return
+			}
+		}
+		if drain {
+			c.outMu.Lock()
+			empty := len(c.out) == 0
+			c.outMu.Unlock()
+			if empty {
+				c.close()
+				return
+			}
+			c.kick()
+		}
+	}
+}
+
+// beginWrite counts a proposed write; endWrite is its reply.
+func (c *conn) beginWrite() {
+	c.outMu.Lock()
+	c.pending++
+	c.outMu.Unlock()
+}
+
+func (c *conn) endWrite() {
+	c.outMu.Lock()
+	c.pending--
+	if c.pending == 0 && c.idle != nil {
+		close(c.idle)
+		c.idle = nil
+	}
+	c.outMu.Unlock()
+}
+
+// waitIdle blocks until every earlier write of this connection has been
+// answered, so a read reflects them (ZooKeeper's per-session FIFO order).
+func (c *conn) waitIdle() bool {
+	c.outMu.Lock()
+	if c.pending == 0 {
+		c.outMu.Unlock()
+		return true
+	}
+	if c.idle == nil {
+		c.idle = make(chan struct{})
+	}
+	idle := c.idle
+	c.outMu.Unlock()
+	select {
+	case <-idle:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+func (c *conn) readLoop() {
+	defer c.s.wg.Done()
+	err := c.serve()
+	c.outMu.Lock()
+	draining := c.drain
+	c.outMu.Unlock()
+	if draining {
+		// The writer closes once the last reply is out.
+		<-c.done
+	} else {
+		c.close()
+	}
+	switch {
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	default:
+		var tooLarge *proto.FrameTooLargeError
+		if errors.As(err, &tooLarge) {
+			c.s.log.Warn("closing connection: "+err.Error(), zap.String("remote", c.remote))
+			return
+		}
+		c.s.log.Debug("connection closed", zap.String("remote", c.remote), zap.Error(err))
+	}
+}
+
+func (c *conn) serve() error {
+	s := c.s
+	// A client must complete the handshake within the longest session
+	// timeout; afterwards liveness is the session tracker's business.
+	c.nc.SetReadDeadline(time.Now().Add(max(s.cfg.MaxSessionTimeout, 10*time.Second)))
+	var hdr [4]byte
+	if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
+		return err
+	}
+	if cmd := string(hdr[:]); isFourLetterWord(cmd) {
+		s.stats.recved.Add(1)
+		c.send4lw(cmd)
+		return nil
+	}
+	frame, err := proto.ReadFrame(io.MultiReader(bytes.NewReader(hdr[:]), c.nc), nil, s.cfg.JuteMaxBuffer)
+	if err != nil {
+		return err
+	}
+	if err := c.handshake(frame); err != nil {
+		return err
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	var buf []byte
+	for {
+		buf, err = proto.ReadFrame(c.nc, buf, s.cfg.JuteMaxBuffer)
+		if err != nil {
+			return err
+		}
+		if err := c.request(buf); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *conn) handshake(frame []byte) error {
+	s := c.s
+	c.recved.Add(1)
+	s.stats.recved.Add(1)
+	var req proto.ConnectRequest
+	if err := proto.Unmarshal(frame, &req); err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	if req.LastZxidSeen > s.tree.LastZxid() {
+		s.log.Info("refusing session: client has seen a newer zxid; it must try another server",
+			zap.String("remote", c.remote), zap.String("lastZxidSeen", fmt.Sprintf("0x%x", req.LastZxidSeen)),
+			zap.String("ourZxid", fmt.Sprintf("0x%x", s.tree.LastZxid())))
+		return nil
+	}
+	timeout := min(max(time.Duration(req.Timeout)*time.Millisecond, s.cfg.MinSessionTimeout), s.cfg.MaxSessionTimeout)
+	to := int32(timeout / time.Millisecond)
+	resp := proto.ConnectResponse{Timeout: to, HasReadOnly: req.HasReadOnly}
+	var sess tree.Session
+	if req.SessionID == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var err error
+		if sess, err = s.newSession(ctx, to); err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+	} else {
+		var ok bool
+		sess, ok = s.tree.Session(req.SessionID)
+		if !ok || !bytes.Equal(sess.Passwd, req.Passwd) || !s.sessions.alive(sess.ID) {
+			// ZooKeeper's answer to an expired or unknown session: all
+			// zeros, then close.
+			resp.Timeout = 0
+			resp.Passwd = make([]byte, 16)
+			c.send(&resp)
+			c.closeAfterFlush()
+			return nil
+		}
+		sess.Timeout = to
+	}
+	s.sessions.touch(sess.ID, sess.Timeout)
+	c.session = sess
+	s.mu.Lock()
+	old := s.bySess[sess.ID]
+	s.bySess[sess.ID] = c
+	s.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	resp.SessionID = sess.ID
+	resp.Passwd = sess.Passwd
+	c.send(&resp)
+	return nil
+}
+
+// request handles one frame after the handshake. An error closes the
+// connection.
+func (c *conn) request(frame []byte) error {
+	s := c.s
+	start := time.Now()
+	c.recved.Add(1)
+	s.stats.recved.Add(1)
+	s.sessions.alive(c.session.ID)
+	d := proto.NewDecoder(frame)
+	var h proto.RequestHeader
+	h.Decode(d)
+	if d.Err() != nil {
+		return fmt.Errorf("request header: %w", d.Err())
+	}
+	c.lastOp.Store(opAbbrev(h.Type))
+	if h.Xid >= 0 {
+		c.lastCxid.Store(int64(h.Xid))
+	}
+	req := proto.NewRequest(h.Type)
+	if req == nil {
+		if !c.waitIdle() {
+			return nil
+		}
+		c.reply(start, h.Xid, proto.ErrUnimplemented, nil)
+		return nil
+	}
+	req.Decode(d)
+	if d.Err() != nil {
+		return fmt.Errorf("%v request: %w", h.Type, d.Err())
+	}
+	switch h.Type {
+	case proto.OpPing:
+		if c.waitIdle() {
+			c.send(&proto.ReplyHeader{Xid: proto.XidPing, Zxid: s.tree.LastZxid()})
+		}
+	case proto.OpAuth:
+		return c.addAuth(req.(*proto.AuthPacket))
+	case proto.OpWhoAmI:
+		if c.waitIdle() {
+			c.reply(start, h.Xid, proto.OK, &proto.WhoAmIResponse{ClientInfo: c.auth})
+		}
+	case proto.OpSync:
+		return c.sync(start, h.Xid, req.(*proto.PathRequest))
+	case proto.OpReconfig:
+		// Dynamic reconfiguration is not offered; ZooKeeper answers
+		// this way when reconfigEnabled is false.
+		if c.waitIdle() {
+			c.reply(start, h.Xid, proto.ErrReconfigDisabled, nil)
+		}
+	case proto.OpCheck:
+		// ZooKeeper's clients send check only inside multi.
+		if c.waitIdle() {
+			c.reply(start, h.Xid, proto.ErrUnimplemented, nil)
+		}
+	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL,
+		proto.OpDelete, proto.OpSetData, proto.OpSetACL, proto.OpMulti, proto.OpCloseSession:
+		return c.write(start, h.Xid, h.Type, req)
+	default:
+		if !c.waitIdle() {
+			return nil
+		}
+		resp, err := s.tree.Read(tree.Caller{Session: c.session.ID, Auth: c.auth, Watcher: c}, h.Type, req)
+		c.reply(start, h.Xid, proto.CodeOf(err), resp)
+	}
+	return nil
+}
+
+// write replicates a state change; the reply is queued by the apply.
+func (c *conn) write(start time.Time, xid int32, op proto.Op, req proto.Record) error {
+	if op == proto.OpCloseSession {
+		req = nil
+	}
+	txn := &tree.Txn{Session: c.session.ID, Op: op, Req: req, Auth: c.auth}
+	c.beginWrite()
+	err := c.s.proposeAsync(context.Background(), txn, func(zxid int64, r tree.Result) {
+		c.replyZxid(start, xid, zxid, r.Err, r.Resp)
+		c.endWrite()
+		if op == proto.OpCloseSession {
+			c.closeAfterFlush()
+		}
+	})
+	if err != nil {
+		c.endWrite()
+		return fmt.Errorf("propose %v: %w", op, err)
+	}
+	return nil
+}
+
+func (c *conn) sync(start time.Time, xid int32, req *proto.PathRequest) error {
+	if !c.waitIdle() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.session.Timeout)*time.Millisecond)
+	defer cancel()
+	idx, err := c.s.node.ReadIndex(ctx)
+	if err == nil {
+		err = c.s.node.WaitApplied(ctx, idx)
+	}
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	c.reply(start, xid, proto.OK, req)
+	return nil
+}
+
+// addAuth handles the auth packet. A scheme the server does not know, or a
+// malformed credential, gets AUTHFAILED and the connection is closed, as
+// ZooKeeper does.
+func (c *conn) addAuth(p *proto.AuthPacket) error {
+	var id proto.ID
+	switch p.Scheme {
+	case "digest":
+		user, _, ok := strings.Cut(string(p.Auth), ":")
+		if !ok {
+			break
+		}
+		sum := sha1.Sum(p.Auth)
+		id = proto.ID{Scheme: "digest", ID: user + ":" + base64.StdEncoding.EncodeToString(sum[:])}
+	case "ip":
+		id = proto.ID{Scheme: "ip", ID: c.ip}
+	}
+	if id.Scheme == "" {
+		c.send(&proto.ReplyHeader{Xid: proto.XidAuth, Err: proto.ErrAuthFailed})
+		c.closeAfterFlush()
+		return nil
+	}
+	if !containsID(c.auth, id) {
+		c.auth = append(c.auth[:len(c.auth):len(c.auth)], id)
+	}
+	c.send(&proto.ReplyHeader{Xid: proto.XidAuth})
+	return nil
+}
+
+func containsID(ids []proto.ID, id proto.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *conn) reply(start time.Time, xid int32, code proto.Code, resp proto.Record) {
+	c.replyZxid(start, xid, c.s.tree.LastZxid(), code, resp)
+}
+
+// replyZxid queues a reply; an error reply carries no body, as in
+// ZooKeeper, and go-zk relies on that.
+func (c *conn) replyZxid(start time.Time, xid int32, zxid int64, code proto.Code, resp proto.Record) {
+	h := &proto.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}
+	if code != proto.OK || resp == nil {
+		c.send(h)
+	} else {
+		c.send(h, resp)
+	}
+	now := time.Now()
+	ms := now.Sub(start).Milliseconds()
+	c.lat.add(ms)
+	c.s.stats.lat.add(ms)
+	c.lastZxid.Store(zxid)
+	c.lastResp.Store(now.UnixMilli())
+}

@@ -1,0 +1,313 @@
+package server
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// fourLetterWords are the commands served; their texts follow ZooKeeper
+// 3.8 so that scripts and monitoring that parse them keep working.
+var fourLetterWords = map[string]func(*Server, *strings.Builder){
+	"ruok": func(_ *Server, b *strings.Builder) { b.WriteString("imok") },
+	"isro": func(_ *Server, b *strings.Builder) { b.WriteString("rw") },
+	"srvr": func(s *Server, b *strings.Builder) { s.writeStat(b, false) },
+	"stat": func(s *Server, b *strings.Builder) { s.writeStat(b, true) },
+	"mntr": (*Server).writeMntr,
+	"conf": (*Server).writeConf,
+	"cons": (*Server).writeCons,
+	"crst": func(s *Server, b *strings.Builder) {
+		for _, c := range s.connList() {
+			c.recved.Store(0)
+			c.sent.Store(0)
+			c.lat.reset()
+		}
+		b.WriteString("Connection stats reset.\n")
+	},
+	"srst": func(s *Server, b *strings.Builder) {
+		s.stats.recved.Store(0)
+		s.stats.sent.Store(0)
+		s.stats.lat.reset()
+		b.WriteString("Server stats reset.\n")
+	},
+	"envi": (*Server).writeEnvi,
+	"dirs": func(s *Server, b *strings.Builder) {
+		fmt.Fprintf(b, "datadir_size: %d\nlogdir_size: %d\n", dirSize(s.cfg.DataDir), dirSize(s.logDir()))
+	},
+	"wchs": func(s *Server, b *strings.Builder) {
+		conns, paths, total := s.tree.WatchSummary()
+		fmt.Fprintf(b, "%d connections watching %d paths\nTotal watches:%d\n", conns, paths, total)
+	},
+	"wchc": func(s *Server, b *strings.Builder) {
+		m := s.tree.WatchesBySession()
+		for _, id := range sortedKeys(m) {
+			fmt.Fprintf(b, "0x%x\n", id)
+			for _, p := range m[id] {
+				fmt.Fprintf(b, "\t%s\n", p)
+			}
+		}
+		b.WriteString("\n")
+	},
+	"wchp": func(s *Server, b *strings.Builder) {
+		m := s.tree.WatchesByPath()
+		paths := make([]string, 0, len(m))
+		for p := range m {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			fmt.Fprintf(b, "%s\n", p)
+			for _, id := range m[p] {
+				fmt.Fprintf(b, "\t0x%x\n", id)
+			}
+		}
+		b.WriteString("\n")
+	},
+	"dump": (*Server).writeDump,
+}
+
+func isFourLetterWord(cmd string) bool {
+	_, ok := fourLetterWords[cmd]
+	return ok
+}
+
+// send4lw answers a four-letter word and closes, as ZooKeeper does.
+func (c *conn) send4lw(cmd string) {
+	s := c.s
+	var b strings.Builder
+	if s.cfg.Allowed(cmd) {
+		s.log.Info("processing four-letter word", zap.String("cmd", cmd), zap.String("remote", c.remote))
+		fourLetterWords[cmd](s, &b)
+	} else {
+		b.WriteString(cmd + " is not executed because it is not in the whitelist.\n")
+	}
+	c.outMu.Lock()
+	c.out = append(c.out, b.String()...)
+	c.outMu.Unlock()
+	c.closeAfterFlush()
+}
+
+func (s *Server) mode() string {
+	if s.cfg.Standalone() {
+		return "standalone"
+	}
+	if s.node.IsLeader() {
+		return "leader"
+	}
+	return "follower"
+}
+
+func (s *Server) logDir() string {
+	if s.cfg.DataLogDir != "" {
+		return s.cfg.DataLogDir
+	}
+	return s.cfg.DataDir
+}
+
+func (s *Server) connList() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		l = append(l, c)
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].est.Before(l[j].est) })
+	return l
+}
+
+// javaDouble prints a float the way Java's Double.toString does for the
+// values latency averages take ("0.0", "1.25").
+func javaDouble(f float64) string {
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+func (s *Server) writeStat(b *strings.Builder, withClients bool) {
+	fmt.Fprintf(b, "Zookeeper version: %s\n", Version)
+	if withClients {
+		b.WriteString("Clients:\n")
+		for _, c := range s.connList() {
+			c.writeInfo(b, true)
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+	lo, avg, hi, _ := s.stats.lat.read()
+	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", lo, javaDouble(avg), hi)
+	fmt.Fprintf(b, "Received: %d\nSent: %d\nConnections: %d\n", s.stats.recved.Load(), s.stats.sent.Load(), len(s.connList()))
+	fmt.Fprintf(b, "Outstanding: %d\nZxid: 0x%x\nMode: %s\nNode count: %d\n", s.outstanding(), s.tree.LastZxid(), s.mode(), s.tree.NodeCount())
+}
+
+func (s *Server) outstanding() int {
+	n := 0
+	for _, c := range s.connList() {
+		c.outMu.Lock()
+		n += c.pending
+		c.outMu.Unlock()
+	}
+	return n
+}
+
+// writeInfo is ServerCnxn.dumpConnectionInfo.
+func (c *conn) writeInfo(b *strings.Builder, brief bool) {
+	c.outMu.Lock()
+	queued := c.pending
+	c.outMu.Unlock()
+	fmt.Fprintf(b, " %s[1](queued=%d,recved=%d,sent=%d", c.remote, queued, c.recved.Load(), c.sent.Load())
+	if !brief && c.session.ID != 0 {
+		lo, avg, hi, last := c.lat.read()
+		fmt.Fprintf(b, ",sid=0x%x,lop=%s,est=%d,to=%d", c.session.ID, c.lastOp.Load(), c.est.UnixMilli(), c.session.Timeout)
+		if cx := c.lastCxid.Load(); cx >= 0 {
+			fmt.Fprintf(b, ",lcxid=0x%x", cx)
+		}
+		fmt.Fprintf(b, ",lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%s,maxlat=%d",
+			c.lastZxid.Load(), c.lastResp.Load(), last, lo, javaDouble(avg), hi)
+	}
+	b.WriteString(")")
+}
+
+func (s *Server) writeCons(b *strings.Builder) {
+	for _, c := range s.connList() {
+		c.writeInfo(b, false)
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+}
+
+func (s *Server) writeMntr(b *strings.Builder) {
+	lo, avg, hi, _ := s.stats.lat.read()
+	_, _, watches := s.tree.WatchSummary()
+	kv := func(k string, v any) { fmt.Fprintf(b, "zk_%s\t%v\n", k, v) }
+	kv("version", Version)
+	kv("server_state", s.mode())
+	kv("avg_latency", javaDouble(avg))
+	kv("max_latency", hi)
+	kv("min_latency", lo)
+	kv("packets_received", s.stats.recved.Load())
+	kv("packets_sent", s.stats.sent.Load())
+	kv("num_alive_connections", len(s.connList()))
+	kv("outstanding_requests", s.outstanding())
+	kv("uptime", time.Since(s.started).Milliseconds())
+	kv("znode_count", s.tree.NodeCount())
+	kv("watch_count", watches)
+	kv("ephemerals_count", s.tree.EphemeralCount())
+	kv("approximate_data_size", s.tree.ApproximateDataSize())
+	kv("global_sessions", len(s.tree.Sessions()))
+	kv("local_sessions", 0)
+	kv("open_file_descriptor_count", openFDs())
+	kv("max_file_descriptor_count", maxFDs())
+	kv("connection_drop_probability", "0.0")
+}
+
+func (s *Server) writeConf(b *strings.Builder) {
+	cfg := s.cfg
+	port := cfg.ClientPort
+	fmt.Fprintf(b, "clientPort=%d\nsecureClientPort=-1\n", port)
+	fmt.Fprintf(b, "dataDir=%s\ndataDirSize=%d\n", cfg.DataDir, dirSize(cfg.DataDir))
+	fmt.Fprintf(b, "dataLogDir=%s\ndataLogSize=%d\n", s.logDir(), dirSize(s.logDir()))
+	fmt.Fprintf(b, "tickTime=%d\nmaxClientCnxns=%d\n", cfg.TickTime.Milliseconds(), cfg.MaxClientCnxns)
+	fmt.Fprintf(b, "minSessionTimeout=%d\nmaxSessionTimeout=%d\n", cfg.MinSessionTimeout.Milliseconds(), cfg.MaxSessionTimeout.Milliseconds())
+	fmt.Fprintf(b, "clientPortListenBacklog=-1\nserverId=%d\n", map[bool]uint64{true: 0, false: s.id}[cfg.Standalone()])
+}
+
+func (s *Server) writeEnvi(b *strings.Builder) {
+	host, _ := os.Hostname()
+	wd, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	user := os.Getenv("USER")
+	b.WriteString("Environment:\n")
+	for _, kv := range [][2]string{
+		{"zookeeper.version", Version},
+		{"host.name", host},
+		{"go.version", runtime.Version()},
+		{"os.name", runtime.GOOS},
+		{"os.arch", runtime.GOARCH},
+		{"user.name", user},
+		{"user.home", home},
+		{"user.dir", wd},
+		{"os.cpus", strconv.Itoa(runtime.NumCPU())},
+	} {
+		fmt.Fprintf(b, "%s=%s\n", kv[0], kv[1])
+	}
+}
+
+func (s *Server) writeDump(b *strings.Builder) {
+	const javaDate = "Mon Jan 02 15:04:05 MST 2006"
+	byDeadline := map[time.Time][]int64{}
+	for id, d := range s.sessions.snapshot() {
+		byDeadline[d] = append(byDeadline[d], id)
+	}
+	deadlines := make([]time.Time, 0, len(byDeadline))
+	total := 0
+	for d, ids := range byDeadline {
+		deadlines = append(deadlines, d)
+		total += len(ids)
+	}
+	sort.Slice(deadlines, func(i, j int) bool { return deadlines[i].Before(deadlines[j]) })
+	b.WriteString("SessionTracker dump:\n")
+	fmt.Fprintf(b, "Session Sets (%d)/(%d):\n", len(deadlines), total)
+	for _, d := range deadlines {
+		ids := byDeadline[d]
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		fmt.Fprintf(b, "%d expire at %s:\n", len(ids), d.Format(javaDate))
+		for _, id := range ids {
+			fmt.Fprintf(b, "\t0x%x\n", id)
+		}
+	}
+	eph := s.tree.Ephemerals()
+	b.WriteString("ephemeral nodes dump:\n")
+	fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", len(eph))
+	for _, id := range sortedKeys(eph) {
+		fmt.Fprintf(b, "0x%x:\n", id)
+		for _, p := range eph[id] {
+			fmt.Fprintf(b, "\t%s\n", p)
+		}
+	}
+	b.WriteString("Connections dump:\n")
+	conns := s.connList()
+	fmt.Fprintf(b, "Connections Sets (%d)/(%d):\n", min(len(conns), 1), len(conns))
+	for _, c := range conns {
+		fmt.Fprintf(b, "\t%s\n", c.remote)
+	}
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	ids := make([]int64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}

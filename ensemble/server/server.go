@@ -1,0 +1,355 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zookit/zookit/ensemble/config"
+	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/ensemble/raftnode"
+	"github.com/zookit/zookit/ensemble/tree"
+)
+
+// Version is reported by srvr, stat, mntr and envi in ZooKeeper's format.
+const Version = "3.8.4-zookit-0.1.0, built on 2026-11-24 00:00 UTC"
+
+// ErrClosed is returned by Serve after Close.
+var ErrClosed = errors.New("server: closed")
+
+// Option changes an optional setting of a Server.
+type Option func(*Server)
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *zap.Logger) Option { return func(s *Server) { s.log = l } }
+
+// Server is one ZooKeeper-compatible server. Create it with New, then call
+// Serve or ListenAndServe; Close stops it.
+type Server struct {
+	cfg   *config.Config
+	log   *zap.Logger
+	id    uint64
+	tree  *tree.Tree
+	node  *raftnode.Node
+	stats stats
+
+	sessions *sessionTracker
+	nextSID  atomic.Int64
+	seq      atomic.Uint64
+
+	mu       sync.Mutex
+	waiters  map[uint64]func(zxid int64, r tree.Result)
+	conns    map[*conn]struct{}
+	bySess   map[int64]*conn
+	perIP    map[string]int
+	ln       net.Listener
+	closed   bool
+	stopping chan struct{}
+	wg       sync.WaitGroup
+	started  time.Time
+}
+
+// New opens the data directories, replays the log and returns a server
+// ready to Serve. The caller must Close it.
+func New(cfg *config.Config, opts ...Option) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: dataDir is not set")
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      zap.NewNop(),
+		id:       1,
+		waiters:  make(map[uint64]func(zxid int64, r tree.Result)),
+		conns:    make(map[*conn]struct{}),
+		bySess:   make(map[int64]*conn),
+		perIP:    make(map[string]int),
+		stopping: make(chan struct{}),
+		started:  time.Now(),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if self, ok := cfg.Self(); ok && !cfg.Standalone() {
+		s.id = self.ID
+	}
+	s.tree = tree.New(
+		tree.WithSuperDigest(cfg.SuperDigest),
+		tree.WithExtendedTypes(cfg.ExtendedTypesEnabled),
+		tree.WithConfigData([]byte(configData(cfg))),
+		tree.WithMaxNeverUsed(cfg.ContainerMaxNeverUsedInterval.Milliseconds()),
+	)
+	s.sessions = newSessionTracker(cfg.TickTime)
+	s.nextSID.Store(initialSessionID(s.id, time.Now()))
+	// Request numbers start from the clock so that a txn replayed from a
+	// previous run can never be mistaken for one proposed by this run.
+	s.seq.Store(uint64(time.Now().UnixNano()))
+	tick := cfg.TickTime / 10
+	if tick <= 0 {
+		tick = 100 * time.Millisecond
+	}
+	dataLogDir := cfg.DataLogDir
+	if dataLogDir == "" {
+		dataLogDir = cfg.DataDir
+	}
+	node, err := raftnode.Start(raftnode.Config{
+		ID:            s.id,
+		Peers:         []uint64{s.id},
+		WALDir:        filepath.Join(dataLogDir, "zookit", "wal"),
+		SnapDir:       filepath.Join(cfg.DataDir, "zookit", "snap"),
+		SnapCount:     uint64(max(cfg.SnapCount, 1)),
+		SnapRetain:    max(cfg.SnapRetainCount, 3),
+		TickInterval:  tick,
+		ElectionTick:  10,
+		HeartbeatTick: 1,
+		Logger:        s.log.Named("raft"),
+	}, (*stateMachine)(s))
+	if err != nil {
+		return nil, fmt.Errorf("server: start the log: %w", err)
+	}
+	s.node = node
+	// Restored sessions get a full timeout from now, as ZooKeeper does
+	// after loading a snapshot: their clients need time to reconnect.
+	for _, ss := range s.tree.Sessions() {
+		s.sessions.touch(ss.ID, ss.Timeout)
+	}
+	s.wg.Add(1)
+	go s.housekeeping()
+	return s, nil
+}
+
+// initialSessionID mirrors ZooKeeper's scheme: server id in the top byte,
+// milliseconds in the middle, so ids from different servers and restarts
+// do not collide.
+func initialSessionID(id uint64, now time.Time) int64 {
+	sid := int64(uint64(now.UnixMilli()<<24) >> 8)
+	sid |= int64(id << 56)
+	if sid == int64(-1<<63) {
+		sid++
+	}
+	return sid
+}
+
+// configData is the text of /zookeeper/config: the server lines in
+// ZooKeeper's dynamic-config format, so Curator's EnsembleTracker reads the
+// real client addresses.
+func configData(cfg *config.Config) string {
+	if cfg.Standalone() {
+		return ""
+	}
+	var b []byte
+	for _, sv := range cfg.Servers {
+		role := "participant"
+		if sv.Observer {
+			role = "observer"
+		}
+		b = fmt.Appendf(b, "server.%d=%s:%d:%d:%s", sv.ID, sv.Host, sv.QuorumPort, sv.ElectionPort, role)
+		if sv.ClientPort != 0 {
+			b = fmt.Appendf(b, ";%s:%d", sv.ClientHost, sv.ClientPort)
+		}
+		b = append(b, '\n')
+	}
+	return string(append(b, "version=0"...))
+}
+
+// ListenAndServe listens on the configured client address and serves.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.ClientAddr())
+	if err != nil {
+		return fmt.Errorf("server: listen: %w", err)
+	}
+	return s.Serve(ln)
+}
+
+// Serve accepts connections on ln until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrClosed
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	s.log.Info("serving clients", zap.String("addr", ln.Addr().String()))
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.stopping:
+				return ErrClosed
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("server: accept: %w", err)
+		}
+		delay = 0
+		s.accept(nc)
+	}
+}
+
+// Addr is the address Serve listens on, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Close stops accepting, closes every connection and stops the log. It is
+// safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.stopping)
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+	s.wg.Wait()
+	s.node.Stop()
+	return nil
+}
+
+// ExpireSession ends a session as if its timeout had passed: its ephemeral
+// nodes go and its connection is closed. Tests use it to exercise expiry.
+func (s *Server) ExpireSession(ctx context.Context, id int64) error {
+	_, err := s.propose(ctx, &tree.Txn{Session: id, Op: proto.OpCloseSession})
+	return err
+}
+
+// propose replicates txn and waits for its result.
+func (s *Server) propose(ctx context.Context, txn *tree.Txn) (tree.Result, error) {
+	ch := make(chan tree.Result, 1)
+	if err := s.proposeAsync(ctx, txn, func(_ int64, r tree.Result) { ch <- r }); err != nil {
+		return tree.Result{}, err
+	}
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-ctx.Done():
+		return tree.Result{}, ctx.Err()
+	case <-s.stopping:
+		return tree.Result{}, ErrClosed
+	}
+}
+
+// proposeAsync replicates txn; done runs on the apply goroutine once it is
+// applied, so it must not block.
+func (s *Server) proposeAsync(ctx context.Context, txn *tree.Txn, done func(zxid int64, r tree.Result)) error {
+	txn.Origin = s.id
+	txn.Seq = s.seq.Add(1)
+	if txn.Time == 0 {
+		txn.Time = time.Now().UnixMilli()
+	}
+	if done != nil {
+		s.mu.Lock()
+		s.waiters[txn.Seq] = done
+		s.mu.Unlock()
+	}
+	if err := s.node.Propose(ctx, txn.Marshal()); err != nil {
+		if done != nil {
+			s.mu.Lock()
+			delete(s.waiters, txn.Seq)
+			s.mu.Unlock()
+		}
+		return err
+	}
+	return nil
+}
+
+// newSession picks an id and password and replicates the session.
+func (s *Server) newSession(ctx context.Context, timeout int32) (tree.Session, error) {
+	passwd := make([]byte, 16)
+	rand.Read(passwd)
+	for range 3 {
+		id := s.nextSID.Add(1)
+		r, err := s.propose(ctx, &tree.Txn{Session: id, Op: proto.OpCreateSession, Timeout: timeout, Passwd: passwd})
+		if err != nil {
+			return tree.Session{}, err
+		}
+		if r.Err == proto.OK {
+			return tree.Session{ID: id, Timeout: timeout, Passwd: passwd}, nil
+		}
+	}
+	return tree.Session{}, fmt.Errorf("server: no free session id: %w", proto.ErrSystemError)
+}
+
+// housekeeping expires sessions, reaps containers and TTL nodes and purges
+// old snapshots, each on its own period.
+func (s *Server) housekeeping() {
+	defer s.wg.Done()
+	expire := time.NewTicker(max(s.cfg.TickTime/2, 10*time.Millisecond))
+	defer expire.Stop()
+	reap := time.NewTicker(max(s.cfg.ContainerCheckInterval, 10*time.Millisecond))
+	defer reap.Stop()
+	var purge <-chan time.Time
+	if s.cfg.PurgeInterval > 0 {
+		t := time.NewTicker(s.cfg.PurgeInterval)
+		defer t.Stop()
+		purge = t.C
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stopping
+		cancel()
+	}()
+	for {
+		select {
+		case <-s.stopping:
+			return
+		case now := <-expire.C:
+			if !s.node.IsLeader() {
+				continue
+			}
+			for _, id := range s.sessions.expired(now) {
+				s.log.Info("session expired", zap.String("session", fmt.Sprintf("0x%x", id)))
+				if err := s.proposeAsync(ctx, &tree.Txn{Session: id, Op: proto.OpCloseSession}, nil); err != nil {
+					s.log.Warn("cannot expire session", zap.Error(err))
+				}
+			}
+		case now := <-reap.C:
+			if !s.node.IsLeader() {
+				continue
+			}
+			limit := max(s.cfg.ContainerMaxPerMinute*int(s.cfg.ContainerCheckInterval/time.Second)/60, 1)
+			for _, p := range s.tree.ReapCandidates(now.UnixMilli(), limit) {
+				txn := &tree.Txn{Op: proto.OpDeleteContainer, Req: &proto.PathRequest{Path: p}}
+				if err := s.proposeAsync(ctx, txn, nil); err != nil {
+					s.log.Warn("cannot reap", zap.String("path", p), zap.Error(err))
+				}
+			}
+		case <-purge:
+			if err := s.node.Purge(); err != nil {
+				s.log.Warn("autopurge", zap.Error(err))
+			}
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zookit/zookit/ensemble/proto"
+)
+
+// stats are the server-wide counters srvr, stat and mntr print.
+type stats struct {
+	recved, sent atomic.Int64
+	lat          latency
+}
+
+// latency keeps min/avg/max of request latencies in ms.
+type latency struct {
+	mu              sync.Mutex
+	min, max, total int64
+	count           int64
+	last            int64
+}
+
+func (l *latency) add(ms int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.count == 0 || ms < l.min {
+		l.min = ms
+	}
+	l.max = max(l.max, ms)
+	l.total += ms
+	l.count++
+	l.last = ms
+}
+
+// read returns min, avg, max and the last sample; all zero before any.
+func (l *latency) read() (lo int64, avg float64, hi, last int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.count == 0 {
+		return 0, 0, 0, 0
+	}
+	return l.min, math.Round(float64(l.total)/float64(l.count)*10000) / 10000, l.max, l.last
+}
+
+func (l *latency) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	*l = latency{}
+}
+
+// opAbbrev is the short operation name the cons 4lw shows as lop.
+func opAbbrev(op proto.Op) string {
+	switch op {
+	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL:
+		return "CREA"
+	case proto.OpDelete:
+		return "DELE"
+	case proto.OpExists:
+		return "EXIS"
+	case proto.OpGetData:
+		return "GETD"
+	case proto.OpSetData:
+		return "SETD"
+	case proto.OpGetACL:
+		return "GACL"
+	case proto.OpSetACL:
+		return "SACL"
+	case proto.OpGetChildren, proto.OpGetChildren2:
+		return "GETC"
+	case proto.OpSync:
+		return "SYNC"
+	case proto.OpPing:
+		return "PING"
+	case proto.OpMulti:
+		return "MULT"
+	case proto.OpMultiRead:
+		return "MLTR"
+	case proto.OpSetWatches, proto.OpSetWatches2:
+		return "SETW"
+	case proto.OpCloseSession:
+		return "CLOS"
+	case proto.OpAuth:
+		return "AUTH"
+	case proto.OpAddWatch:
+		return "ADDW"
+	case proto.OpCheckWatches, proto.OpRemoveWatches:
+		return "REMW"
+	}
+	return "NA"
+}
