@@ -102,13 +102,13 @@ func (s *testSM) waitLen(t *testing.T, n int) []entry {
 	}
 }
 
-func testConfig(t *testing.T, dir string) Config {
+func testConfig(tb testing.TB, dir string) Config {
 	return Config{
 		ID:           1,
 		WALDir:       filepath.Join(dir, "wal"),
 		SnapDir:      filepath.Join(dir, "snap"),
 		TickInterval: 10 * time.Millisecond,
-		Logger:       zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
+		Logger:       zaptest.NewLogger(tb, zaptest.Level(zap.WarnLevel)),
 	}
 }
 
