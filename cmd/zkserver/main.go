@@ -50,7 +50,7 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cfgPath := configPath(confDir, env("ZOOCFG"), rest)
-	cfg, err := loadConfig(cfgPath, env)
+	cfg, err := config.Load(cfgPath, env)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -91,29 +91,6 @@ func configPath(confDir, name string, rest []string) string {
 		name = "zoo.cfg"
 	}
 	return filepath.Join(confDir, name)
-}
-
-func loadConfig(path string, env func(string) string) (*config.Config, error) {
-	if path != "" {
-		return config.Load(path, env)
-	}
-	cfg := config.Default()
-	// The default still honours -D flags, so a script can switch on, say,
-	// TTL nodes without writing a file.
-	for _, v := range []string{env("SERVER_JVMFLAGS"), env("JVMFLAGS")} {
-		if v == "" {
-			continue
-		}
-		f, err := os.CreateTemp("", "zookit-*.cfg")
-		if err != nil {
-			return nil, err
-		}
-		defer os.Remove(f.Name())
-		f.WriteString(cfg.String())
-		f.Close()
-		return config.Load(f.Name(), env)
-	}
-	return cfg, nil
 }
 
 func newLogger(w zapcore.WriteSyncer) *zap.Logger {

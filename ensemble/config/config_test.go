@@ -563,3 +563,14 @@ func withoutComments(cfg string) string {
 	}
 	return strings.Join(keep, "\n")
 }
+
+func TestLoadDefaultWithFlags(t *testing.T) {
+	c, err := Load("", envOf(map[string]string{"SERVER_JVMFLAGS": "-Dzookeeper.extendedTypesEnabled=true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if !c.ExtendedTypesEnabled || c.Path != "" || c.ClientAddr() != d.ClientAddr() || c.DataDir != d.DataDir || c.TickTime != d.TickTime {
+		t.Fatalf("Load(\"\") = %+v, want the default with extended types", c)
+	}
+}

@@ -183,15 +183,20 @@ func Parse(r io.Reader, name string) (*Config, error) {
 // system properties (a later flag wins), the file's own zookeeper.<key>
 // settings override them, servers come from dynamicConfigFile when it is
 // set, and DataDir/myid identifies this server. A nil env stands for an
-// empty environment.
+// empty environment. An empty path loads the embedded default, so the -D
+// flags apply to it as well.
 func Load(path string, env func(string) string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+	text, name := Default().String(), "default"
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		text, name = string(data), path
 	}
-	p := newParser(path)
+	p := newParser(name)
 	p.c.Path = path
-	if err := p.file(string(data)); err != nil {
+	if err := p.file(text); err != nil {
 		return nil, err
 	}
 	p.props(env)
