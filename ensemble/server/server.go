@@ -109,7 +109,9 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		TickInterval:  tick,
 		ElectionTick:  10,
 		HeartbeatTick: 1,
-		Logger:        s.log.Named("raft"),
+		// raft's own chatter (elections, term changes) is routine in
+		// standalone mode; only its warnings belong in the server log.
+		Logger: s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)),
 	}, (*stateMachine)(s))
 	if err != nil {
 		return nil, fmt.Errorf("server: start the log: %w", err)

@@ -403,3 +403,39 @@ func TestMaxClientCnxns(t *testing.T) {
 		t.Fatal("third connection from one IP was served")
 	}
 }
+
+// Containers go once their last child is deleted, and TTL nodes once they
+// have been idle longer than their TTL; the server's reaper does both.
+func TestReaping(t *testing.T) {
+	s := ensembletest.Start(t)
+	c, _ := connect(t, s.Addr())
+	acl := zk.WorldACL(zk.PermAll)
+	if _, err := c.CreateContainer("/box", nil, zk.FlagContainer, acl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create("/box/item", nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateTTL("/ttl", nil, zk.FlagTTL, acl, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	_, st, err := c.Exists("/ttl")
+	if err != nil || st.EphemeralOwner != int64(-0x0100000000000000)|300 {
+		t.Fatalf("ttl stat: %+v %v", st, err)
+	}
+	if err := c.Delete("/box/item", -1); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/box", "/ttl"} {
+		gone := false
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if ok, _, err := c.Exists(p); err == nil && !ok {
+				gone = true
+				break
+			}
+		}
+		if !gone {
+			t.Fatalf("%s was not reaped", p)
+		}
+	}
+}
