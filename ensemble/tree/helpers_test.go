@@ -37,13 +37,13 @@ func (w *fakeWatcher) take() []event {
 
 // harness feeds a tree transactions with increasing zxids and times.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	tr   *Tree
 	zxid int64
 	now  int64
 }
 
-func newHarness(t *testing.T, opts ...Option) *harness {
+func newHarness(t testing.TB, opts ...Option) *harness {
 	return &harness{t: t, tr: New(opts...), now: 1_000_000}
 }
 
