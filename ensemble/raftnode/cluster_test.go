@@ -172,12 +172,13 @@ func sameState(t *testing.T, ms ...*member) {
 
 func TestThreeVoters(t *testing.T) {
 	dir := t.TempDir()
-	net := newChanNet(1, 2, 3)
+	net := newChanNet(1, 2, 3, 4)
 	ms := map[uint64]*member{}
-	for id := uint64(1); id <= 3; id++ {
+	for id := uint64(1); id <= 4; id++ {
 		cfg := testConfig(t, filepath.Join(dir, fmt.Sprint(id)))
 		cfg.ID = id
 		cfg.Peers = []uint64{1, 2, 3}
+		cfg.Learners = []uint64{4} // an observer
 		cfg.SnapCount = 20
 		cfg.CatchUpEntries = 5
 		cfg.Transport = net.transport(id)
@@ -191,22 +192,20 @@ func TestThreeVoters(t *testing.T) {
 		net.close()
 	}()
 	ctx := context.Background()
-	all := []*member{ms[1], ms[2], ms[3]}
+	all := []*member{ms[1], ms[2], ms[3], ms[4]}
+	observer := ms[4]
 
-	// Writes through the leader and through a follower (raft forwards them)
-	// reach every state machine in the same order.
+	// Writes through the leader, a follower and the observer (raft forwards
+	// them) reach every state machine in the same order.
 	lead := leaderOf(t, all...)
 	var follower *member
-	for _, m := range all {
+	for _, m := range all[:3] {
 		if m != lead {
 			follower = m
 		}
 	}
 	for i := range 30 {
-		via := lead
-		if i%2 == 1 {
-			via = follower
-		}
+		via := []*member{lead, follower, observer}[i%3]
 		if err := via.n.Propose(ctx, fmt.Appendf(nil, "a-%d", i)); err != nil {
 			t.Fatal(err)
 		}
@@ -216,6 +215,9 @@ func TestThreeVoters(t *testing.T) {
 		m.sm.waitLen(t, 30)
 	}
 	sameState(t, all...)
+	if observer.n.IsLeader() || observer.n.Leader() != lead.cfg.ID {
+		t.Fatalf("observer: IsLeader=%v Leader=%d, want a follower of %d", observer.n.IsLeader(), observer.n.Leader(), lead.cfg.ID)
+	}
 
 	// A linearizable read on a follower covers what the leader applied.
 	applied := lead.n.Applied()

@@ -71,6 +71,9 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.Peers) == 0 {
 		return c, errors.New("raftnode: Config.Peers must name at least one voter")
 	}
+	if c.Transport == nil && len(c.Peers)+len(c.Learners) > 1 {
+		return c, errors.New("raftnode: a group with more than one member needs a Transport")
+	}
 	if c.SnapRetain < 0 {
 		return c, fmt.Errorf("raftnode: Config.SnapRetain %d is negative", c.SnapRetain)
 	}
