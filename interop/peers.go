@@ -50,7 +50,7 @@ var serverJVMFlags = []string{
 
 // hangGuard bounds every wait on an external process so that a wedged peer
 // fails the test with its output instead of hitting the global test timeout.
-const hangGuard = 90 * time.Second
+const hangGuard = 60 * time.Second
 
 // Peer is a program or library outside Go that a test needs.
 type Peer string
@@ -236,6 +236,10 @@ type Options struct {
 	TickTime int
 	// Config holds extra zoo.cfg keys.
 	Config map[string]string
+	// JVMFlags are extra system properties such as
+	// -Dznode.container.checkIntervalMs=100, given to both servers the way
+	// the built-in ones are.
+	JVMFlags []string
 }
 
 // StartApacheZooKeeper runs Apache ZooKeeper 3.8 standalone in the foreground
@@ -245,8 +249,7 @@ func StartApacheZooKeeper(t testing.TB, opts Options) string {
 	Require(t, ZooKeeper)
 	cp, _ := ZooKeeperClasspath()
 	return startServer(t, opts, "zookeeper", func(cfg string) *exec.Cmd {
-		args := append(append([]string{}, serverJVMFlags...),
-			"-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
+		args := append(jvmFlags(opts), "-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
 		return exec.Command("java", args...)
 	})
 }
@@ -259,6 +262,10 @@ func StartZookit(t testing.TB, opts Options) string {
 	return startServer(t, opts, "zkserver", func(cfg string) *exec.Cmd {
 		return exec.Command(bin, "start-foreground", cfg)
 	})
+}
+
+func jvmFlags(opts Options) []string {
+	return append(slices.Clone(serverJVMFlags), opts.JVMFlags...)
 }
 
 // Starter is the signature StartApacheZooKeeper and StartZookit share, so a
@@ -305,7 +312,7 @@ func startServer(t testing.TB, opts Options, name string, command func(cfg strin
 	}
 	cmd := command(cfgPath)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SERVER_JVMFLAGS="+strings.Join(serverJVMFlags, " "))
+	cmd.Env = append(os.Environ(), "SERVER_JVMFLAGS="+strings.Join(jvmFlags(opts), " "))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

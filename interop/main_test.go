@@ -1,0 +1,15 @@
+package interop
+
+import "testing"
+
+func TestMain(m *testing.M) { Main(m) }
+
+// servers lists the servers the client interop tests run against: zkserver,
+// and Apache ZooKeeper as the control that shows the expectations are right.
+var servers = []struct {
+	name  string
+	start Starter
+}{
+	{"zkserver", StartZookit},
+	{"apache", StartApacheZooKeeper},
+}
