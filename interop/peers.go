@@ -393,15 +393,20 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func tail(path string, n int64) string {
+// tail returns the last n bytes of a log file, for failure messages.
+func tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()
 	}
-	if int64(len(b)) > n {
-		b = b[int64(len(b))-n:]
+	return lastBytes(string(b), n)
+}
+
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
 	}
-	return string(b)
+	return s
 }
 
 // zkserverBuild holds the one zkserver binary a test binary builds.
