@@ -235,7 +235,8 @@ func (tr *transcript) connect() *session {
 	}
 	tr.t.Cleanup(conn.Close)
 	// The first request completes only once the session exists.
-	if _, err := conn.Sync("/"); err != nil {
+	tr.guard(s.name+" first request", func() { _, err = conn.Sync("/") })
+	if err != nil {
 		tr.t.Fatalf("first request on %s: %v", s.name, err)
 	}
 	s.conn, s.id = conn, conn.SessionID()
@@ -263,6 +264,31 @@ func (s *session) takeEvents() []zk.Event {
 	return evs
 }
 
+// do runs one request under the hang guard and records its results.
+func (tr *transcript) do(s *session, op string, f func() []any) {
+	tr.t.Helper()
+	var res []any
+	tr.guard(s.name+" "+op, func() { res = f() })
+	tr.rec(s, op, res...)
+}
+
+// guard fails the test if f does not return within the hang guard: go-zk
+// waits forever for a reply the server never sends. The stuck goroutine ends
+// when the test's cleanup closes the connection.
+func (tr *transcript) guard(what string, f func()) {
+	tr.t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(hangGuard):
+		tr.t.Fatalf("%s: no reply within %v; transcript so far:\n%s", what, hangGuard, strings.Join(tr.render(), "\n"))
+	}
+}
+
 // rec appends one line, then every notification any open session received
 // because of it. A round trip on each session first makes that complete: the
 // server queues a notification before the reply to any later request.
@@ -273,7 +299,9 @@ func (tr *transcript) rec(s *session, op string, results ...any) {
 		if o.closed {
 			continue
 		}
-		if _, _, err := o.conn.Exists("/"); err != nil {
+		var err error
+		tr.guard("barrier on "+o.name, func() { _, _, err = o.conn.Exists("/") })
+		if err != nil {
 			tr.t.Fatalf("barrier on %s after %q: %v", o.name, op, err)
 		}
 		for _, ev := range o.takeEvents() {
@@ -283,104 +311,130 @@ func (tr *transcript) rec(s *session, op string, results ...any) {
 }
 
 func (tr *transcript) create(s *session, path, data string, flags int32, acl []zk.ACL) {
-	var p string
-	var err error
-	if flags == zk.FlagContainer {
-		p, err = s.conn.CreateContainer(path, []byte(data), flags, acl)
-	} else {
-		p, err = s.conn.Create(path, []byte(data), flags, acl)
-	}
-	tr.rec(s, fmt.Sprintf("create %s %q flags=%d acl=%s", path, data, flags, aclString(acl)), p, err)
+	tr.do(s, fmt.Sprintf("create %s %q flags=%d acl=%s", path, data, flags, aclString(acl)), func() []any {
+		create := s.conn.Create
+		if flags == zk.FlagContainer {
+			create = s.conn.CreateContainer
+		}
+		p, err := create(path, []byte(data), flags, acl)
+		return []any{p, err}
+	})
 }
 
 func (tr *transcript) createTTL(s *session, path string, flags int32, ttl time.Duration) {
-	p, err := s.conn.CreateTTL(path, []byte("ttl"), flags, zk.WorldACL(zk.PermAll), ttl)
-	tr.rec(s, fmt.Sprintf("createTTL %s flags=%d ttl=%v", path, flags, ttl), p, err)
+	tr.do(s, fmt.Sprintf("createTTL %s flags=%d ttl=%v", path, flags, ttl), func() []any {
+		p, err := s.conn.CreateTTL(path, []byte("ttl"), flags, zk.WorldACL(zk.PermAll), ttl)
+		return []any{p, err}
+	})
 }
 
 func (tr *transcript) get(s *session, path string) {
-	data, st, err := s.conn.Get(path)
-	tr.rec(s, "get "+path, fmt.Sprintf("%q", data), statOrNil(st, err), err)
+	tr.do(s, "get "+path, func() []any {
+		data, st, err := s.conn.Get(path)
+		return []any{fmt.Sprintf("%q", data), statOrNil(st, err), err}
+	})
 }
 
 func (tr *transcript) getW(s *session, path string) {
-	data, st, _, err := s.conn.GetW(path)
-	tr.rec(s, "getW "+path, fmt.Sprintf("%q", data), statOrNil(st, err), err)
+	tr.do(s, "getW "+path, func() []any {
+		data, st, _, err := s.conn.GetW(path)
+		return []any{fmt.Sprintf("%q", data), statOrNil(st, err), err}
+	})
 }
 
 func (tr *transcript) exists(s *session, path string) {
-	ok, st, err := s.conn.Exists(path)
-	if !ok {
-		st = nil
-	}
-	tr.rec(s, "exists "+path, ok, statOrNil(st, err), err)
+	tr.do(s, "exists "+path, func() []any {
+		ok, st, err := s.conn.Exists(path)
+		return []any{ok, statIfFound(ok, st, err), err}
+	})
 }
 
 func (tr *transcript) existsW(s *session, path string) {
-	ok, st, _, err := s.conn.ExistsW(path)
-	if !ok {
-		st = nil
-	}
-	tr.rec(s, "existsW "+path, ok, statOrNil(st, err), err)
+	tr.do(s, "existsW "+path, func() []any {
+		ok, st, _, err := s.conn.ExistsW(path)
+		return []any{ok, statIfFound(ok, st, err), err}
+	})
 }
 
 func (tr *transcript) children(s *session, path string) {
-	kids, st, err := s.conn.Children(path)
-	tr.rec(s, "children "+path, kids, statOrNil(st, err), err)
+	tr.do(s, "children "+path, func() []any {
+		kids, st, err := s.conn.Children(path)
+		return []any{kids, statOrNil(st, err), err}
+	})
 }
 
 func (tr *transcript) childrenW(s *session, path string) {
-	kids, st, _, err := s.conn.ChildrenW(path)
-	tr.rec(s, "childrenW "+path, kids, statOrNil(st, err), err)
+	tr.do(s, "childrenW "+path, func() []any {
+		kids, st, _, err := s.conn.ChildrenW(path)
+		return []any{kids, statOrNil(st, err), err}
+	})
 }
 
 func (tr *transcript) set(s *session, path, data string, version int32) {
-	st, err := s.conn.Set(path, []byte(data), version)
-	tr.rec(s, fmt.Sprintf("set %s %q version=%d", path, data, version), statOrNil(st, err), err)
+	tr.do(s, fmt.Sprintf("set %s %q version=%d", path, data, version), func() []any {
+		st, err := s.conn.Set(path, []byte(data), version)
+		return []any{statOrNil(st, err), err}
+	})
 }
 
 func (tr *transcript) del(s *session, path string, version int32) {
-	tr.rec(s, fmt.Sprintf("delete %s version=%d", path, version), s.conn.Delete(path, version))
+	tr.do(s, fmt.Sprintf("delete %s version=%d", path, version), func() []any {
+		return []any{s.conn.Delete(path, version)}
+	})
 }
 
 func (tr *transcript) getACL(s *session, path string) {
-	acl, st, err := s.conn.GetACL(path)
-	tr.rec(s, "getACL "+path, aclString(acl), statOrNil(st, err), err)
+	tr.do(s, "getACL "+path, func() []any {
+		acl, st, err := s.conn.GetACL(path)
+		return []any{aclString(acl), statOrNil(st, err), err}
+	})
 }
 
 func (tr *transcript) setACL(s *session, path string, acl []zk.ACL, version int32) {
-	st, err := s.conn.SetACL(path, acl, version)
-	tr.rec(s, fmt.Sprintf("setACL %s %s version=%d", path, aclString(acl), version), statOrNil(st, err), err)
+	tr.do(s, fmt.Sprintf("setACL %s %s version=%d", path, aclString(acl), version), func() []any {
+		st, err := s.conn.SetACL(path, acl, version)
+		return []any{statOrNil(st, err), err}
+	})
 }
 
 func (tr *transcript) addAuth(s *session, scheme, cred string) {
-	tr.rec(s, "addAuth "+scheme+" "+cred, s.conn.AddAuth(scheme, []byte(cred)))
+	tr.do(s, "addAuth "+scheme+" "+cred, func() []any {
+		return []any{s.conn.AddAuth(scheme, []byte(cred))}
+	})
 }
 
 func (tr *transcript) sync(s *session, path string) {
-	p, err := s.conn.Sync(path)
-	tr.rec(s, "sync "+path, p, err)
+	tr.do(s, "sync "+path, func() []any {
+		p, err := s.conn.Sync(path)
+		return []any{p, err}
+	})
 }
 
 func (tr *transcript) multi(s *session, label string, ops ...any) {
-	res, err := s.conn.Multi(ops...)
-	parts := []any{err}
-	for i, r := range res {
-		parts = append(parts, fmt.Sprintf("| op%d", i), r.String, r.Stat, r.Error)
-	}
-	tr.rec(s, "multi "+label, parts...)
+	tr.do(s, "multi "+label, func() []any {
+		res, err := s.conn.Multi(ops...)
+		parts := []any{err}
+		for i, r := range res {
+			parts = append(parts, fmt.Sprintf("| op%d", i), r.String, r.Stat, r.Error)
+		}
+		return parts
+	})
 }
 
 func (tr *transcript) close(s *session) {
-	s.conn.Close()
-	s.closed = true
-	tr.rec(s, "close")
+	tr.do(s, "close", func() []any {
+		s.conn.Close()
+		s.closed = true
+		return nil
+	})
 }
 
 // dump records the subtree under path, children in name order.
 func (tr *transcript) dump(s *session, path string) {
 	tr.get(s, path)
-	kids, _, err := s.conn.Children(path)
+	var kids []string
+	var err error
+	tr.guard("children "+path, func() { kids, _, err = s.conn.Children(path) })
 	if err != nil {
 		tr.rec(s, "dump children "+path, err)
 		return
@@ -389,6 +443,14 @@ func (tr *transcript) dump(s *session, path string) {
 	for _, k := range kids {
 		tr.dump(s, path+"/"+k)
 	}
+}
+
+// statIfFound drops the zero Stat go-zk returns for a missing node.
+func statIfFound(found bool, st *zk.Stat, err error) *zk.Stat {
+	if !found {
+		return nil
+	}
+	return statOrNil(st, err)
 }
 
 // statOrNil drops the zero Stat go-zk returns alongside an error.
