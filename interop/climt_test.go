@@ -7,9 +7,9 @@ import (
 
 // TestCliMt drives Debian's C client shell cli_mt (libzookeeper-mt).
 func TestCliMt(t *testing.T) {
+	Require(t, CliMt)
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
-			Require(t, CliMt)
 			addr := srv.start(t, Options{})
 			c := StartConsole(t, CliMtPath(), "-h", addr)
 			c.Expect(`^Got a new session id: 0x[0-9a-f]+$`)

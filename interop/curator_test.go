@@ -16,9 +16,9 @@ import (
 // TestCurator runs java/CuratorCheck.java, compiled here against Debian's
 // Curator 5.4, then checks from Go what Curator left on the server.
 func TestCurator(t *testing.T) {
+	Require(t, Curator)
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
-			Require(t, Curator)
 			// A short reaper interval lets the test see containers go.
 			addr := srv.start(t, Options{JVMFlags: []string{"-Dznode.container.checkIntervalMs=100"}})
 			stdout := runCuratorCheck(t, addr)

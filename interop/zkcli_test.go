@@ -4,9 +4,9 @@ import "testing"
 
 // TestZkCli drives Debian's Java zkCli.sh and checks what it prints.
 func TestZkCli(t *testing.T) {
+	Require(t, ZkCli)
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
-			Require(t, ZkCli)
 			addr := srv.start(t, Options{})
 			c := StartConsole(t, ZkCliPath(), "-server", addr)
 			c.Expect(`state:SyncConnected type:None path:null`)
