@@ -370,7 +370,7 @@ func (c *conn) request(frame []byte) error {
 			c.send(&proto.ReplyHeader{Xid: proto.XidPing, Zxid: s.tree.LastZxid()})
 		}
 	case proto.OpAuth:
-		return c.addAuth(req.(*proto.AuthPacket))
+		return c.addAuth(h.Xid, req.(*proto.AuthPacket))
 	case proto.OpWhoAmI:
 		if c.waitIdle() {
 			c.reply(start, h.Xid, proto.OK, &proto.WhoAmIResponse{ClientInfo: c.auth})
@@ -441,8 +441,9 @@ func (c *conn) sync(start time.Time, xid int32, req *proto.PathRequest) error {
 
 // addAuth handles the auth packet. A scheme the server does not know, or a
 // malformed credential, gets AUTHFAILED and the connection is closed, as
-// ZooKeeper does.
-func (c *conn) addAuth(p *proto.AuthPacket) error {
+// ZooKeeper does. The reply echoes the request's xid: Java sends -4, go-zk
+// an ordinary xid it waits on.
+func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 	var id proto.ID
 	switch p.Scheme {
 	case "digest":
@@ -456,14 +457,14 @@ func (c *conn) addAuth(p *proto.AuthPacket) error {
 		id = proto.ID{Scheme: "ip", ID: c.ip}
 	}
 	if id.Scheme == "" {
-		c.send(&proto.ReplyHeader{Xid: proto.XidAuth, Err: proto.ErrAuthFailed})
+		c.send(&proto.ReplyHeader{Xid: xid, Err: proto.ErrAuthFailed})
 		c.closeAfterFlush()
 		return nil
 	}
 	if !containsID(c.auth, id) {
 		c.auth = append(c.auth[:len(c.auth):len(c.auth)], id)
 	}
-	c.send(&proto.ReplyHeader{Xid: proto.XidAuth})
+	c.send(&proto.ReplyHeader{Xid: xid})
 	return nil
 }
 

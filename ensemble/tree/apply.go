@@ -249,7 +249,7 @@ func (a *applier) create(op proto.Op, r *proto.CreateRequest) (proto.Record, err
 	if op == proto.OpCreate {
 		return &proto.PathRequest{Path: p}, nil
 	}
-	return &proto.Create2Response{Path: p, Stat: n.statOut()}, nil
+	return &proto.Create2Response{Path: p, Stat: t.statOut(n)}, nil
 }
 
 func containsNUL(s string) bool {
@@ -361,7 +361,7 @@ func (a *applier) setData(r *proto.SetDataRequest) (proto.Record, error) {
 		n.data, n.stat = oldData, oldStat
 	})
 	a.changes = append(a.changes, change{changeData, r.Path})
-	return &proto.StatResponse{Stat: n.statOut()}, nil
+	return &proto.StatResponse{Stat: t.statOut(n)}, nil
 }
 
 func (a *applier) setACL(r *proto.SetACLRequest) (proto.Record, error) {
@@ -387,7 +387,7 @@ func (a *applier) setACL(r *proto.SetACLRequest) (proto.Record, error) {
 	n.acl = acl
 	n.stat.Aversion++
 	a.undo = append(a.undo, func() { n.acl, n.stat.Aversion = oldACL, oldAversion })
-	return &proto.StatResponse{Stat: n.statOut()}, nil
+	return &proto.StatResponse{Stat: t.statOut(n)}, nil
 }
 
 func (a *applier) check(r *proto.PathInt) error {

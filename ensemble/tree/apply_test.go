@@ -15,7 +15,9 @@ func TestNewTree(t *testing.T) {
 	h := &harness{t: t, tr: tr}
 	eq(t, "ls /", h.children("/"), []string{"zookeeper"})
 	eq(t, "ls /zookeeper", h.children("/zookeeper"), []string{"config", "quota"})
-	eq(t, "root stat", h.stat("/"), proto.Stat{NumChildren: 1})
+	// ZooKeeper shows cversion -1 for a fresh root: its stored count of child
+	// creations is 0 while /zookeeper is present.
+	eq(t, "root stat", h.stat("/"), proto.Stat{Cversion: -1, NumChildren: 1})
 	r, err := tr.Read(Caller{}, proto.OpGetACL, &proto.PathRequest{Path: "/zookeeper/config"})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +40,7 @@ func TestCreateStat(t *testing.T) {
 	res := h.createReq(proto.OpCreate2, 0, &proto.CreateRequest{Path: "/a", Data: []byte("hello")})
 	want := proto.Stat{Czxid: 1, Mzxid: 1, Pzxid: 1, Ctime: h.now, Mtime: h.now, DataLength: 5}
 	eq(t, "create2 response", res, Result{Resp: &proto.Create2Response{Path: "/a", Stat: want}})
-	eq(t, "root after create", h.stat("/"), proto.Stat{Cversion: 1, Pzxid: 1, NumChildren: 2})
+	eq(t, "root after create", h.stat("/"), proto.Stat{Cversion: 0, Pzxid: 1, NumChildren: 2})
 
 	res = h.createReq(proto.OpCreate, 0, &proto.CreateRequest{Path: "/a/b"})
 	eq(t, "create response", res, Result{Resp: &proto.PathRequest{Path: "/a/b"}})
@@ -58,7 +60,9 @@ func TestCreateStat(t *testing.T) {
 	}
 	want.Pzxid = 5
 	want.NumChildren = 0
-	eq(t, "after child delete: pzxid moves, cversion stays", h.stat("/a"), want)
+	want.Cversion = 2
+	eq(t, "after child delete: pzxid moves, visible cversion counts the delete", h.stat("/a"), want)
+	eq(t, "stored cversion counts creations only", h.tr.nodes["/a"].stat.Cversion, int32(1))
 }
 
 func TestSequentialNumbering(t *testing.T) {
@@ -75,7 +79,8 @@ func TestSequentialNumbering(t *testing.T) {
 	got = append(got, h.mustCreate("/s/", proto.FlagSequential))
 	eq(t, "names", got, []string{"/s/n-0000000000", "/s/n-0000000001", "/s/n-0000000002", "/s/n-0000000003", "/s/0000000004"})
 	st := h.stat("/s")
-	eq(t, "cversion counts creations", st.Cversion, int32(5))
+	eq(t, "visible cversion counts creations and deletions", st.Cversion, int32(6))
+	eq(t, "stored cversion counts creations", h.tr.nodes["/s"].stat.Cversion, int32(5))
 	eq(t, "pzxid", st.Pzxid, h.zxid)
 	eq(t, "children", h.children("/s"), []string{"0000000004", "n-0000000000", "n-0000000002", "n-0000000003"})
 }
@@ -88,7 +93,7 @@ func TestCversionWrap(t *testing.T) {
 	eq(t, "name", p, "/w/x2147483647")
 	st := h.stat("/w")
 	// Java's "larger than" test fails at the wrap: neither field moves.
-	eq(t, "cversion", st.Cversion, int32(1<<31-1))
+	eq(t, "cversion", h.tr.nodes["/w"].stat.Cversion, int32(1<<31-1))
 	eq(t, "pzxid", st.Pzxid, int64(1))
 	// So the next sequential create collides, as it would in ZooKeeper.
 	res := h.createReq(proto.OpCreate, 0, &proto.CreateRequest{Path: "/w/x", Flags: proto.FlagSequential})
@@ -198,10 +203,16 @@ func TestCreateModes(t *testing.T) {
 		}
 		got := res.Resp.(*proto.Create2Response)
 		eq(t, "path", got.Path, c.path)
-		eq(t, c.path+" owner", got.Stat.EphemeralOwner, c.owner)
+		eq(t, c.path+" stored owner", h.tr.nodes[c.path].stat.EphemeralOwner, c.owner)
+		// Clients see an owner only on a session's ephemerals.
+		wire := c.owner
+		if c.owner != 0x42 {
+			wire = 0
+		}
+		eq(t, c.path+" owner", got.Stat.EphemeralOwner, wire)
 	}
-	if uint64(h.stat("/t").EphemeralOwner) != 0xFF00000000001388 {
-		t.Fatalf("TTL owner %#x", h.stat("/t").EphemeralOwner)
+	if o := h.tr.nodes["/t"].stat.EphemeralOwner; uint64(o) != 0xFF00000000001388 {
+		t.Fatalf("TTL owner %#x", o)
 	}
 	// Containers and TTL nodes may have children.
 	h.mustCreate("/c/x", 0)
@@ -309,7 +320,7 @@ func TestSessions(t *testing.T) {
 	})
 	after := h.stat("/d")
 	eq(t, "parent pzxid", after.Pzxid, z)
-	eq(t, "parent cversion", after.Cversion, pz.Cversion)
+	eq(t, "parent cversion counts both deletes", after.Cversion, pz.Cversion+2)
 	eq(t, "children", h.children("/d"), []string{})
 	_, ok = h.tr.Session(5)
 	eq(t, "session gone", ok, false)

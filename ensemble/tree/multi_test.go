@@ -46,7 +46,7 @@ func TestMultiSuccess(t *testing.T) {
 		{Op: proto.OpCreate, Resp: &proto.PathRequest{Path: "/m/b"}},
 		{Op: proto.OpDelete},
 		{Op: proto.OpSetData, Resp: &proto.StatResponse{Stat: proto.Stat{
-			Czxid: 1, Mzxid: z, Pzxid: z, Ctime: 1_000_010, Mtime: h.now, Version: 1, Cversion: 3, NumChildren: 2}}},
+			Czxid: 1, Mzxid: z, Pzxid: z, Ctime: 1_000_010, Mtime: h.now, Version: 1, Cversion: 4, NumChildren: 2}}},
 	})
 	// Standard watches fire once, after all ops, in op order.
 	eq(t, "events", w.take(), []event{

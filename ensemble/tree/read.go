@@ -105,7 +105,7 @@ func (t *Tree) exists(c Caller, r *proto.PathWatch) (proto.Record, error) {
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}
-	return &proto.StatResponse{Stat: n.statOut()}, nil
+	return &proto.StatResponse{Stat: t.statOut(n)}, nil
 }
 
 // readable finds a node the caller may READ.
@@ -128,7 +128,7 @@ func (t *Tree) getData(c Caller, r *proto.PathWatch) (*proto.GetDataResponse, er
 	if r.Watch {
 		t.watch(c, true, r.Path, modeStandard)
 	}
-	return &proto.GetDataResponse{Data: cloneData(n.data), Stat: n.statOut()}, nil
+	return &proto.GetDataResponse{Data: cloneData(n.data), Stat: t.statOut(n)}, nil
 }
 
 // cloneData copies node data for a reply; an empty node gives an empty,
@@ -145,7 +145,7 @@ func (t *Tree) getChildren(c Caller, r *proto.PathWatch, withStat bool) (*proto.
 	}
 	resp := &proto.ChildrenResponse{Children: n.childList(), WithStat: withStat}
 	if withStat {
-		resp.Stat = n.statOut()
+		resp.Stat = t.statOut(n)
 	}
 	return resp, nil
 }
@@ -163,7 +163,7 @@ func (t *Tree) getACL(c Caller, path string) (proto.Record, error) {
 	if !t.allowed(n.acl, proto.PermAdmin, c.Auth) {
 		acl = maskDigests(acl)
 	}
-	return &proto.GetACLResponse{ACL: acl, Stat: n.statOut()}, nil
+	return &proto.GetACLResponse{ACL: acl, Stat: t.statOut(n)}, nil
 }
 
 func (t *Tree) allChildrenNumber(c Caller, path string) (proto.Record, error) {

@@ -79,10 +79,19 @@ type node struct {
 	children map[string]struct{}
 }
 
-func (n *node) statOut() proto.Stat {
+// statOut is the Stat a client sees, which differs from the stored one as
+// in ZooKeeper's DataNode.copyStat: only a session's ephemeral shows an
+// owner (containers and TTL nodes show 0), and the stored cversion counts
+// child creations (it names sequential children) while the visible one
+// counts creations and deletions, which is creations*2 - present children.
+func (t *Tree) statOut(n *node) proto.Stat {
 	s := n.stat
 	s.DataLength = int32(len(n.data))
 	s.NumChildren = int32(len(n.children))
+	s.Cversion = s.Cversion*2 - s.NumChildren
+	if t.kind(s.EphemeralOwner) != ownerSession {
+		s.EphemeralOwner = 0
+	}
 	return s
 }
 
