@@ -439,3 +439,26 @@ func TestReaping(t *testing.T) {
 		}
 	}
 }
+
+// Since ZooKeeper 3.8.4 exists needs READ on a node that exists (older
+// servers, such as Debian's 3.8.0, answer it).
+func TestExistsNeedsRead(t *testing.T) {
+	s := ensembletest.Start(t)
+	owner, _ := connect(t, s.Addr())
+	other, _ := connect(t, s.Addr())
+	if err := owner.AddAuth("digest", []byte("alice:secret")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Create("/private", nil, 0, zk.DigestACL(zk.PermAll, "alice", "secret")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := other.Exists("/private"); !errors.Is(err, zk.ErrNoAuth) {
+		t.Fatalf("exists without READ: %v, want NoAuth", err)
+	}
+	if ok, _, err := owner.Exists("/private"); err != nil || !ok {
+		t.Fatalf("exists with READ: %v %v", ok, err)
+	}
+	if ok, _, err := other.Exists("/private/none"); err != nil || ok {
+		t.Fatalf("exists of a missing node needs no READ: %v %v", ok, err)
+	}
+}
