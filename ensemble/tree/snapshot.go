@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/zookit/zookit/ensemble/proto"
 )
@@ -22,14 +21,18 @@ var ErrBadSnapshot = errors.New("tree: malformed snapshot")
 func (t *Tree) Snapshot() ([]byte, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	e := &proto.Encoder{Buf: []byte(snapshotMagic)}
+	// Sized up front: growing a multi-megabyte buffer by doubling costs
+	// as much as encoding it.
+	const perNode = 128 // stat, lengths and a typical ACL
+	e := &proto.Encoder{Buf: make([]byte, 0, int(t.dataSize)+perNode*len(t.nodes)+64)}
+	e.Buf = append(e.Buf, snapshotMagic...)
 	e.Long(t.lastZxid)
 	paths := make([]string, 0, len(t.nodes))
 	for p := range t.nodes {
 		paths = append(paths, p)
 	}
 	// Sorted paths put every parent before its children.
-	sort.Strings(paths)
+	slices.Sort(paths)
 	e.Int(int32(len(paths)))
 	for _, p := range paths {
 		n := t.nodes[p]
