@@ -1,0 +1,266 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+)
+
+// DefaultQueueSize is how many messages may wait for one peer when
+// Config.QueueSize is 0: enough to ride out a burst of appends, small
+// enough that raft learns of a stuck peer quickly.
+const DefaultQueueSize = 4096
+
+// Errors returned by SendControl.
+var (
+	ErrClosed      = errors.New("peer: transport closed")
+	ErrUnknownPeer = errors.New("peer: unknown peer")
+	ErrQueueFull   = errors.New("peer: send queue full")
+)
+
+// Handler receives what peers send. Its methods are called from one
+// goroutine per inbound connection, in the order the peer sent; they should
+// not block for long, since that stalls only that peer's connection.
+type Handler interface {
+	// Step delivers an inbound raft message (raftnode.Node.Step fits). The
+	// context ends when the transport closes.
+	Step(ctx context.Context, m *raftpb.Message) error
+	// Control delivers an inbound control message; kind is never KindRaft.
+	// The handler owns payload.
+	Control(from uint64, kind byte, payload []byte)
+}
+
+// Reporter is told about messages that were not delivered, and about the
+// outcome of every MsgSnap. raftnode.Node satisfies it.
+type Reporter interface {
+	ReportUnreachable(id uint64)
+	ReportSnapshot(id uint64, status raft.SnapshotStatus)
+}
+
+// Config configures a Transport.
+type Config struct {
+	ID     uint64 // this server's id (ZooKeeper myid)
+	Listen string // quorum address to bind, host:port
+	// Election is the election address to bind, host:port; "" binds none.
+	Election string
+	// Peers maps the id of every other server to its quorum address. The
+	// host is resolved on every dial, never cached, so that a server moved
+	// to another address under the same name is found again.
+	Peers map[uint64]string
+	// Status returns the line written on the election port; nil writes
+	// "myid=<ID>". It should be quick.
+	Status func() string
+	// QueueSize bounds the messages waiting for each peer; 0 means
+	// DefaultQueueSize.
+	QueueSize int
+	Logger    *zap.Logger
+}
+
+// Transport carries raft and control messages between the servers of an
+// ensemble. It implements raftnode.Transport. Its methods are safe for
+// concurrent use.
+type Transport struct {
+	cfg   Config
+	lg    *zap.Logger
+	h     Handler
+	ln    net.Listener
+	eln   net.Listener // nil when Config.Election is ""
+	peers map[uint64]*peer
+
+	reporter atomic.Pointer[Reporter]
+	filter   atomic.Pointer[func(from, to uint64) bool]
+
+	ctx       context.Context // ends at Close; bounds every goroutine and connection
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New binds the quorum address (and the election address, if configured)
+// and starts accepting connections. Outbound connections are dialed on the
+// first message to each peer.
+func New(cfg Config, h Handler) (*Transport, error) {
+	if cfg.ID == 0 {
+		return nil, errors.New("peer: Config.ID must not be 0")
+	}
+	if h == nil {
+		return nil, errors.New("peer: a Handler is required")
+	}
+	if _, ok := cfg.Peers[cfg.ID]; ok {
+		return nil, fmt.Errorf("peer: Config.Peers lists this server's own id %d", cfg.ID)
+	}
+	for id, addr := range cfg.Peers {
+		if id == 0 || addr == "" {
+			return nil, fmt.Errorf("peer: Config.Peers has an invalid entry %d=%q", id, addr)
+		}
+	}
+	if cfg.QueueSize < 0 {
+		return nil, fmt.Errorf("peer: Config.QueueSize %d is negative", cfg.QueueSize)
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.Status == nil {
+		cfg.Status = func() string { return fmt.Sprintf("myid=%d", cfg.ID) }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("peer: bind quorum address: %w", err)
+	}
+	var eln net.Listener
+	if cfg.Election != "" {
+		if eln, err = net.Listen("tcp", cfg.Election); err != nil {
+			return nil, errors.Join(fmt.Errorf("peer: bind election address: %w", err), ln.Close())
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t := &Transport{
+		cfg:    cfg,
+		lg:     cfg.Logger.With(zap.Uint64("myid", cfg.ID)),
+		h:      h,
+		ln:     ln,
+		eln:    eln,
+		peers:  make(map[uint64]*peer, len(cfg.Peers)),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	for id, addr := range cfg.Peers {
+		p := newPeer(t, id, addr)
+		t.peers[id] = p
+		t.wg.Go(p.run)
+	}
+	t.wg.Go(t.acceptQuorum)
+	if eln != nil {
+		t.wg.Go(t.acceptElection)
+	}
+	t.lg.Info("peer transport listening", zap.Stringer("quorum", ln.Addr()), zap.String("election", cfg.Election))
+	return t, nil
+}
+
+// SetReporter sets who hears of undelivered messages and snapshot outcomes.
+// It exists apart from New because the raft node needs the transport before
+// it can be created. Until it is set, failures go unreported.
+func (t *Transport) SetReporter(r Reporter) {
+	t.reporter.Store(&r)
+}
+
+// SetFilter installs a fault-injection filter for tests: a message, raft or
+// control, from one server to another is dropped in either direction when
+// f(from, to) returns false; nil delivers everything. A dropped outbound
+// message is reported as undelivered, as a partition would eventually be.
+func (t *Transport) SetFilter(f func(from, to uint64) bool) {
+	if f == nil {
+		t.filter.Store(nil)
+		return
+	}
+	t.filter.Store(&f)
+}
+
+func (t *Transport) allowed(from, to uint64) bool {
+	f := t.filter.Load()
+	return f == nil || (*f)(from, to)
+}
+
+// Send queues raft messages for their peers and returns at once. A message
+// that cannot be queued or delivered is dropped and reported to raft.
+func (t *Transport) Send(msgs []*raftpb.Message) {
+	if t.ctx.Err() != nil {
+		return
+	}
+	for _, m := range msgs {
+		to := m.GetTo()
+		p, ok := t.peers[to]
+		if !ok {
+			t.lg.Debug("dropping raft message to unknown peer", zap.Uint64("to", to), zap.Stringer("type", m.GetType()))
+			t.reportFailure(to, m.GetType() == raftpb.MsgSnap)
+			continue
+		}
+		if !t.allowed(t.cfg.ID, to) || !p.enqueue(outMsg{raft: m}) {
+			t.reportFailure(to, m.GetType() == raftpb.MsgSnap)
+		}
+	}
+}
+
+// SendControl queues a control message for a peer and returns at once.
+// Delivery is best effort: a nil error means only that it was queued.
+// kind must not be KindRaft and the payload must fit in MaxControlFrame;
+// the payload is copied.
+func (t *Transport) SendControl(to uint64, kind byte, payload []byte) error {
+	if kind == KindRaft {
+		return fmt.Errorf("peer: control kind %d is reserved for raft", kind)
+	}
+	if len(payload) > MaxControlFrame {
+		return fmt.Errorf("peer: control payload of %d bytes exceeds %d", len(payload), MaxControlFrame)
+	}
+	if t.ctx.Err() != nil {
+		return ErrClosed
+	}
+	p, ok := t.peers[to]
+	if !ok {
+		return fmt.Errorf("%w %d", ErrUnknownPeer, to)
+	}
+	if !t.allowed(t.cfg.ID, to) {
+		return nil // a partition loses messages silently
+	}
+	if !p.enqueue(outMsg{kind: kind, payload: append([]byte(nil), payload...)}) {
+		return fmt.Errorf("%w for peer %d", ErrQueueFull, to)
+	}
+	return nil
+}
+
+// reportFailure tells raft a message to id was not delivered; for a MsgSnap
+// also that the snapshot failed, since raft waits for that verdict before
+// it sends the peer anything else.
+func (t *Transport) reportFailure(id uint64, snap bool) {
+	r := t.reporter.Load()
+	if r == nil {
+		return
+	}
+	(*r).ReportUnreachable(id)
+	if snap {
+		(*r).ReportSnapshot(id, raft.SnapshotFailure)
+	}
+}
+
+func (t *Transport) reportSnapshotSent(id uint64) {
+	if r := t.reporter.Load(); r != nil {
+		(*r).ReportSnapshot(id, raft.SnapshotFinish)
+	}
+}
+
+// Addr returns the bound quorum address.
+func (t *Transport) Addr() net.Addr { return t.ln.Addr() }
+
+// ElectionAddr returns the bound election address, or nil if none is bound.
+func (t *Transport) ElectionAddr() net.Addr {
+	if t.eln == nil {
+		return nil
+	}
+	return t.eln.Addr()
+}
+
+// Close stops accepting, closes every connection and waits for the
+// transport's goroutines to end. It is idempotent.
+func (t *Transport) Close() error {
+	t.closeOnce.Do(func() {
+		t.cancel()
+		t.closeErr = t.ln.Close()
+		if t.eln != nil {
+			t.closeErr = errors.Join(t.closeErr, t.eln.Close())
+		}
+		t.wg.Wait()
+		t.lg.Info("peer transport closed")
+	})
+	return t.closeErr
+}
