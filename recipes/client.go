@@ -1,0 +1,252 @@
+package recipes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"go.uber.org/zap"
+)
+
+// ErrClosed is returned by every operation on a closed Client.
+var ErrClosed = errors.New("recipes: client closed")
+
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	sessionTimeout time.Duration
+	namespace      string
+	log            *zap.Logger
+	retry          RetryPolicy
+	acl            []zk.ACL
+	// wrap lets this package's tests put a fault injector between the Client
+	// and go-zk.
+	wrap func(zkConn) zkConn
+}
+
+// WithSessionTimeout sets the session timeout the client asks for; the
+// server may clamp it. The default is 10 seconds.
+func WithSessionTimeout(d time.Duration) Option {
+	return func(o *options) { o.sessionTimeout = d }
+}
+
+// WithNamespace roots every path the Client is given at /ns, like a chroot.
+// The namespace node is created as a container when a recipe first needs it.
+func WithNamespace(ns string) Option {
+	return func(o *options) { o.namespace = strings.Trim(ns, "/") }
+}
+
+// WithLogger sends the Client's logs, including go-zk's, to l.
+func WithLogger(l *zap.Logger) Option {
+	return func(o *options) { o.log = l }
+}
+
+// WithRetry sets the policy for retrying operations that failed with
+// connection loss. The default is BoundedExponentialBackoff(100ms, 2s, 10).
+func WithRetry(p RetryPolicy) Option {
+	return func(o *options) { o.retry = p }
+}
+
+// WithACL sets the ACL of every node the Client creates; the default is
+// zk.WorldACL(zk.PermAll).
+func WithACL(acl []zk.ACL) Option {
+	return func(o *options) { o.acl = acl }
+}
+
+// Client is a ZooKeeper session manager for recipes. It is safe for
+// concurrent use.
+type Client struct {
+	opts    options
+	servers []string
+	log     *zap.Logger
+	events  *eventQueue
+	closed  chan struct{}
+	bg      sync.WaitGroup
+
+	closeOnce sync.Once
+
+	mu        sync.Mutex
+	raw       *zk.Conn
+	conn      zkConn // raw, or a test's wrapper around it
+	gen       uint64 // counts connections; events of older ones are ignored
+	state     State
+	sessionID int64
+	timeout   time.Duration // negotiated session timeout
+	lostTimer *time.Timer
+	subs      map[*subscriber]struct{}
+	ready     chan struct{} // closed at the first Connected
+}
+
+// New connects to servers and waits, bounded by ctx, for the first session.
+func New(ctx context.Context, servers []string, opts ...Option) (*Client, error) {
+	o := options{
+		sessionTimeout: 10 * time.Second,
+		log:            zap.NewNop(),
+		retry:          BoundedExponentialBackoff(100*time.Millisecond, 2*time.Second, 10),
+		acl:            zk.WorldACL(zk.PermAll),
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	c := &Client{
+		opts:    o,
+		servers: servers,
+		log:     o.log,
+		events:  newEventQueue(),
+		closed:  make(chan struct{}),
+		subs:    map[*subscriber]struct{}{},
+		ready:   make(chan struct{}),
+	}
+	c.mu.Lock()
+	err := c.dialLocked()
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	c.bg.Add(1)
+	go c.run()
+	select {
+	case <-c.ready:
+		return c, nil
+	case <-ctx.Done():
+		c.Close()
+		return nil, fmt.Errorf("recipes: connect to %v: %w", servers, ctx.Err())
+	}
+}
+
+// dialLocked starts a new go-zk connection, which gets a new session.
+func (c *Client) dialLocked() error {
+	c.gen++
+	gen := c.gen
+	sniff := &handshake{}
+	conn, _, err := zk.Connect(c.servers, c.opts.sessionTimeout,
+		zk.WithLogger(zkLogger{c.log}),
+		zk.WithLogInfo(false),
+		zk.WithDialer(sniff.dial),
+		zk.WithEventCallback(func(ev zk.Event) {
+			if ev.Type != zk.EventSession {
+				return
+			}
+			e := connEvent{gen: gen, state: ev.State}
+			if ev.State == zk.StateHasSession {
+				e.sessionID, e.timeout = sniff.result()
+			}
+			c.events.push(e)
+		}))
+	if err != nil {
+		return fmt.Errorf("recipes: connect to %v: %w", c.servers, err)
+	}
+	c.raw, c.conn = conn, conn
+	if c.opts.wrap != nil {
+		c.conn = c.opts.wrap(c.conn)
+	}
+	return nil
+}
+
+// Close ends the session and stops the Client; recipes' ephemeral nodes go
+// with the session. Safe to call more than once.
+func (c *Client) Close() {
+	c.closeOnce.Do(func() {
+		c.events.close()
+		c.mu.Lock()
+		// Under mu, so that no background task starts after bg.Wait began.
+		close(c.closed)
+		conn := c.conn
+		if c.lostTimer != nil {
+			c.lostTimer.Stop()
+		}
+		c.mu.Unlock()
+		conn.Close()
+		c.bg.Wait()
+		c.mu.Lock()
+		for s := range c.subs {
+			s.stop()
+		}
+		c.mu.Unlock()
+	})
+}
+
+// Closed is closed when Close has been called.
+func (c *Client) Closed() <-chan struct{} { return c.closed }
+
+// SessionID is the id of the current session, 0 while there is none.
+func (c *Client) SessionID() int64 {
+	conn, err := c.active()
+	if err != nil {
+		return 0
+	}
+	return conn.SessionID()
+}
+
+// SessionTimeout is the session timeout the server granted, or the one asked
+// for before the first session.
+func (c *Client) SessionTimeout() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timeout == 0 {
+		return c.opts.sessionTimeout
+	}
+	return c.timeout
+}
+
+// ACL is the ACL the Client gives the nodes it creates.
+func (c *Client) ACL() []zk.ACL { return c.opts.acl }
+
+// Logger is the logger the Client was given, for recipes built on it.
+func (c *Client) Logger() *zap.Logger { return c.log }
+
+// FullPath turns a Client path into the server path, namespace included.
+// Paths in watch events and in Conn calls are server paths.
+func (c *Client) FullPath(p string) string {
+	if c.opts.namespace == "" {
+		return p
+	}
+	if p == "/" {
+		return "/" + c.opts.namespace
+	}
+	return "/" + c.opts.namespace + p
+}
+
+// RelPath is the inverse of FullPath.
+func (c *Client) RelPath(full string) string {
+	if c.opts.namespace == "" {
+		return full
+	}
+	rel := strings.TrimPrefix(full, "/"+c.opts.namespace)
+	if rel == "" {
+		return "/"
+	}
+	return rel
+}
+
+// Conn returns the go-zk connection of the current session, for calls the
+// Client does not wrap. It takes server paths (see FullPath) and is not
+// retried. After Lost the Client may have replaced it.
+func (c *Client) Conn() (*zk.Conn, error) {
+	if _, err := c.active(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.raw, nil
+}
+
+func (c *Client) active() (zkConn, error) {
+	select {
+	case <-c.closed:
+		return nil, ErrClosed
+	default:
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn, nil
+}
+
+// parentOf is path.Dir for ZooKeeper paths.
+func parentOf(p string) string { return path.Dir(p) }

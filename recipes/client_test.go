@@ -1,0 +1,333 @@
+package recipes
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zookit/zookit/ensemble/ensembletest"
+)
+
+const guard = 60 * time.Second
+
+func connect(t *testing.T, addr string, opts ...Option) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	c, err := New(ctx, []string{addr}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// lossyConn performs creates but, while armed, reports them as lost
+// connections, as when the reply never arrives.
+type lossyConn struct {
+	zkConn
+	mu           sync.Mutex
+	drops        int
+	failChildren bool // lose the replies of the searches as well
+}
+
+func (l *lossyConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+	name, err := l.zkConn.Create(p, data, flags, acl)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil && l.drops > 0 {
+		l.drops--
+		return "", zk.ErrConnectionClosed
+	}
+	return name, err
+}
+
+func (l *lossyConn) Children(p string) ([]string, *zk.Stat, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.drops > 0 && l.failChildren {
+		l.drops--
+		return nil, nil, zk.ErrConnectionClosed
+	}
+	return l.zkConn.Children(p)
+}
+
+func withLossyCreates(drops int) (Option, *lossyConn) {
+	lc := &lossyConn{drops: drops}
+	return func(o *options) {
+		o.wrap = func(c zkConn) zkConn { lc.zkConn = c; return lc }
+	}, lc
+}
+
+// A create whose reply is lost is found again by its prefix: one node, no
+// duplicate.
+func TestCreateProtectedLostReply(t *testing.T) {
+	srv := ensembletest.Start(t)
+	opt, _ := withLossyCreates(2)
+	c := connect(t, srv.Addr(), opt, WithRetry(RetryNTimes(5, 10*time.Millisecond)))
+	ctx := context.Background()
+	p, err := c.CreateProtected(ctx, "/p/q/lock-", []byte("x"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kids, err := c.Children(ctx, "/p/q")
+	if err != nil || len(kids) != 1 || "/p/q/"+kids[0] != p {
+		t.Fatalf("children %v, %v; created %s", kids, err, p)
+	}
+	if !IsProtected(kids[0]) || !strings.HasPrefix(StripProtected(kids[0]), "lock-") {
+		t.Errorf("name %s is not Curator-protected", kids[0])
+	}
+}
+
+// When every attempt loses its reply, the create fails and the nodes the
+// server did make are deleted in the background: no orphan.
+func TestCreateProtectedFailureLeavesNoOrphan(t *testing.T) {
+	srv := ensembletest.Start(t)
+	// The create and both retries' searches fail; then the background
+	// search gets through.
+	opt, lc := withLossyCreates(3)
+	lc.failChildren = true
+	c := connect(t, srv.Addr(), opt, WithRetry(RetryNTimes(2, 10*time.Millisecond)))
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	if _, err := c.CreateProtected(ctx, "/p/lock-", nil, true); !errors.Is(err, zk.ErrConnectionClosed) {
+		t.Fatalf("create: %v, want ErrConnectionClosed", err)
+	}
+	waitFor(t, ctx, func() bool {
+		kids, err := c.Children(ctx, "/p")
+		return err == nil && len(kids) == 0
+	})
+}
+
+// A node found on retry that belongs to an earlier session is deleted and
+// replaced.
+func TestCreateProtectedOldSession(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c := connect(t, srv.Addr())
+	other := connect(t, srv.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	// Plant a node with our prefix from another session, and make our first
+	// attempt "lose" its reply without creating anything.
+	var planted string
+	lc := &firstCreateFails{zkConn: c.conn, plant: func(full string) {
+		planted = c.RelPath(full)
+		if _, err := other.Create(ctx, planted, nil, zk.FlagEphemeral); err != nil {
+			t.Error(err)
+		}
+	}}
+	c.mu.Lock()
+	c.conn = lc
+	c.mu.Unlock()
+	p, err := c.CreateProtected(ctx, "/p/n", nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The old session's node was replaced by ours under the same name.
+	st, err := c.Exists(ctx, p)
+	if err != nil || st == nil || st.EphemeralOwner != c.SessionID() || p != planted {
+		t.Fatalf("created %s (planted %s): %+v %v", p, planted, st, err)
+	}
+	if kids, err := c.Children(ctx, "/p"); err != nil || len(kids) != 1 {
+		t.Fatalf("children %v, %v", kids, err)
+	}
+}
+
+// firstCreateFails fails the first create without making a node, after
+// planting one with the same name from elsewhere.
+type firstCreateFails struct {
+	zkConn
+	plant func(p string)
+	done  bool
+}
+
+func (f *firstCreateFails) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+	if !f.done {
+		f.done = true
+		if _, err := f.zkConn.Create("/p", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			return "", err
+		}
+		f.plant(p)
+		return "", zk.ErrConnectionClosed
+	}
+	return f.zkConn.Create(p, data, flags, acl)
+}
+
+func (f *firstCreateFails) SessionID() int64 {
+	if !f.done {
+		return -1 // the "old" session of the first attempt
+	}
+	return f.zkConn.SessionID()
+}
+
+func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("condition never held")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func nextState(t *testing.T, ctx context.Context, ch <-chan State) State {
+	t.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-ctx.Done():
+		t.Fatal("no state change")
+		return 0
+	}
+}
+
+func expectStates(t *testing.T, ctx context.Context, ch <-chan State, want ...State) {
+	t.Helper()
+	for _, w := range want {
+		if got := nextState(t, ctx, ch); got != w {
+			t.Fatalf("state %v, want %v", got, w)
+		}
+	}
+}
+
+func TestStatesRestartAndExpiry(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c := connect(t, srv.Addr(), WithSessionTimeout(4*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	ch := c.Listen(ctx)
+	expectStates(t, ctx, ch, Connected)
+	first := c.SessionID()
+	srv.Restart()
+	expectStates(t, ctx, ch, Suspended, Reconnected)
+	if c.SessionID() != first {
+		t.Fatalf("session changed across a restart: %x -> %x", first, c.SessionID())
+	}
+	if err := srv.ExpireSession(first); err != nil {
+		t.Fatal(err)
+	}
+	expectStates(t, ctx, ch, Suspended, Lost, Reconnected)
+	if c.SessionID() == first || c.SessionID() == 0 {
+		t.Fatalf("no new session after expiry: %x", c.SessionID())
+	}
+	if _, err := c.Create(ctx, "/alive", nil, zk.FlagEphemeral); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With the server gone for longer than the session timeout, Lost comes from
+// the client's own timer, and the Client starts a new session once the
+// server is back.
+func TestStatesSimulatedExpiry(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c := connect(t, srv.Addr(), WithSessionTimeout(time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	ch := c.Listen(ctx)
+	expectStates(t, ctx, ch, Connected)
+	first := c.SessionID()
+	if got := c.SessionTimeout(); got != time.Second {
+		t.Fatalf("negotiated timeout %v", got)
+	}
+	srv.Stop()
+	expectStates(t, ctx, ch, Suspended, Lost)
+	srv.Restart()
+	expectStates(t, ctx, ch, Reconnected)
+	if c.SessionID() == first {
+		t.Fatal("same session after simulated expiry")
+	}
+}
+
+func TestCloseTwiceAndClosedErrors(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c := connect(t, srv.Addr())
+	ch := c.Listen(context.Background())
+	c.Close()
+	c.Close()
+	if _, err := c.Create(context.Background(), "/x", nil, 0); !errors.Is(err, ErrClosed) {
+		t.Fatalf("create after close: %v", err)
+	}
+	for range ch {
+	}
+}
+
+func TestNamespaceAndMulti(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c := connect(t, srv.Addr(), WithNamespace("/ns/"))
+	raw := connect(t, srv.Addr())
+	ctx := context.Background()
+	if _, err := c.CreateWithParents(ctx, "/a/b", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := raw.Get(ctx, "/ns/a/b"); err != nil || string(data) != "v" {
+		t.Fatalf("namespaced node: %q %v", data, err)
+	}
+	_, err := c.Multi(ctx,
+		&zk.CheckVersionRequest{Path: "/a/b", Version: -1},
+		&zk.CreateRequest{Path: "/a/b", Data: nil},
+	)
+	if !errors.Is(err, zk.ErrNodeExists) {
+		t.Fatalf("multi: %v, want ErrNodeExists", err)
+	}
+	res, err := c.Multi(ctx, &zk.CreateRequest{Path: "/a/c"}, &zk.DeleteRequest{Path: "/a/b", Version: -1})
+	if err != nil || res[0].String != "/a/c" {
+		t.Fatalf("multi: %+v %v", res, err)
+	}
+	if err := c.DeleteGuaranteed(ctx, "/a/missing"); err != nil {
+		t.Fatalf("guaranteed delete of a missing node: %v", err)
+	}
+}
+
+func TestSortChildren(t *testing.T) {
+	names := []string{
+		"_c_53345f98-9423-4e0c-a7b5-9f819e3ec2e1-lock-0000000003",
+		"abc__lock__0000000001", // a Kazoo name: Curator sorts it last
+		"_c_ffffffff-9423-4e0c-a7b5-9f819e3ec2e1-lock-0000000002",
+		"lock-0000000004",
+	}
+	SortChildren(names, func(n string) string { return SortKey(n, "lock-") })
+	want := []string{
+		"_c_ffffffff-9423-4e0c-a7b5-9f819e3ec2e1-lock-0000000002",
+		"_c_53345f98-9423-4e0c-a7b5-9f819e3ec2e1-lock-0000000003",
+		"lock-0000000004",
+		"abc__lock__0000000001",
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("order %v, want %v", names, want)
+		}
+	}
+}
+
+func TestRetryPolicies(t *testing.T) {
+	count := func(p RetryPolicy) int {
+		b := p()
+		n := 0
+		for b.NextBackOff() != backoff.Stop {
+			n++
+		}
+		return n
+	}
+	if n := count(RetryNTimes(3, time.Millisecond)); n != 3 {
+		t.Errorf("RetryNTimes(3): %d retries", n)
+	}
+	if n := count(ExponentialBackoff(time.Millisecond, 4)); n != 4 {
+		t.Errorf("ExponentialBackoff(_, 4): %d retries", n)
+	}
+	b := BoundedExponentialBackoff(10*time.Millisecond, 40*time.Millisecond, 10)()
+	for i := 0; i < 10; i++ {
+		if d := b.NextBackOff(); d > 40*time.Millisecond {
+			t.Errorf("bounded sleep %v", d)
+		}
+	}
+	if Retryable(zk.ErrNodeExists) || !Retryable(zk.ErrConnectionClosed) {
+		t.Error("Retryable misclassifies")
+	}
+}

@@ -1,0 +1,246 @@
+package recipes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// zkConn is the part of *zk.Conn the Client uses.
+type zkConn interface {
+	Create(path string, data []byte, flags int32, acl []zk.ACL) (string, error)
+	CreateContainer(path string, data []byte, flags int32, acl []zk.ACL) (string, error)
+	Children(path string) ([]string, *zk.Stat, error)
+	ChildrenW(path string) ([]string, *zk.Stat, <-chan zk.Event, error)
+	Get(path string) ([]byte, *zk.Stat, error)
+	GetW(path string) ([]byte, *zk.Stat, <-chan zk.Event, error)
+	Exists(path string) (bool, *zk.Stat, error)
+	Set(path string, data []byte, version int32) (*zk.Stat, error)
+	Delete(path string, version int32) error
+	Multi(ops ...any) ([]zk.MultiResponse, error)
+	SessionID() int64
+	Close()
+}
+
+// All paths below are Client paths: the namespace is added on the way to the
+// server and removed from the paths that come back. Errors keep go-zk's
+// values for errors.Is.
+
+func opErr(op, p string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s %s: %w", op, p, err)
+}
+
+// Create creates a node with the Client's ACL and returns its path (with the
+// sequence number for sequential flags).
+func (c *Client) Create(ctx context.Context, p string, data []byte, flags int32) (string, error) {
+	return c.create(ctx, p, data, flags, false)
+}
+
+// CreateWithParents is Create that first makes missing parents, as
+// CONTAINER nodes, which the server removes once they are empty again.
+func (c *Client) CreateWithParents(ctx context.Context, p string, data []byte, flags int32) (string, error) {
+	return c.create(ctx, p, data, flags, true)
+}
+
+func (c *Client) create(ctx context.Context, p string, data []byte, flags int32, parents bool) (string, error) {
+	var created string
+	err := c.retry(ctx, func(conn zkConn) error {
+		var err error
+		created, err = c.createOnce(conn, p, data, flags, parents)
+		return err
+	})
+	return created, opErr("create", p, err)
+}
+
+// createOnce is one create attempt; with parents it makes missing parents
+// only after the create has failed with ErrNoNode, which is the rare case.
+func (c *Client) createOnce(conn zkConn, p string, data []byte, flags int32, parents bool) (string, error) {
+	full := c.FullPath(p)
+	created, err := conn.Create(full, data, flags, c.opts.acl)
+	if parents && errors.Is(err, zk.ErrNoNode) {
+		if err = c.mkContainers(conn, parentOf(full)); err != nil {
+			return "", err
+		}
+		created, err = conn.Create(full, data, flags, c.opts.acl)
+	}
+	if err != nil {
+		return "", err
+	}
+	return c.RelPath(created), nil
+}
+
+// mkContainers creates every missing node on the server path full as a
+// container, root first. A parent reaped between two steps shows up as
+// ErrNoNode on the caller's next attempt.
+func (c *Client) mkContainers(conn zkConn, full string) error {
+	if full == "/" {
+		return nil
+	}
+	p := ""
+	for _, part := range strings.Split(strings.TrimPrefix(full, "/"), "/") {
+		p += "/" + part
+		if _, err := conn.CreateContainer(p, nil, zk.FlagContainer, c.opts.acl); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get returns a node's data and stat.
+func (c *Client) Get(ctx context.Context, p string) ([]byte, *zk.Stat, error) {
+	var data []byte
+	var st *zk.Stat
+	err := c.retry(ctx, func(conn zkConn) (err error) {
+		data, st, err = conn.Get(c.FullPath(p))
+		return err
+	})
+	return data, st, opErr("get", p, err)
+}
+
+// GetW is Get that also sets a data watch. The watch channel gets one event;
+// go-zk keeps it across reconnects and closes it with zk.EventNotWatching
+// when the session ends or the Client is closed.
+func (c *Client) GetW(ctx context.Context, p string) ([]byte, *zk.Stat, <-chan zk.Event, error) {
+	var data []byte
+	var st *zk.Stat
+	var ch <-chan zk.Event
+	err := c.retry(ctx, func(conn zkConn) (err error) {
+		data, st, ch, err = conn.GetW(c.FullPath(p))
+		return err
+	})
+	return data, st, ch, opErr("get", p, err)
+}
+
+// Exists returns a node's stat, or nil when it does not exist.
+func (c *Client) Exists(ctx context.Context, p string) (*zk.Stat, error) {
+	var st *zk.Stat
+	err := c.retry(ctx, func(conn zkConn) error {
+		ok, s, err := conn.Exists(c.FullPath(p))
+		if ok {
+			st = s
+		}
+		return err
+	})
+	return st, opErr("exists", p, err)
+}
+
+// Children returns the names of a node's children, in the server's order.
+func (c *Client) Children(ctx context.Context, p string) ([]string, error) {
+	var kids []string
+	err := c.retry(ctx, func(conn zkConn) (err error) {
+		kids, _, err = conn.Children(c.FullPath(p))
+		return err
+	})
+	return kids, opErr("children", p, err)
+}
+
+// ChildrenW is Children that also sets a child watch (see GetW).
+func (c *Client) ChildrenW(ctx context.Context, p string) ([]string, <-chan zk.Event, error) {
+	var kids []string
+	var ch <-chan zk.Event
+	err := c.retry(ctx, func(conn zkConn) (err error) {
+		kids, _, ch, err = conn.ChildrenW(c.FullPath(p))
+		return err
+	})
+	return kids, ch, opErr("children", p, err)
+}
+
+// Set writes a node's data if its version matches (-1 matches any).
+func (c *Client) Set(ctx context.Context, p string, data []byte, version int32) (*zk.Stat, error) {
+	var st *zk.Stat
+	err := c.retry(ctx, func(conn zkConn) (err error) {
+		st, err = conn.Set(c.FullPath(p), data, version)
+		return err
+	})
+	return st, opErr("set", p, err)
+}
+
+// Delete deletes a node if its version matches (-1 matches any). A retry
+// that finds the node gone counts as success, since the first attempt may
+// have deleted it before the connection dropped.
+func (c *Client) Delete(ctx context.Context, p string, version int32) error {
+	attempts := 0
+	err := c.retry(ctx, func(conn zkConn) error {
+		attempts++
+		err := conn.Delete(c.FullPath(p), version)
+		if attempts > 1 && errors.Is(err, zk.ErrNoNode) {
+			return nil
+		}
+		return err
+	})
+	return opErr("delete", p, err)
+}
+
+// Multi runs ops (*zk.CreateRequest, *zk.DeleteRequest, *zk.SetDataRequest,
+// *zk.CheckVersionRequest, with Client paths) as one transaction. When the
+// transaction fails, the error is that of the first failing op.
+func (c *Client) Multi(ctx context.Context, ops ...any) ([]zk.MultiResponse, error) {
+	fixed := make([]any, len(ops))
+	for i, op := range ops {
+		switch o := op.(type) {
+		case *zk.CreateRequest:
+			cp := *o
+			cp.Path = c.FullPath(o.Path)
+			if cp.Acl == nil {
+				cp.Acl = c.opts.acl
+			}
+			fixed[i] = &cp
+		case *zk.DeleteRequest:
+			cp := *o
+			cp.Path = c.FullPath(o.Path)
+			fixed[i] = &cp
+		case *zk.SetDataRequest:
+			cp := *o
+			cp.Path = c.FullPath(o.Path)
+			fixed[i] = &cp
+		case *zk.CheckVersionRequest:
+			cp := *o
+			cp.Path = c.FullPath(o.Path)
+			fixed[i] = &cp
+		default:
+			return nil, fmt.Errorf("multi: unsupported op %T", op)
+		}
+	}
+	var res []zk.MultiResponse
+	err := c.retry(ctx, func(conn zkConn) (err error) {
+		res, err = conn.Multi(fixed...)
+		return err
+	})
+	if err == nil {
+		err = multiFailure(res)
+	}
+	for i := range res {
+		if res[i].String != "" {
+			res[i].String = c.RelPath(res[i].String)
+		}
+	}
+	return res, opErr("multi", fmt.Sprintf("(%d ops)", len(ops)), err)
+}
+
+// rolledBack is how go-zk reports the ops of a failed multi that did not
+// fail themselves (ZooKeeper's RUNTIMEINCONSISTENCY, -2, which go-zk has no
+// value for).
+var rolledBack = fmt.Sprintf("unknown error: %v", zk.ErrCode(-2))
+
+// multiFailure picks the error of the op that made a multi fail.
+func multiFailure(res []zk.MultiResponse) error {
+	var first error
+	for _, r := range res {
+		if r.Error == nil {
+			continue
+		}
+		if r.Error.Error() != rolledBack {
+			return r.Error
+		}
+		if first == nil {
+			first = r.Error
+		}
+	}
+	return first
+}

@@ -1,0 +1,214 @@
+package recipes
+
+import (
+	"context"
+	"errors"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-zookeeper/zk"
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+)
+
+// ProtectedPrefix is the start of every protected node name.
+const ProtectedPrefix = "_c_"
+
+// protectedPrefixLen is len("_c_") + 36 (canonical UUID) + len("-").
+const protectedPrefixLen = 40
+
+// IsProtected reports whether name starts with a protected prefix Curator
+// would recognise: "_c_", a canonical UUID, "-".
+func IsProtected(name string) bool {
+	if len(name) < protectedPrefixLen || !strings.HasPrefix(name, ProtectedPrefix) || name[protectedPrefixLen-1] != '-' {
+		return false
+	}
+	_, err := uuid.Parse(name[len(ProtectedPrefix) : protectedPrefixLen-1])
+	return err == nil
+}
+
+// StripProtected returns name without its protected prefix, if it has one.
+func StripProtected(name string) string {
+	if IsProtected(name) {
+		return name[protectedPrefixLen:]
+	}
+	return name
+}
+
+// CreateProtected creates the ephemeral node p, named
+// <parent>/_c_<uuid>-<name> as Curator's protection mode names it (with the
+// sequence number after name when sequential), making missing parents as
+// containers. It returns the node's path.
+//
+// A create can succeed on the server while its reply is lost. Every retry
+// therefore first looks for a child with this call's prefix and adopts it,
+// unless it belongs to an earlier session: such a node is deleted and a new
+// one made. If the create finally fails, or ctx ends, a background search
+// deletes whatever the lost attempts left, so a failure never leaves an
+// orphan contender.
+func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, sequential bool) (string, error) {
+	parent := parentOf(p)
+	prefix := ProtectedPrefix + uuid.NewString() + "-"
+	name := joinPath(parent, prefix+path.Base(p))
+	flags := int32(zk.FlagEphemeral)
+	if sequential {
+		flags = zk.FlagEphemeralSequential
+	}
+	var created string
+	var session int64
+	attempt := 0
+	err := c.retry(ctx, func(conn zkConn) error {
+		attempt++
+		if attempt == 1 {
+			session = conn.SessionID()
+		} else {
+			found, err := c.findProtected(conn, parent, prefix)
+			if err != nil {
+				return err
+			}
+			if found != "" {
+				if conn.SessionID() == session {
+					created = found
+					return nil
+				}
+				// Made by a session that is over, or about to be: it is
+				// no contender of ours, and its name is ours to reuse.
+				c.log.Debug("deleting protected node of an old session", zap.String("node", found))
+				if err := conn.Delete(c.FullPath(found), -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+					return err
+				}
+			}
+			session = conn.SessionID()
+		}
+		var err error
+		created, err = c.createOnce(conn, name, data, flags, true)
+		return err
+	})
+	if err != nil {
+		if attempt > 0 && (Retryable(err) || ctx.Err() != nil) {
+			c.findAndDeleteInBackground(parent, prefix, session)
+		}
+		return "", opErr("create protected", name, err)
+	}
+	return created, nil
+}
+
+func joinPath(parent, name string) string {
+	if parent == "/" {
+		return "/" + name
+	}
+	return parent + "/" + name
+}
+
+// findProtected returns the path of parent's child that starts with prefix,
+// or "" when there is none.
+func (c *Client) findProtected(conn zkConn, parent, prefix string) (string, error) {
+	kids, _, err := conn.Children(c.FullPath(parent))
+	if errors.Is(err, zk.ErrNoNode) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, k := range kids {
+		if strings.HasPrefix(k, prefix) {
+			return joinPath(parent, k), nil
+		}
+	}
+	return "", nil
+}
+
+// DeleteGuaranteed deletes p like Delete; if that fails, it keeps retrying
+// in the background until the node is gone or the session that was current
+// at the call is over (taking its ephemeral nodes with it) or the Client
+// is closed. The error is that of the foreground attempt.
+func (c *Client) DeleteGuaranteed(ctx context.Context, p string) error {
+	session := c.SessionID()
+	err := c.Delete(ctx, p, -1)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, ErrClosed) {
+		c.deleteInBackground(p, session)
+	}
+	return err
+}
+
+// deleteInBackground keeps deleting p until it is gone, session is no
+// longer the current one, or the Client is closed.
+func (c *Client) deleteInBackground(p string, session int64) {
+	c.inBackground("delete", p, session, func(ctx context.Context) error {
+		err := c.Delete(ctx, p, -1)
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil
+		}
+		return err
+	})
+}
+
+// findAndDeleteInBackground deletes whatever child of parent carries prefix,
+// as Curator's FindAndDeleteProtectedNodeInBackground does.
+func (c *Client) findAndDeleteInBackground(parent, prefix string, session int64) {
+	c.inBackground("find and delete", parent+"/"+prefix, session, func(ctx context.Context) error {
+		var found string
+		err := c.retry(ctx, func(conn zkConn) (err error) {
+			found, err = c.findProtected(conn, parent, prefix)
+			return err
+		})
+		if err != nil || found == "" {
+			return err
+		}
+		err = c.Delete(ctx, found, -1)
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil
+		}
+		return err
+	})
+}
+
+// inBackground runs f until it succeeds, the session changes or the Client
+// is closed, backing off between tries.
+func (c *Client) inBackground(what, p string, session int64, f func(ctx context.Context) error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.closed:
+		return
+	default:
+	}
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-c.closed:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		b := backoff.NewExponentialBackOff(
+			backoff.WithInitialInterval(100*time.Millisecond),
+			backoff.WithMaxInterval(5*time.Second),
+			backoff.WithMaxElapsedTime(0),
+		)
+		for {
+			err := f(ctx)
+			if err == nil {
+				return
+			}
+			if ctx.Err() != nil || c.SessionID() != session {
+				return
+			}
+			c.log.Debug("background "+what+" failed; retrying", zap.String("path", p), zap.Error(err))
+			select {
+			case <-time.After(b.NextBackOff()):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
