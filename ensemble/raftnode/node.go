@@ -477,6 +477,10 @@ func (n *Node) IsLeader() bool { return n.leading.Load() }
 // Leader returns the id of the current leader, or 0 if none is known.
 func (n *Node) Leader() uint64 { return n.leader.Load() }
 
+// Status is raft's view of the group; on the leader it includes each
+// peer's replication progress, which the monitoring commands report.
+func (n *Node) Status() raft.Status { return n.raft.Status() }
+
 // Step hands the node a message a Transport received from a peer.
 func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
 	return wrap(n.raft.Step(ctx, m))

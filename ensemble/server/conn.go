@@ -20,6 +20,10 @@ import (
 	"github.com/zookit/zookit/ensemble/tree"
 )
 
+// errRefused ends a connection whose handshake the server declined; the
+// reason is logged where it is decided.
+var errRefused = errors.New("handshake refused")
+
 // maxOutstandingOut bounds the bytes queued for a client that does not
 // read; past it the connection is closed rather than the server's memory.
 const maxOutstandingOut = 64 << 20
@@ -40,7 +44,7 @@ type conn struct {
 
 	outMu   sync.Mutex
 	out     []byte
-	pending int           // writes proposed but not yet answered
+	pending []time.Time   // proposal times of writes not yet answered, oldest first
 	idle    chan struct{} // closed when pending drops to zero
 	drain   bool          // close once out is flushed
 
@@ -187,25 +191,36 @@ func (c *conn) writeLoop() {
 // beginWrite counts a proposed write; endWrite is its reply.
 func (c *conn) beginWrite() {
 	c.outMu.Lock()
-	c.pending++
+	c.pending = append(c.pending, time.Now())
 	c.outMu.Unlock()
 }
 
+// endWrite retires the oldest write: a session's writes apply in order.
 func (c *conn) endWrite() {
 	c.outMu.Lock()
-	c.pending--
-	if c.pending == 0 && c.idle != nil {
+	c.pending = c.pending[1:]
+	if len(c.pending) == 0 && c.idle != nil {
 		close(c.idle)
 		c.idle = nil
 	}
 	c.outMu.Unlock()
 }
 
+// oldestWrite is when the oldest unanswered write was proposed.
+func (c *conn) oldestWrite() (time.Time, bool) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if len(c.pending) == 0 {
+		return time.Time{}, false
+	}
+	return c.pending[0], true
+}
+
 // waitIdle blocks until every earlier write of this connection has been
 // answered, so a read reflects them (ZooKeeper's per-session FIFO order).
 func (c *conn) waitIdle() bool {
 	c.outMu.Lock()
-	if c.pending == 0 {
+	if len(c.pending) == 0 {
 		c.outMu.Unlock()
 		return true
 	}
@@ -235,7 +250,7 @@ func (c *conn) readLoop() {
 		c.close()
 	}
 	switch {
-	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errRefused):
 	default:
 		var tooLarge *proto.FrameTooLargeError
 		if errors.As(err, &tooLarge) {
@@ -288,11 +303,15 @@ func (c *conn) handshake(frame []byte) error {
 	if err := proto.Unmarshal(frame, &req); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
+	if !s.cfg.Standalone() && s.node.Leader() == 0 {
+		s.log.Info("refusing a client while there is no leader", zap.String("remote", c.remote))
+		return errRefused
+	}
 	if req.LastZxidSeen > s.tree.LastZxid() {
 		s.log.Info("refusing session: client has seen a newer zxid; it must try another server",
 			zap.String("remote", c.remote), zap.String("lastZxidSeen", fmt.Sprintf("0x%x", req.LastZxidSeen)),
 			zap.String("ourZxid", fmt.Sprintf("0x%x", s.tree.LastZxid())))
-		return nil
+		return errRefused
 	}
 	timeout := min(max(time.Duration(req.Timeout)*time.Millisecond, s.cfg.MinSessionTimeout), s.cfg.MaxSessionTimeout)
 	to := int32(timeout / time.Millisecond)
@@ -315,7 +334,7 @@ func (c *conn) handshake(frame []byte) error {
 			resp.Passwd = make([]byte, 16)
 			c.send(&resp)
 			c.closeAfterFlush()
-			return nil
+			return errRefused
 		}
 		sess.Timeout = to
 	}

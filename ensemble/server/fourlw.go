@@ -95,11 +95,14 @@ func (c *conn) send4lw(cmd string) {
 	c.closeAfterFlush()
 }
 
-func (s *Server) mode() string {
-	if s.cfg.Standalone() {
+// Mode is what srvr reports: standalone, leader, follower or observer.
+func (s *Server) Mode() string {
+	switch {
+	case s.cfg.Standalone():
 		return "standalone"
-	}
-	if s.node.IsLeader() {
+	case s.isObserver():
+		return "observer"
+	case s.node.IsLeader():
 		return "leader"
 	}
 	return "follower"
@@ -146,14 +149,14 @@ func (s *Server) writeStat(b *strings.Builder, withClients bool) {
 	lo, avg, hi, _ := s.stats.lat.read()
 	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", lo, javaDouble(avg), hi)
 	fmt.Fprintf(b, "Received: %d\nSent: %d\nConnections: %d\n", s.stats.recved.Load(), s.stats.sent.Load(), len(s.connList()))
-	fmt.Fprintf(b, "Outstanding: %d\nZxid: 0x%x\nMode: %s\nNode count: %d\n", s.outstanding(), s.tree.LastZxid(), s.mode(), s.tree.NodeCount())
+	fmt.Fprintf(b, "Outstanding: %d\nZxid: 0x%x\nMode: %s\nNode count: %d\n", s.outstanding(), s.tree.LastZxid(), s.Mode(), s.tree.NodeCount())
 }
 
 func (s *Server) outstanding() int {
 	n := 0
 	for _, c := range s.connList() {
 		c.outMu.Lock()
-		n += c.pending
+		n += len(c.pending)
 		c.outMu.Unlock()
 	}
 	return n
@@ -162,7 +165,7 @@ func (s *Server) outstanding() int {
 // writeInfo is ServerCnxn.dumpConnectionInfo.
 func (c *conn) writeInfo(b *strings.Builder, brief bool) {
 	c.outMu.Lock()
-	queued := c.pending
+	queued := len(c.pending)
 	c.outMu.Unlock()
 	fmt.Fprintf(b, " %s[1](queued=%d,recved=%d,sent=%d", c.remote, queued, c.recved.Load(), c.sent.Load())
 	if !brief && c.session.ID != 0 {
@@ -190,7 +193,7 @@ func (s *Server) writeMntr(b *strings.Builder) {
 	_, _, watches := s.tree.WatchSummary()
 	kv := func(k string, v any) { fmt.Fprintf(b, "zk_%s\t%v\n", k, v) }
 	kv("version", Version)
-	kv("server_state", s.mode())
+	kv("server_state", s.Mode())
 	kv("avg_latency", javaDouble(avg))
 	kv("max_latency", hi)
 	kv("min_latency", lo)
@@ -208,6 +211,18 @@ func (s *Server) writeMntr(b *strings.Builder) {
 	kv("open_file_descriptor_count", openFDs())
 	kv("max_file_descriptor_count", maxFDs())
 	kv("connection_drop_probability", "0.0")
+	if !s.cfg.Standalone() {
+		voters, _ := membership(s.cfg)
+		kv("quorum_size", len(voters))
+	}
+	if s.Mode() == "leader" {
+		learners, followers, observers := s.leaderStats()
+		kv("learners", learners)
+		kv("synced_followers", followers)
+		kv("synced_non_voting_followers", 0)
+		kv("synced_observers", observers)
+		kv("pending_syncs", 0)
+	}
 }
 
 func (s *Server) writeConf(b *strings.Builder) {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zookit/zookit/ensemble/config"
+	"github.com/zookit/zookit/ensemble/peer"
 	"github.com/zookit/zookit/ensemble/proto"
 	"github.com/zookit/zookit/ensemble/raftnode"
 	"github.com/zookit/zookit/ensemble/tree"
@@ -41,9 +42,12 @@ type Server struct {
 	node  *raftnode.Node
 	stats stats
 
-	sessions *sessionTracker
-	nextSID  atomic.Int64
-	seq      atomic.Uint64
+	sessions  *sessionTracker
+	transport *peer.Transport // nil in standalone
+
+	electionTimeout time.Duration
+	nextSID         atomic.Int64
+	seq             atomic.Uint64
 
 	mu       sync.Mutex
 	waiters  map[uint64]func(zxid int64, r tree.Result)
@@ -77,8 +81,8 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	if self, ok := cfg.Self(); ok && !cfg.Standalone() {
-		s.id = self.ID
+	if !cfg.Standalone() {
+		s.id = cfg.MyID
 	}
 	s.tree = tree.New(
 		tree.WithSuperDigest(cfg.SuperDigest),
@@ -91,31 +95,49 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	// Request numbers start from the clock so that a txn replayed from a
 	// previous run can never be mistaken for one proposed by this run.
 	s.seq.Store(uint64(time.Now().UnixNano()))
-	tick := cfg.TickTime / 10
-	if tick <= 0 {
-		tick = 100 * time.Millisecond
-	}
 	dataLogDir := cfg.DataLogDir
 	if dataLogDir == "" {
 		dataLogDir = cfg.DataDir
 	}
+	voters, learners := []uint64{s.id}, []uint64(nil)
+	var transport raftnode.Transport
+	var handler *peerHandler
+	if !cfg.Standalone() {
+		voters, learners = membership(cfg)
+		t, h, err := s.startPeers()
+		if err != nil {
+			return nil, err
+		}
+		s.transport, handler, transport = t, h, t
+	}
+	tick, election, heartbeat := raftTiming(cfg)
 	node, err := raftnode.Start(raftnode.Config{
 		ID:            s.id,
-		Peers:         []uint64{s.id},
+		Peers:         voters,
+		Learners:      learners,
 		WALDir:        filepath.Join(dataLogDir, "zookit", "wal"),
 		SnapDir:       filepath.Join(cfg.DataDir, "zookit", "snap"),
 		SnapCount:     uint64(max(cfg.SnapCount, 1)),
 		SnapRetain:    max(cfg.SnapRetainCount, 3),
 		TickInterval:  tick,
-		ElectionTick:  10,
-		HeartbeatTick: 1,
-		// raft's own chatter (elections, term changes) is routine in
-		// standalone mode; only its warnings belong in the server log.
+		ElectionTick:  election,
+		HeartbeatTick: heartbeat,
+		Transport:     transport,
+		// raft's own chatter (elections, term changes) is routine; only
+		// its warnings belong in the server log.
 		Logger: s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)),
 	}, (*stateMachine)(s))
 	if err != nil {
+		if s.transport != nil {
+			s.transport.Close()
+		}
 		return nil, fmt.Errorf("server: start the log: %w", err)
 	}
+	if handler != nil {
+		handler.node.Store(node)
+		s.transport.SetReporter(node)
+	}
+	s.electionTimeout = tick * time.Duration(election)
 	s.node = node
 	// Restored sessions get a full timeout from now, as ZooKeeper does
 	// after loading a snapshot: their clients need time to reconnect.
@@ -236,6 +258,9 @@ func (s *Server) Close() error {
 	}
 	s.wg.Wait()
 	s.node.Stop()
+	if s.transport != nil {
+		s.transport.Close()
+	}
 	return nil
 }
 
@@ -303,12 +328,14 @@ func (s *Server) newSession(ctx context.Context, timeout int32) (tree.Session, e
 	return tree.Session{}, fmt.Errorf("server: no free session id: %w", proto.ErrSystemError)
 }
 
-// housekeeping expires sessions, reaps containers and TTL nodes and purges
-// old snapshots, each on its own period.
+// housekeeping runs the periodic duties: session expiry (on the leader)
+// or reporting session activity to the leader, dropping clients while the
+// server has no leader or a write of theirs is stuck, reaping containers
+// and TTL nodes, and purging old snapshots.
 func (s *Server) housekeeping() {
 	defer s.wg.Done()
-	expire := time.NewTicker(max(s.cfg.TickTime/2, 10*time.Millisecond))
-	defer expire.Stop()
+	tick := time.NewTicker(max(s.cfg.TickTime/2, 10*time.Millisecond))
+	defer tick.Stop()
 	reap := time.NewTicker(max(s.cfg.ContainerCheckInterval, 10*time.Millisecond))
 	defer reap.Stop()
 	var purge <-chan time.Time
@@ -323,35 +350,85 @@ func (s *Server) housekeeping() {
 		<-s.stopping
 		cancel()
 	}()
+	var leading bool
+	var leaderless time.Time
 	for {
 		select {
 		case <-s.stopping:
 			return
-		case now := <-expire.C:
-			if !s.node.IsLeader() {
-				continue
-			}
-			for _, id := range s.sessions.expired(now) {
-				s.log.Info("session expired", zap.String("session", fmt.Sprintf("0x%x", id)))
-				if err := s.proposeAsync(ctx, &tree.Txn{Session: id, Op: proto.OpCloseSession}, nil); err != nil {
-					s.log.Warn("cannot expire session", zap.Error(err))
+		case now := <-tick.C:
+			if l := s.node.IsLeader(); l != leading {
+				leading = l
+				if l {
+					// A new leader cannot know when clients last spoke to
+					// the old one: every session gets a full timeout.
+					s.sessions.resetDeadlines()
 				}
 			}
+			if leading {
+				s.expireSessions(ctx, now)
+			} else {
+				s.reportTouches()
+			}
+			leaderless = s.dropClientsWithoutLeader(now, leaderless)
+			s.dropStuckClients(now)
 		case now := <-reap.C:
-			if !s.node.IsLeader() {
-				continue
-			}
-			limit := max(s.cfg.ContainerMaxPerMinute*int(s.cfg.ContainerCheckInterval/time.Second)/60, 1)
-			for _, p := range s.tree.ReapCandidates(now.UnixMilli(), limit) {
-				txn := &tree.Txn{Op: proto.OpDeleteContainer, Req: &proto.PathRequest{Path: p}}
-				if err := s.proposeAsync(ctx, txn, nil); err != nil {
-					s.log.Warn("cannot reap", zap.String("path", p), zap.Error(err))
-				}
+			if s.node.IsLeader() {
+				s.reap(ctx, now)
 			}
 		case <-purge:
 			if err := s.node.Purge(); err != nil {
 				s.log.Warn("autopurge", zap.Error(err))
 			}
+		}
+	}
+}
+
+func (s *Server) expireSessions(ctx context.Context, now time.Time) {
+	for _, id := range s.sessions.expired(now) {
+		s.log.Info("session expired", zap.String("session", fmt.Sprintf("0x%x", id)))
+		if err := s.proposeAsync(ctx, &tree.Txn{Session: id, Op: proto.OpCloseSession}, nil); err != nil {
+			s.log.Warn("cannot expire session", zap.Error(err))
+		}
+	}
+}
+
+func (s *Server) reap(ctx context.Context, now time.Time) {
+	limit := max(s.cfg.ContainerMaxPerMinute*int(s.cfg.ContainerCheckInterval/time.Second)/60, 1)
+	for _, p := range s.tree.ReapCandidates(now.UnixMilli(), limit) {
+		txn := &tree.Txn{Op: proto.OpDeleteContainer, Req: &proto.PathRequest{Path: p}}
+		if err := s.proposeAsync(ctx, txn, nil); err != nil {
+			s.log.Warn("cannot reap", zap.String("path", p), zap.Error(err))
+		}
+	}
+}
+
+// dropClientsWithoutLeader closes every client connection once the server
+// has had no leader for an election timeout, as a ZooKeeper follower does
+// when it goes looking: its clients move to servers that can serve them.
+func (s *Server) dropClientsWithoutLeader(now, since time.Time) time.Time {
+	if s.cfg.Standalone() || s.node.Leader() != 0 {
+		return time.Time{}
+	}
+	if since.IsZero() {
+		return now
+	}
+	if now.Sub(since) >= s.electionTimeout {
+		for _, c := range s.connList() {
+			c.close()
+		}
+	}
+	return since
+}
+
+// dropStuckClients closes connections whose oldest write has waited longer
+// than the session timeout: the proposal was lost with a leader, and the
+// client will learn so (connection loss) and retry elsewhere.
+func (s *Server) dropStuckClients(now time.Time) {
+	for _, c := range s.connList() {
+		if at, ok := c.oldestWrite(); ok && now.Sub(at) > time.Duration(c.session.Timeout)*time.Millisecond {
+			s.log.Info("closing a connection whose write was not committed in time", zap.String("remote", c.remote))
+			c.close()
 		}
 	}
 }

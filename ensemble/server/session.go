@@ -16,6 +16,7 @@ type sessionTracker struct {
 	deadline map[int64]time.Time
 	timeout  map[int64]time.Duration
 	closing  map[int64]bool
+	touched  map[int64]struct{} // active since the last report to the leader
 }
 
 func newSessionTracker(tick time.Duration) *sessionTracker {
@@ -24,6 +25,7 @@ func newSessionTracker(tick time.Duration) *sessionTracker {
 		deadline: make(map[int64]time.Time),
 		timeout:  make(map[int64]time.Duration),
 		closing:  make(map[int64]bool),
+		touched:  make(map[int64]struct{}),
 	}
 }
 
@@ -48,7 +50,33 @@ func (t *sessionTracker) alive(id int64) bool {
 		return false
 	}
 	t.deadline[id] = t.round(time.Now().Add(to))
+	t.touched[id] = struct{}{}
 	return true
+}
+
+// drainTouched returns the sessions active since the last call.
+func (t *sessionTracker) drainTouched() []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := make([]int64, 0, len(t.touched))
+	for id := range t.touched {
+		ids = append(ids, id)
+	}
+	clear(t.touched)
+	return ids
+}
+
+// resetDeadlines gives every session a full timeout from now, and forgets
+// expiries proposed in an earlier term, which a leader change may have
+// dropped.
+func (t *sessionTracker) resetDeadlines() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.closing)
+	now := time.Now()
+	for id, to := range t.timeout {
+		t.deadline[id] = t.round(now.Add(to))
+	}
 }
 
 func (t *sessionTracker) round(at time.Time) time.Time {
@@ -77,6 +105,7 @@ func (t *sessionTracker) remove(id int64) {
 	delete(t.deadline, id)
 	delete(t.timeout, id)
 	delete(t.closing, id)
+	delete(t.touched, id)
 }
 
 // snapshot lists session ids by deadline for the dump 4lw.

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// threeServers writes zoo.cfg and myid for a three-server ensemble on
+// 127.0.0.1 and returns the config paths and client addresses.
+func threeServers(t *testing.T) (cfgs, addrs []string) {
+	t.Helper()
+	var lines []string
+	for i := 1; i <= 3; i++ {
+		q, e, c := freePort(t), freePort(t), freePort(t)
+		lines = append(lines, fmt.Sprintf("server.%d=127.0.0.1:%d:%d;127.0.0.1:%d", i, q, e, c))
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", c))
+	}
+	base := t.TempDir()
+	for i := 1; i <= 3; i++ {
+		dir := filepath.Join(base, fmt.Sprintf("s%d", i))
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "myid"), []byte(fmt.Sprint(i)), 0o644)
+		cfg := filepath.Join(dir, "zoo.cfg")
+		text := fmt.Sprintf("tickTime=200\ninitLimit=10\nsyncLimit=2\ndataDir=%s\n4lw.commands.whitelist=*\n%s\n", dir, strings.Join(lines, "\n"))
+		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	return cfgs, addrs
+}
+
+func mode(t *testing.T, cfg string) string {
+	t.Helper()
+	out, code := zkserver(t, "status", cfg)
+	if code != 0 {
+		return ""
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if m, ok := strings.CutPrefix(l, "Mode: "); ok {
+			return m
+		}
+	}
+	return ""
+}
+
+// TestEnsembleProcesses runs three zkserver processes from zoo.cfg files,
+// SIGKILLs the leader under writes, and checks that writes continue and
+// that the restarted server catches up with every acknowledged write.
+func TestEnsembleProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three server processes; skipped in -short mode")
+	}
+	cfgs, addrs := threeServers(t)
+	procs := make([]*exec.Cmd, 3)
+	for i, cfg := range cfgs {
+		procs[i] = startForeground(t, cfg)
+	}
+	leader := -1
+	for deadline := time.Now().Add(30 * time.Second); leader < 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for i, cfg := range cfgs {
+			if mode(t, cfg) == "leader" {
+				leader = i
+			}
+		}
+	}
+	if leader < 0 {
+		t.Fatal("no leader among the three processes")
+	}
+	for i, cfg := range cfgs {
+		if m := mode(t, cfg); i != leader && m != "follower" {
+			t.Fatalf("server %d reports mode %q", i+1, m)
+		}
+	}
+	c, _, err := zk.Connect(addrs, 5*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var acked []string
+	write := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for written := 0; written < n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d writes succeeded within 60s", written, n)
+			}
+			p, err := c.Create("/n-", nil, zk.FlagSequence, zk.WorldACL(zk.PermAll))
+			if err != nil {
+				continue // connection loss while the ensemble elects; go-zk reconnects
+			}
+			acked = append(acked, p)
+			written++
+		}
+	}
+	write(100)
+	procs[leader].Process.Signal(syscall.SIGKILL)
+	procs[leader].Wait()
+	write(100)
+	procs[leader] = startForeground(t, cfgs[leader])
+	waitServing(t, portOf(addrs[leader]))
+	r, _, err := zk.Connect([]string{addrs[leader]}, 5*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var kids []string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err := r.Sync("/"); err != nil {
+			continue
+		}
+		if kids, _, err = r.Children("/"); err == nil && len(kids) >= len(acked)+1 {
+			break
+		}
+	}
+	have := map[string]bool{}
+	for _, k := range kids {
+		have["/"+k] = true
+	}
+	for _, p := range acked {
+		if !have[p] {
+			t.Fatalf("restarted server lacks acknowledged write %s (%d of %d present)", p, len(kids)-1, len(acked))
+		}
+	}
+}
+
+func portOf(addr string) int {
+	var p int
+	fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &p)
+	return p
+}

@@ -1,0 +1,300 @@
+package ensembletest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/zookit/zookit/ensemble/config"
+	"github.com/zookit/zookit/ensemble/server"
+)
+
+// Cluster is an ensemble of servers inside the test process, each with its
+// own client address, data directory, quorum and election ports, configured
+// through real zoo.cfg and myid files.
+type Cluster struct {
+	t       testing.TB
+	members []*Member
+
+	mu     sync.Mutex
+	groups map[uint64]int // partition group of each server; nil = healed
+	paused map[uint64]bool
+}
+
+// Member is one server of a Cluster.
+type Member struct {
+	ID       uint64
+	Observer bool
+	c        *Cluster
+	cfgPath  string
+	log      *zap.Logger
+	addr     string
+	srv      *server.Server
+	done     chan error
+}
+
+// StartCluster starts voters participants and observers observers and waits
+// until they have a leader. Everything stops when the test ends.
+func StartCluster(t testing.TB, voters, observers int, opts ...Option) *Cluster {
+	t.Helper()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	n := voters + observers
+	c := &Cluster{t: t, paused: map[uint64]bool{}}
+	ports := freePorts(t, 3*n)
+	var lines []string
+	for i := range n {
+		id := uint64(i + 1)
+		role := ""
+		if i >= voters {
+			role = ":observer"
+		}
+		lines = append(lines, fmt.Sprintf("server.%d=127.0.0.1:%d:%d%s;127.0.0.1:%d", id, ports[3*i], ports[3*i+1], role, ports[3*i+2]))
+	}
+	base := t.TempDir()
+	for i := range n {
+		id := uint64(i + 1)
+		dir := filepath.Join(base, fmt.Sprintf("server%d", id))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		peerType := "participant"
+		if i >= voters {
+			peerType = "observer"
+		}
+		text := fmt.Sprintf(`tickTime=200
+initLimit=10
+syncLimit=2
+dataDir=%s
+peerType=%s
+4lw.commands.whitelist=*
+extendedTypesEnabled=true
+znode.container.checkIntervalMs=1000
+%s
+`, dir, peerType, strings.Join(lines, "\n"))
+		cfgPath := filepath.Join(dir, "zoo.cfg")
+		if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "myid"), []byte(fmt.Sprintf("%d\n", id)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m := &Member{ID: id, Observer: i >= voters, c: c, cfgPath: cfgPath, log: zap.NewNop(), addr: fmt.Sprintf("127.0.0.1:%d", ports[3*i+2])}
+		if o.verbose {
+			m.log = zaptest.NewLogger(t).With(zap.Uint64("myid", id))
+		}
+		c.members = append(c.members, m)
+	}
+	// Servers start concurrently: each waits for its log, not for peers.
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, m := range c.members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.start(o.configure)
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(c.stopAll)
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("ensembletest: %v", err)
+		}
+	}
+	c.WaitLeader()
+	return c
+}
+
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var lns []net.Listener
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+func (m *Member) start(configure []func(*config.Config)) error {
+	cfg, err := config.Load(m.cfgPath, nil)
+	if err != nil {
+		return err
+	}
+	for _, f := range configure {
+		f(cfg)
+	}
+	srv, err := server.New(cfg, server.WithLogger(m.log))
+	if err != nil {
+		return fmt.Errorf("server %d: %w", m.ID, err)
+	}
+	var ln net.Listener
+	for range 50 {
+		if ln, err = net.Listen("tcp", m.addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("server %d: listen: %w", m.ID, err)
+	}
+	m.srv = srv
+	m.done = make(chan error, 1)
+	go func() { m.done <- srv.Serve(ln) }()
+	m.c.applyFilter(m)
+	return nil
+}
+
+// Addr is the member's client address.
+func (m *Member) Addr() string { return m.addr }
+
+// Server is the running server, or nil while the member is killed.
+func (m *Member) Server() *server.Server { return m.srv }
+
+// Kill stops the member's server; its data directory stays for Restart.
+func (m *Member) Kill() {
+	if m.srv == nil {
+		return
+	}
+	m.srv.Close()
+	<-m.done
+	m.srv = nil
+}
+
+// Restart starts a killed (or running) member again from its data.
+func (m *Member) Restart() {
+	m.c.t.Helper()
+	m.Kill()
+	if err := m.start(nil); err != nil {
+		m.c.t.Fatalf("ensembletest: restart: %v", err)
+	}
+}
+
+// Pause cuts the member off from every peer, in both directions, as a
+// stopped process or a dead network link would; Resume reconnects it.
+// Its clients stay connected and learn of it as ZooKeeper clients do.
+func (m *Member) Pause() { m.c.setPaused(m.ID, true) }
+
+// Resume undoes Pause.
+func (m *Member) Resume() { m.c.setPaused(m.ID, false) }
+
+func (c *Cluster) setPaused(id uint64, on bool) {
+	c.mu.Lock()
+	c.paused[id] = on
+	c.mu.Unlock()
+	c.applyFilters()
+}
+
+// Members lists the servers in id order.
+func (c *Cluster) Members() []*Member { return c.members }
+
+// Member returns the server with the given id.
+func (c *Cluster) Member(id uint64) *Member { return c.members[id-1] }
+
+// Addrs are the client addresses of every server, as a client's connect
+// string lists them.
+func (c *Cluster) Addrs() []string {
+	var a []string
+	for _, m := range c.members {
+		a = append(a, m.addr)
+	}
+	return a
+}
+
+// Partition splits the servers into groups that cannot reach each other;
+// servers not named form one more group. Heal undoes it.
+func (c *Cluster) Partition(groups ...[]uint64) {
+	c.mu.Lock()
+	c.groups = map[uint64]int{}
+	for g, ids := range groups {
+		for _, id := range ids {
+			c.groups[id] = g + 1
+		}
+	}
+	c.mu.Unlock()
+	c.applyFilters()
+}
+
+// Heal reconnects every partitioned server.
+func (c *Cluster) Heal() {
+	c.mu.Lock()
+	c.groups = nil
+	c.mu.Unlock()
+	c.applyFilters()
+}
+
+func (c *Cluster) connected(from, to uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.paused[from] || c.paused[to] {
+		return false
+	}
+	return c.groups == nil || c.groups[from] == c.groups[to]
+}
+
+func (c *Cluster) applyFilters() {
+	for _, m := range c.members {
+		c.applyFilter(m)
+	}
+}
+
+func (c *Cluster) applyFilter(m *Member) {
+	if m.srv != nil {
+		m.srv.SetPeerFilter(c.connected)
+	}
+}
+
+// Leader returns the member that leads, or nil.
+func (c *Cluster) Leader() *Member {
+	for _, m := range c.members {
+		if m.srv != nil && m.srv.Mode() == "leader" {
+			return m
+		}
+	}
+	return nil
+}
+
+// WaitLeader waits until one running member leads and returns it.
+func (c *Cluster) WaitLeader() *Member {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if l := c.Leader(); l != nil {
+			return l
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatal("ensembletest: no leader within 30s")
+	return nil
+}
+
+func (c *Cluster) stopAll() {
+	var wg sync.WaitGroup
+	for _, m := range c.members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.Kill()
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.etcd.io/raft/v3/tracker"
+	"go.uber.org/zap"
+
+	"github.com/zookit/zookit/ensemble/config"
+	"github.com/zookit/zookit/ensemble/peer"
+	"github.com/zookit/zookit/ensemble/raftnode"
+)
+
+// controlTouch is the peer control message in which a server reports the
+// sessions its clients were active on, so the leader can decide expiry.
+const controlTouch byte = 1
+
+// membership is the raft group a configuration describes: participants
+// vote, observers are learners.
+func membership(cfg *config.Config) (voters, learners []uint64) {
+	for _, sv := range cfg.Servers {
+		if sv.Observer {
+			learners = append(learners, sv.ID)
+		} else {
+			voters = append(voters, sv.ID)
+		}
+	}
+	return voters, learners
+}
+
+// raftTiming maps ZooKeeper's timing onto raft: a tenth of a tick per raft
+// tick, and an election timeout of syncLimit ticks, the time after which
+// a ZooKeeper follower gives up on its leader.
+func raftTiming(cfg *config.Config) (tick time.Duration, election, heartbeat int) {
+	tick = max(cfg.TickTime/10, time.Millisecond)
+	if cfg.Standalone() {
+		return tick, 10, 1
+	}
+	election = max(cfg.SyncLimit*10, 10)
+	return tick, election, max(election/10, 1)
+}
+
+// peerHandler hands inbound peer traffic to the server; the node it steps
+// is set once the log has started, and raft retransmits what arrives
+// before.
+type peerHandler struct {
+	s    *Server
+	node atomic.Pointer[raftnode.Node]
+}
+
+func (h *peerHandler) Step(ctx context.Context, m *raftpb.Message) error {
+	if n := h.node.Load(); n != nil {
+		return n.Step(ctx, m)
+	}
+	return nil
+}
+
+func (h *peerHandler) Control(from uint64, kind byte, payload []byte) {
+	if kind != controlTouch {
+		h.s.log.Debug("unknown control message", zap.Uint64("from", from), zap.Uint8("kind", kind))
+		return
+	}
+	for len(payload) >= 8 {
+		id := int64(binary.BigEndian.Uint64(payload))
+		payload = payload[8:]
+		if sess, ok := h.s.tree.Session(id); ok {
+			h.s.sessions.touch(id, sess.Timeout)
+		}
+	}
+}
+
+// startPeers binds the quorum and election ports of this server.
+func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
+	self, ok := s.cfg.Self()
+	if !ok {
+		return nil, nil, fmt.Errorf("server: myid %d is not in the server list", s.cfg.MyID)
+	}
+	peers := make(map[uint64]string)
+	for _, sv := range s.cfg.Servers {
+		if sv.ID != self.ID {
+			peers[sv.ID] = sv.QuorumAddr()
+		}
+	}
+	h := &peerHandler{s: s}
+	t, err := peer.New(peer.Config{
+		ID:       self.ID,
+		Listen:   self.QuorumAddr(),
+		Election: self.ElectionAddr(),
+		Peers:    peers,
+		Status:   s.statusLine,
+		Logger:   s.log.Named("peer"),
+	}, h)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: quorum transport: %w", err)
+	}
+	return t, h, nil
+}
+
+// statusLine is what the election port answers.
+func (s *Server) statusLine() string {
+	if s.node == nil {
+		return fmt.Sprintf("myid=%d state=starting\n", s.id)
+	}
+	st := s.node.Status()
+	return fmt.Sprintf("myid=%d mode=%s leader=%d term=%d zxid=0x%x\n", s.id, s.Mode(), st.Lead, st.Term, s.tree.LastZxid())
+}
+
+// reportTouches sends the sessions active here since the last report to the
+// leader; the leader touches its own sessions directly.
+func (s *Server) reportTouches() {
+	ids := s.sessions.drainTouched()
+	lead := s.node.Leader()
+	if s.transport == nil || len(ids) == 0 || lead == 0 || lead == s.id {
+		return
+	}
+	b := make([]byte, 0, 8*len(ids))
+	for _, id := range ids {
+		b = binary.BigEndian.AppendUint64(b, uint64(id))
+	}
+	s.transport.SendControl(lead, controlTouch, b)
+}
+
+// isObserver reports whether this server is a non-voting member.
+func (s *Server) isObserver() bool {
+	self, ok := s.cfg.Self()
+	return ok && !s.cfg.Standalone() && self.Observer
+}
+
+// leaderStats are the mntr keys only a leader reports.
+func (s *Server) leaderStats() (learners, syncedFollowers, syncedObservers int) {
+	st := s.node.Status()
+	if st.RaftState != raft.StateLeader {
+		return 0, 0, 0
+	}
+	for id, pr := range st.Progress {
+		if id == s.id {
+			continue
+		}
+		learners++
+		if pr.State != tracker.StateReplicate {
+			continue
+		}
+		if pr.IsLearner {
+			syncedObservers++
+		} else {
+			syncedFollowers++
+		}
+	}
+	return learners, syncedFollowers, syncedObservers
+}
+
+// SetPeerFilter drops the traffic between servers for which f returns
+// false, in both directions; tests partition an ensemble with it. A
+// standalone server has no peers and ignores it.
+func (s *Server) SetPeerFilter(f func(from, to uint64) bool) {
+	if s.transport != nil {
+		s.transport.SetFilter(f)
+	}
+}
