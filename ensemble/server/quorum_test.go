@@ -276,7 +276,7 @@ func TestPausedServerRejoins(t *testing.T) {
 // and its ephemeral node is deleted exactly once when the session ends.
 func TestSessionMovesBetweenServers(t *testing.T) {
 	cl := ensembletest.StartCluster(t, 3, 0)
-	c, ev := connectAny(t, cl.Addrs())
+	c, _ := connectAny(t, cl.Addrs())
 	if _, err := c.Create("/eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestSessionMovesBetweenServers(t *testing.T) {
 		t.Fatalf("client is on %s, which is no member", c.Server())
 	}
 	home.Kill()
-	waitState(t, ev, zk.StateHasSession)
+	waitSession(t, c)
 	if c.SessionID() != sid || c.Server() == home.Addr() {
 		t.Fatalf("after the move: session %x (was %x) on %s", c.SessionID(), sid, c.Server())
 	}
@@ -353,4 +353,38 @@ func TestFollowerSessionsStayAlive(t *testing.T) {
 	if ok, _, err := c.Exists("/alive"); err != nil || !ok {
 		t.Fatalf("ephemeral of a live session: %v %v", ok, err)
 	}
+}
+
+// The whole ensemble stops and starts again from its disks with every
+// acknowledged write and every live session.
+func TestWholeEnsembleRestart(t *testing.T) {
+	cl := ensembletest.StartCluster(t, 3, 1)
+	c, _ := connectAny(t, cl.Addrs())
+	if _, err := c.Create("/load", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create("/load/eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	acked := []string{"/load/eph"}
+	for i := range 50 {
+		p, err := c.Create(fmt.Sprintf("/load/n%d", i), nil, 0, zk.WorldACL(zk.PermAll))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked = append(acked, p)
+	}
+	sid := c.SessionID()
+	for _, m := range cl.Members() {
+		m.Kill()
+	}
+	for _, m := range cl.Members() {
+		m.Restart()
+	}
+	cl.WaitLeader()
+	waitSession(t, c)
+	if c.SessionID() != sid {
+		t.Fatalf("session %x replaced by %x", sid, c.SessionID())
+	}
+	requireAll(t, cl, acked)
 }
