@@ -74,7 +74,7 @@ func (k *contention) acquire(ctx context.Context, try bool) (*Lease, error) {
 		if err == nil {
 			return l, nil
 		}
-		k.abandon(node)
+		abandon(k.c, node)
 		if !errors.Is(err, errMissing) {
 			return nil, err
 		}
@@ -82,10 +82,10 @@ func (k *contention) acquire(ctx context.Context, try bool) (*Lease, error) {
 }
 
 // abandon deletes a node we no longer want, even when ctx has ended.
-func (k *contention) abandon(node string) {
-	ctx, cancel := context.WithTimeout(context.Background(), k.c.SessionTimeout())
+func abandon(c *recipes.Client, node string) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.SessionTimeout())
 	defer cancel()
-	k.c.DeleteGuaranteed(ctx, node)
+	c.DeleteGuaranteed(ctx, node)
 }
 
 // wait is Curator's internalLockLoop for the node we created.
@@ -102,16 +102,7 @@ func (k *contention) wait(ctx context.Context, node string, try bool) (*Lease, e
 			return nil, err
 		}
 		if held {
-			l, ok, err := watch(ctx, k.c, node, k.opts, func(ctx context.Context) error {
-				return k.c.DeleteGuaranteed(ctx, node)
-			})
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				return nil, errMissing
-			}
-			return l, nil
+			return hold(ctx, k.c, node, k.opts)
 		}
 		if try {
 			return nil, ErrLocked

@@ -197,29 +197,29 @@ func (l *Lease) nodes() []string {
 func (l *Lease) closeDone()   { l.doneOnce.Do(func() { close(l.done) }) }
 func (l *Lease) closeRevoke() { l.revOnce.Do(func() { close(l.revoked) }) }
 
-// watch makes the Lease of a just-acquired node: it reads the node with a
-// watch (which gives its czxid and owner) and starts the goroutine that
-// closes Done when trust ends. ok is false when the node is not ours any
+// hold makes the Lease of a node that has just won: it reads the node with
+// a watch (which gives its czxid and owner) and starts the goroutine that
+// closes Done when trust ends. errMissing means the node is not ours any
 // more, so the caller must start over.
-func watch(ctx context.Context, c *recipes.Client, node string, o options, release func(context.Context) error) (l *Lease, ok bool, err error) {
+func hold(ctx context.Context, c *recipes.Client, node string, o options) (*Lease, error) {
 	session := c.SessionID()
 	data, st, ch, err := c.GetW(ctx, node)
 	if errors.Is(err, zk.ErrNoNode) {
-		return nil, false, nil
+		return nil, errMissing
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if st.EphemeralOwner != session {
-		return nil, false, nil
+		return nil, errMissing
 	}
-	l = newLease(c, node, release)
+	l := newLease(c, node, func(ctx context.Context) error { return c.DeleteGuaranteed(ctx, node) })
 	l.czxid = st.Czxid
 	if o.revocable && bytes.Equal(data, revokeMessage) {
 		l.closeRevoke()
 	}
 	go l.monitor(session, ch, o)
-	return l, true, nil
+	return l, nil
 }
 
 // monitor closes Done when the connection has been suspended too long, the

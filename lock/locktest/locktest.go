@@ -38,75 +38,142 @@ func Connect(t testing.TB, addr string, opts ...recipes.Option) *recipes.Client 
 	return c
 }
 
-// Overlap proves mutual exclusion from the server's point of view: a holder
-// creates the ephemeral marker node under its lock (a guarded multi) and
-// deletes it before unlocking, so zk.ErrNodeExists means two holders.
-type Overlap struct {
-	Marker string
-	inside atomic.Int32
+// Kinds of lock Workers runs, named as LockPeer.java names them.
+const (
+	KindMutex     = "mutex"
+	KindWrite     = "write"
+	KindRead      = "read"
+	KindSemaphore = "semaphore"
+)
+
+// Check proves exclusion from the server's point of view while l is held,
+// with the same marker nodes as LockPeer.java, so Go and Java holders check
+// each other: a mutex or write holder creates the ephemeral <path>-holder
+// (ErrNodeExists means two holders) and a writer also finds no reader; a
+// reader registers under <path>-readers and finds no writer; a semaphore
+// holder registers under <path>-holders and counts at most maxLeases.
+func Check(ctx context.Context, c *recipes.Client, l *lock.Lease, kind, path string, maxLeases int) error {
+	switch kind {
+	case KindMutex, KindWrite:
+		marker := path + "-holder"
+		// Guard: the marker is made only while the lock node exists.
+		if _, err := l.Guard(ctx, &zk.CreateRequest{Path: marker, Flags: zk.FlagEphemeral}); err != nil {
+			return fmt.Errorf("overlap? create %s: %w", marker, err)
+		}
+		if kind == KindWrite {
+			if n, err := countChildren(ctx, c, path+"-readers"); err != nil || n > 0 {
+				return fmt.Errorf("overlap? %d readers inside while writing (%v)", n, err)
+			}
+		}
+		return c.Delete(ctx, marker, -1)
+	case KindRead:
+		me, err := c.CreateWithParents(ctx, path+"-readers/r-", nil, zk.FlagEphemeralSequential)
+		if err != nil {
+			return err
+		}
+		if st, err := c.Exists(ctx, path+"-holder"); err != nil || st != nil {
+			return fmt.Errorf("overlap? writer inside while reading (%v)", err)
+		}
+		return c.Delete(ctx, me, -1)
+	case KindSemaphore:
+		me, err := c.CreateWithParents(ctx, path+"-holders/h-", nil, zk.FlagEphemeralSequential)
+		if err != nil {
+			return err
+		}
+		if n, err := countChildren(ctx, c, path+"-holders"); err != nil || n > maxLeases {
+			return fmt.Errorf("overlap? %d lease holders, max %d (%v)", n, maxLeases, err)
+		}
+		return c.Delete(ctx, me, -1)
+	}
+	return fmt.Errorf("unknown kind %q", kind)
 }
 
-// Enter creates the marker under l; it fails the test on any overlap.
-func (o *Overlap) Enter(t testing.TB, ctx context.Context, l *lock.Lease) {
-	t.Helper()
-	if n := o.inside.Add(1); n != 1 {
-		t.Errorf("%d holders in this process", n)
+func countChildren(ctx context.Context, c *recipes.Client, p string) (int, error) {
+	kids, err := c.Children(ctx, p)
+	if errors.Is(err, zk.ErrNoNode) {
+		return 0, nil
 	}
-	if _, err := l.Guard(ctx, &zk.CreateRequest{Path: o.Marker, Flags: zk.FlagEphemeral}); err != nil {
-		t.Errorf("enter %s: %v (ErrNodeExists means two holders)", o.Marker, err)
-	}
+	return len(kids), err
 }
 
-// Leave deletes the marker under l.
-func (o *Overlap) Leave(t testing.TB, ctx context.Context, l *lock.Lease) {
-	t.Helper()
-	o.inside.Add(-1)
-	if _, err := l.Guard(ctx, &zk.DeleteRequest{Path: o.Marker, Version: -1}); err != nil {
-		t.Errorf("leave %s: %v", o.Marker, err)
+// Workers runs workers goroutines on c, each taking the kind of lock on path
+// at least rounds times, and on until until is closed (nil: no more), and
+// running Check while holding it. It returns the number of acquisitions;
+// failures are reported on t.
+func Workers(t testing.TB, ctx context.Context, c *recipes.Client, kind, path string, workers, rounds, maxLeases int, until <-chan struct{}) int64 {
+	more := func() bool {
+		if until == nil {
+			return false
+		}
+		select {
+		case <-until:
+			return false
+		default:
+			return true
+		}
 	}
+	var acquire func(context.Context) (*lock.Lease, error)
+	switch kind {
+	case KindMutex:
+		acquire = lock.NewMutex(c, path).Lock
+	case KindWrite:
+		acquire = lock.NewRWMutex(c, path).Lock
+	case KindRead:
+		acquire = lock.NewRWMutex(c, path).RLock
+	case KindSemaphore:
+		acquire = lock.NewSemaphore(c, path, maxLeases).Acquire
+	default:
+		t.Fatalf("unknown kind %q", kind)
+	}
+	var wg sync.WaitGroup
+	var acquired atomic.Int64
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < rounds || more(); r++ {
+				l, err := acquire(ctx)
+				if err != nil {
+					t.Errorf("%s: acquire: %v", kind, err)
+					return
+				}
+				if err := Check(ctx, c, l, kind, path, maxLeases); err != nil {
+					t.Errorf("%s: %v", kind, err)
+				}
+				if err := l.Unlock(ctx); err != nil {
+					t.Errorf("%s: unlock: %v", kind, err)
+				}
+				acquired.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return acquired.Load()
 }
 
-// Contention runs workers goroutines on each of sessions clients, each
-// taking the Mutex on path rounds times, and checks that holders never
-// overlap, in this process or on the server.
+// Contention runs workers goroutines on each of sessions clients, all taking
+// the Mutex on path rounds times, and checks that holders never overlap and
+// that no node is left behind.
 func Contention(t *testing.T, addr, path string, sessions, workers, rounds int) {
 	ctx, cancel := context.WithTimeout(context.Background(), Guard)
 	defer cancel()
-	ov := &Overlap{Marker: path + "-holder"}
 	var wg sync.WaitGroup
 	var acquired atomic.Int64
 	for s := 0; s < sessions; s++ {
 		c := Connect(t, addr)
-		m := lock.NewMutex(c, path)
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for r := 0; r < rounds; r++ {
-					l, err := m.Lock(ctx)
-					if err != nil {
-						t.Errorf("lock: %v", err)
-						return
-					}
-					ov.Enter(t, ctx, l)
-					ov.Leave(t, ctx, l)
-					if err := l.Unlock(ctx); err != nil {
-						t.Errorf("unlock: %v", err)
-					}
-					acquired.Add(1)
-				}
-			}()
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acquired.Add(Workers(t, ctx, c, KindMutex, path, workers, rounds, 1, nil))
+		}()
 	}
 	wg.Wait()
 	if got, want := acquired.Load(), int64(sessions*workers*rounds); got != want {
 		t.Errorf("%d acquisitions, want %d", got, want)
 	}
 	c := Connect(t, addr)
-	if kids, err := c.Children(ctx, path); err != nil && !errors.Is(err, zk.ErrNoNode) {
-		t.Fatal(err)
-	} else if len(kids) != 0 {
-		t.Errorf("nodes left under %s: %v", path, kids)
+	if n, err := countChildren(ctx, c, path); err != nil || n != 0 {
+		t.Errorf("%d nodes left under %s (%v)", n, path, err)
 	}
 }
 
