@@ -29,7 +29,9 @@ func NewMultiLock(locks ...Locker) *MultiLock { return &MultiLock{locks: locks} 
 func (m *MultiLock) Lock(ctx context.Context) (*Lease, error) { return m.acquire(ctx, Locker.Lock) }
 
 // TryLock takes every lock if none needs waiting, else none (ErrLocked).
-func (m *MultiLock) TryLock(ctx context.Context) (*Lease, error) { return m.acquire(ctx, Locker.TryLock) }
+func (m *MultiLock) TryLock(ctx context.Context) (*Lease, error) {
+	return m.acquire(ctx, Locker.TryLock)
+}
 
 func (m *MultiLock) acquire(ctx context.Context, take func(Locker, context.Context) (*Lease, error)) (*Lease, error) {
 	if len(m.locks) == 0 {
