@@ -477,6 +477,16 @@ func (n *Node) IsLeader() bool { return n.leading.Load() }
 // Leader returns the id of the current leader, or 0 if none is known.
 func (n *Node) Leader() uint64 { return n.leader.Load() }
 
+// Campaign starts an election (a pre-vote first, so a live leader is not
+// disturbed). Learners cannot campaign; raft ignores them.
+func (n *Node) Campaign(ctx context.Context) error { return n.raft.Campaign(ctx) }
+
+// TransferLeadership asks the leader to hand over to transferee, which it
+// does once transferee's log is up to date.
+func (n *Node) TransferLeadership(ctx context.Context, transferee uint64) {
+	n.raft.TransferLeadership(ctx, n.cfg.ID, transferee)
+}
+
 // Status is raft's view of the group; on the leader it includes each
 // peer's replication progress, which the monitoring commands report.
 func (n *Node) Status() raft.Status { return n.raft.Status() }

@@ -74,6 +74,15 @@ var fourLetterWords = map[string]func(*Server, *strings.Builder){
 	"dump": (*Server).writeDump,
 }
 
+// notServing is ZooKeeper's answer, from the commands that report on the
+// data, while a quorum server has no leader.
+const notServing = "This ZooKeeper instance is not currently serving requests\n"
+
+var needsServing = map[string]bool{
+	"srvr": true, "stat": true, "mntr": true, "cons": true, "dirs": true,
+	"dump": true, "wchs": true, "wchc": true, "wchp": true,
+}
+
 func isFourLetterWord(cmd string) bool {
 	_, ok := fourLetterWords[cmd]
 	return ok
@@ -85,7 +94,11 @@ func (c *conn) send4lw(cmd string) {
 	var b strings.Builder
 	if s.cfg.Allowed(cmd) {
 		s.log.Info("processing four-letter word", zap.String("cmd", cmd), zap.String("remote", c.remote))
-		fourLetterWords[cmd](s, &b)
+		if needsServing[cmd] && !s.serving() {
+			b.WriteString(notServing)
+		} else {
+			fourLetterWords[cmd](s, &b)
+		}
 	} else {
 		b.WriteString(cmd + " is not executed because it is not in the whitelist.\n")
 	}
@@ -94,6 +107,10 @@ func (c *conn) send4lw(cmd string) {
 	c.outMu.Unlock()
 	c.closeAfterFlush()
 }
+
+// serving reports whether the server answers clients: always when
+// standalone, and while it knows a leader in a quorum.
+func (s *Server) serving() bool { return s.cfg.Standalone() || s.node.Leader() != 0 }
 
 // Mode is what srvr reports: standalone, leader, follower or observer.
 func (s *Server) Mode() string {

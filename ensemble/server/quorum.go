@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -161,5 +162,58 @@ func (s *Server) leaderStats() (learners, syncedFollowers, syncedObservers int) 
 func (s *Server) SetPeerFilter(f func(from, to uint64) bool) {
 	if s.transport != nil {
 		s.transport.SetFilter(f)
+	}
+}
+
+// campaignAtStart asks for elections while no leader is known after
+// start, as ZooKeeper servers elect at once on start, rather than waiting
+// for raft's election timeout each round. Pre-vote keeps it from unseating
+// a live leader; random delays keep servers started together from
+// splitting the vote.
+func (s *Server) campaignAtStart() {
+	defer s.wg.Done()
+	if s.isObserver() {
+		return
+	}
+	for s.node.Leader() == 0 {
+		delay := time.Duration(rand.Int64N(int64(s.electionTimeout/4) + 1))
+		select {
+		case <-time.After(delay):
+		case <-s.stopping:
+			return
+		}
+		if s.node.Leader() != 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.electionTimeout)
+		if err := s.node.Campaign(ctx); err != nil {
+			s.log.Debug("campaign at start", zap.Error(err))
+		}
+		cancel()
+	}
+}
+
+// handOver transfers leadership to the most up-to-date voter before a
+// leader stops, so a planned restart costs a round trip instead of an
+// election timeout.
+func (s *Server) handOver() {
+	st := s.node.Status()
+	if st.RaftState != raft.StateLeader {
+		return
+	}
+	var target, best uint64
+	for id, pr := range st.Progress {
+		if id != s.id && !pr.IsLearner && pr.Match >= best {
+			target, best = id, pr.Match
+		}
+	}
+	if target == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.electionTimeout)
+	defer cancel()
+	s.node.TransferLeadership(ctx, target)
+	for s.node.IsLeader() && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -146,6 +146,10 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	}
 	s.wg.Add(1)
 	go s.housekeeping()
+	if !cfg.Standalone() {
+		s.wg.Add(1)
+		go s.campaignAtStart()
+	}
 	return s, nil
 }
 
@@ -257,6 +261,9 @@ func (s *Server) Close() error {
 		c.close()
 	}
 	s.wg.Wait()
+	if s.transport != nil {
+		s.handOver()
+	}
 	s.node.Stop()
 	if s.transport != nil {
 		s.transport.Close()
@@ -407,7 +414,7 @@ func (s *Server) reap(ctx context.Context, now time.Time) {
 // has had no leader for an election timeout, as a ZooKeeper follower does
 // when it goes looking: its clients move to servers that can serve them.
 func (s *Server) dropClientsWithoutLeader(now, since time.Time) time.Time {
-	if s.cfg.Standalone() || s.node.Leader() != 0 {
+	if s.serving() {
 		return time.Time{}
 	}
 	if since.IsZero() {
