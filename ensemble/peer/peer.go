@@ -127,6 +127,9 @@ func (p *peer) send(m outMsg) {
 		err = p.flush()
 	}
 	if err != nil {
+		if p.t.ctx.Err() != nil {
+			return // closing the transport broke the connection
+		}
 		p.lg.Warn("connection to peer broken", zap.Error(err))
 		if time.Since(p.connectedAt) > backoffMax {
 			p.bo.Reset()

@@ -173,7 +173,9 @@ func (t *Transport) allowed(from, to uint64) bool {
 }
 
 // Send queues raft messages for their peers and returns at once. A message
-// that cannot be queued or delivered is dropped and reported to raft.
+// that cannot be queued or delivered is dropped and reported to raft; after
+// Close, messages are dropped silently. Messages are encoded later, on the
+// peer's own goroutine, so the caller must not modify them (raft does not).
 func (t *Transport) Send(msgs []*raftpb.Message) {
 	if t.ctx.Err() != nil {
 		return
