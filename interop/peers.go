@@ -246,22 +246,50 @@ type Options struct {
 // and returns its client address; the server is killed when the test ends.
 func StartApacheZooKeeper(t testing.TB, opts Options) string {
 	t.Helper()
-	Require(t, ZooKeeper)
-	cp, _ := ZooKeeperClasspath()
-	return startServer(t, opts, "zookeeper", func(cfg string) *exec.Cmd {
-		args := append(jvmFlags(opts), "-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
-		return exec.Command("java", args...)
-	})
+	return startServer(t, opts, "zookeeper", apacheCommand(t, opts))
 }
 
 // StartZookit runs `zkserver start-foreground` built from this module and
 // returns its client address; the server is killed when the test ends.
 func StartZookit(t testing.TB, opts Options) string {
 	t.Helper()
+	return startServer(t, opts, "zkserver", zookitCommand(t))
+}
+
+// StartApacheEnsemble runs an Apache ZooKeeper 3.8 quorum of voters
+// participants and observers observers, one process each, and returns their
+// client addresses in server id order (voters first); every server is killed
+// when the test ends.
+func StartApacheEnsemble(t testing.TB, voters, observers int, opts Options) []string {
+	t.Helper()
+	return startEnsemble(t, voters, observers, opts, "zookeeper", apacheCommand(t, opts))
+}
+
+// StartZookitEnsemble is StartApacheEnsemble with `zkserver start-foreground`
+// processes built from this module.
+func StartZookitEnsemble(t testing.TB, voters, observers int, opts Options) []string {
+	t.Helper()
+	return startEnsemble(t, voters, observers, opts, "zkserver", zookitCommand(t))
+}
+
+// apacheCommand runs QuorumPeerMain, which is standalone or a quorum member
+// depending on zoo.cfg, as zkServer.sh start-foreground does.
+func apacheCommand(t testing.TB, opts Options) func(cfg string) *exec.Cmd {
+	t.Helper()
+	Require(t, ZooKeeper)
+	cp, _ := ZooKeeperClasspath()
+	return func(cfg string) *exec.Cmd {
+		args := append(jvmFlags(opts), "-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
+		return exec.Command("java", args...)
+	}
+}
+
+func zookitCommand(t testing.TB) func(cfg string) *exec.Cmd {
+	t.Helper()
 	bin := zkserverBinary(t)
-	return startServer(t, opts, "zkserver", func(cfg string) *exec.Cmd {
+	return func(cfg string) *exec.Cmd {
 		return exec.Command(bin, "start-foreground", cfg)
-	})
+	}
 }
 
 func jvmFlags(opts Options) []string {
@@ -272,27 +300,128 @@ func jvmFlags(opts Options) []string {
 // test can run the same body against either.
 type Starter func(t testing.TB, opts Options) string
 
+// EnsembleStarter is the signature StartApacheEnsemble and
+// StartZookitEnsemble share.
+type EnsembleStarter func(t testing.TB, voters, observers int, opts Options) []string
+
 // startServer writes a zoo.cfg for a fresh data dir and free port, starts the
 // command made for it and waits until the server answers ruok.
 func startServer(t testing.TB, opts Options, name string, command func(cfg string) *exec.Cmd) string {
 	t.Helper()
 	dir := t.TempDir()
-	port := freePort(t)
+	port := strconv.Itoa(freePort(t))
+	addr := net.JoinHostPort("127.0.0.1", port)
+	cfg := baseConfig(opts, dir)
+	cfg["clientPort"], cfg["clientPortAddress"] = port, "127.0.0.1"
+	p := launch(t, opts, name, dir, addr, cfg, command)
+	awaitReady(t, []*process{p}, func(ctx context.Context) bool { return serving(ctx, addr) })
+	return addr
+}
+
+// startEnsemble writes one data dir with myid and one zoo.cfg per server,
+// listing every server with its quorum, election and client ports, starts
+// them all and waits until each answers srvr with its role, one of them
+// leading, and opens a session.
+func startEnsemble(t testing.TB, voters, observers int, opts Options, name string, command func(cfg string) *exec.Cmd) []string {
+	t.Helper()
+	n := voters + observers
+	base := t.TempDir()
+	servers := make(map[string]string, n)
+	addrs := make([]string, n)
+	for i := range n {
+		role := ""
+		if i >= voters {
+			role = ":observer"
+		}
+		addrs[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+		servers[fmt.Sprintf("server.%d", i+1)] = fmt.Sprintf("127.0.0.1:%d:%d%s;%s", freePort(t), freePort(t), role, addrs[i])
+	}
+	procs := make([]*process, n)
+	for i := range n {
+		dir := filepath.Join(base, fmt.Sprintf("server%d", i+1))
+		cfg := baseConfig(opts, dir)
+		cfg["initLimit"], cfg["syncLimit"] = "10", "5"
+		maps.Copy(cfg, servers)
+		if i >= voters {
+			cfg["peerType"] = "observer"
+		}
+		if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cfg["dataDir"], "myid"), []byte(strconv.Itoa(i+1)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		procs[i] = launch(t, opts, fmt.Sprintf("%s.%d", name, i+1), dir, addrs[i], cfg, command)
+	}
+	awaitReady(t, procs, func(ctx context.Context) bool {
+		leaders := 0
+		for i, addr := range addrs {
+			want := []string{"leader", "follower"}
+			if i >= voters {
+				want = []string{"observer"}
+			}
+			m := Mode(ctx, addr)
+			if !slices.Contains(want, m) {
+				return false
+			}
+			if m == "leader" {
+				leaders++
+			}
+		}
+		// Sessions are opened only once every server reports its role: each
+		// one is a quorum write.
+		return leaders == 1 && !slices.ContainsFunc(addrs, func(a string) bool { return !serving(ctx, a) })
+	})
+	return addrs
+}
+
+// Mode returns what the server at addr reports on the Mode line of srvr
+// (standalone, leader, follower or observer), or "" when it is not serving.
+func Mode(ctx context.Context, addr string) string {
+	out, err := FourLetterWord(ctx, addr, "srvr")
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(out) {
+		if m, ok := strings.CutPrefix(strings.TrimSpace(line), "Mode: "); ok {
+			return m
+		}
+	}
+	return ""
+}
+
+// baseConfig holds the zoo.cfg keys every server the harness starts gets.
+func baseConfig(opts Options, dir string) map[string]string {
 	tick := opts.TickTime
 	if tick == 0 {
 		tick = 2000
 	}
-	cfg := map[string]string{
+	return map[string]string{
 		"tickTime":               strconv.Itoa(tick),
 		"dataDir":                filepath.Join(dir, "data"),
-		"clientPort":             strconv.Itoa(port),
-		"clientPortAddress":      "127.0.0.1",
 		"admin.enableServer":     "false",
 		"4lw.commands.whitelist": "*",
 	}
-	for k, v := range opts.Config {
-		cfg[k] = v
-	}
+}
+
+// process is one server the harness started.
+type process struct {
+	name    string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	logPath string
+}
+
+// running maps the client address of every live server the harness started
+// to its process, for Kill.
+var running sync.Map
+
+// launch writes cfg (with opts.Config on top) to dir/zoo.cfg, starts the
+// command made for it with its output in dir/<name>.log and kills it when the
+// test ends.
+func launch(t testing.TB, opts Options, name, dir, addr string, cfg map[string]string, command func(cfg string) *exec.Cmd) *process {
+	t.Helper()
+	maps.Copy(cfg, opts.Config)
 	if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -305,45 +434,71 @@ func startServer(t testing.TB, opts Options, name string, command func(cfg strin
 	if err := os.WriteFile(cfgPath, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(dir, name+".log")
-	logFile, err := os.Create(logPath)
+	p := &process{name: name, exited: make(chan struct{}), logPath: filepath.Join(dir, name+".log")}
+	logFile, err := os.Create(p.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := command(cfgPath)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SERVER_JVMFLAGS="+strings.Join(jvmFlags(opts), " "))
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
+	p.cmd = command(cfgPath)
+	p.cmd.Dir = dir
+	p.cmd.Env = append(os.Environ(), "SERVER_JVMFLAGS="+strings.Join(jvmFlags(opts), " "))
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if err := p.cmd.Start(); err != nil {
 		logFile.Close()
 		t.Fatalf("start %s: %v", name, err)
 	}
-	exited := make(chan struct{})
 	go func() {
-		cmd.Wait()
+		p.cmd.Wait()
 		logFile.Close()
-		close(exited)
+		close(p.exited)
 	}()
+	running.Store(addr, p)
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
+		running.CompareAndDelete(addr, p)
+		p.cmd.Process.Kill()
+		<-p.exited
 		if t.Failed() {
-			t.Logf("%s log (%s):\n%s", name, logPath, tail(logPath, 8<<10))
+			t.Logf("%s log (%s):\n%s", name, p.logPath, tail(p.logPath, 8<<10))
 		}
 	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return p
+}
+
+// awaitReady polls ready until it holds, failing the test with the server
+// log when a process exits first or hangGuard passes.
+func awaitReady(t testing.TB, procs []*process, ready func(ctx context.Context) bool) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
-	for !serving(ctx, addr) {
+	for !ready(ctx) {
+		for _, p := range procs {
+			select {
+			case <-p.exited:
+				t.Fatalf("%s exited before it was ready: %v\n%s", p.name, p.cmd.ProcessState, tail(p.logPath, 8<<10))
+			default:
+			}
+		}
 		select {
-		case <-exited:
-			t.Fatalf("%s exited before it was ready: %v\n%s", name, cmd.ProcessState, tail(logPath, 8<<10))
 		case <-ctx.Done():
-			t.Fatalf("%s was not serving within %v\n%s", name, hangGuard, tail(logPath, 8<<10))
+			t.Fatalf("not serving within %v (the logs follow)", hangGuard)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return addr
+}
+
+// Kill sends SIGKILL to the server the harness started at client address
+// addr, as a crash would, and waits until it is gone.
+func Kill(t testing.TB, addr string) {
+	t.Helper()
+	v, ok := running.LoadAndDelete(addr)
+	if !ok {
+		t.Fatalf("kill %s: no running server started by the harness", addr)
+	}
+	p := v.(*process)
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill %s: %v", p.name, err)
+	}
+	<-p.exited
 }
 
 // serving reports whether the server answers ruok with imok and also opens a
