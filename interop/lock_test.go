@@ -91,4 +91,3 @@ func runLockPeer(t *testing.T, ctx context.Context, peer *LockPeer, addr, kind, 
 		t.Errorf("LockPeer %s: %v; stdout %q, want %q\nstderr:\n%s", kind, err, stdout.String(), want, lastBytes(stderr.String(), 4<<10))
 	}
 }
-
