@@ -172,9 +172,11 @@ func TestFilter(t *testing.T) {
 		nodes[1].tr.SetFilter(f)
 		nodes[2].tr.SetFilter(f)
 	}, nil)
+	nodes[1].rep.lock()
 	if nodes[1].rep.count(report{id: 2}) == 0 {
 		t.Error("raft was not told that messages to a cut-off peer were dropped")
 	}
+	nodes[1].rep.mu.Unlock()
 	// Only the receivers filter: the messages travel and are dropped on
 	// arrival. Healing waits until both have arrived, or it could let them
 	// in.
@@ -310,7 +312,12 @@ func TestSendNeverBlocks(t *testing.T) {
 	addrs := map[uint64]string{1: freeAddr(t), 2: sink.Addr().String()}
 	a := start(t, 1, addrs, func(c *Config) { c.QueueSize = 4 })
 	a.tr.Send([]*raftpb.Message{app(1, 2, 0)})
-	conn := <-held
+	var conn net.Conn
+	select {
+	case conn = <-held:
+	case <-time.After(waitLimit):
+		t.Fatal("the transport never dialed its peer")
+	}
 	defer conn.Close()
 
 	big := &raftpb.Entry{Data: bytes.Repeat([]byte("x"), 64<<10)}
@@ -370,6 +377,8 @@ func TestSnapshotReported(t *testing.T) {
 	}
 	a.rep.mu.Unlock()
 	b.h.await(t, func() bool { return len(b.h.events) == 1 }, nil)
+	b.h.lock()
+	defer b.h.mu.Unlock()
 	if e := b.h.events[0]; e.typ != raftpb.MsgSnap || e.payload != string(data) {
 		t.Fatalf("received %v with %d bytes, want the MsgSnap with %d", e.typ, len(e.payload), len(data))
 	}
