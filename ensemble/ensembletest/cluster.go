@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/server"
@@ -31,14 +30,10 @@ type Cluster struct {
 
 // Member is one server of a Cluster.
 type Member struct {
+	instance
 	ID       uint64
 	Observer bool
 	c        *Cluster
-	cfgPath  string
-	log      *zap.Logger
-	addr     string
-	srv      *server.Server
-	done     chan error
 }
 
 // StartCluster starts voters participants and observers observers and waits
@@ -89,10 +84,13 @@ znode.container.checkIntervalMs=1000
 		if err := os.WriteFile(filepath.Join(dir, "myid"), []byte(fmt.Sprintf("%d\n", id)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		m := &Member{ID: id, Observer: i >= voters, c: c, cfgPath: cfgPath, log: zap.NewNop(), addr: fmt.Sprintf("127.0.0.1:%d", ports[3*i+2])}
-		if o.verbose {
-			m.log = zaptest.NewLogger(t).With(zap.Uint64("myid", id))
-		}
+		m := &Member{ID: id, Observer: i >= voters, c: c, instance: instance{
+			load:      func() (*config.Config, error) { return config.Load(cfgPath, nil) },
+			configure: o.configure,
+			log:       o.logger(t).With(zap.Uint64("myid", id)),
+			addr:      fmt.Sprintf("127.0.0.1:%d", ports[3*i+2]),
+		}}
+		m.onStart = func(srv *server.Server) { srv.SetPeerFilter(c.connected) }
 		c.members = append(c.members, m)
 	}
 	// Servers start concurrently: each waits for its log, not for peers.
@@ -102,7 +100,7 @@ znode.container.checkIntervalMs=1000
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = m.start(o.configure)
+			errs[i] = m.start()
 		}()
 	}
 	wg.Wait()
@@ -134,57 +132,14 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-func (m *Member) start(configure []func(*config.Config)) error {
-	cfg, err := config.Load(m.cfgPath, nil)
-	if err != nil {
-		return err
-	}
-	for _, f := range configure {
-		f(cfg)
-	}
-	srv, err := server.New(cfg, server.WithLogger(m.log))
-	if err != nil {
-		return fmt.Errorf("server %d: %w", m.ID, err)
-	}
-	var ln net.Listener
-	for range 50 {
-		if ln, err = net.Listen("tcp", m.addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		srv.Close()
-		return fmt.Errorf("server %d: listen: %w", m.ID, err)
-	}
-	m.srv = srv
-	m.done = make(chan error, 1)
-	go func() { m.done <- srv.Serve(ln) }()
-	m.c.applyFilter(m)
-	return nil
-}
-
-// Addr is the member's client address.
-func (m *Member) Addr() string { return m.addr }
-
-// Server is the running server, or nil while the member is killed.
-func (m *Member) Server() *server.Server { return m.srv }
-
 // Kill stops the member's server; its data directory stays for Restart.
-func (m *Member) Kill() {
-	if m.srv == nil {
-		return
-	}
-	m.srv.Close()
-	<-m.done
-	m.srv = nil
-}
+func (m *Member) Kill() { m.stop() }
 
 // Restart starts a killed (or running) member again from its data.
 func (m *Member) Restart() {
 	m.c.t.Helper()
-	m.Kill()
-	if err := m.start(nil); err != nil {
+	m.stop()
+	if err := m.start(); err != nil {
 		m.c.t.Fatalf("ensembletest: restart: %v", err)
 	}
 }
@@ -253,13 +208,9 @@ func (c *Cluster) connected(from, to uint64) bool {
 
 func (c *Cluster) applyFilters() {
 	for _, m := range c.members {
-		c.applyFilter(m)
-	}
-}
-
-func (c *Cluster) applyFilter(m *Member) {
-	if m.srv != nil {
-		m.srv.SetPeerFilter(c.connected)
+		if m.srv != nil {
+			m.srv.SetPeerFilter(c.connected)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package ensembletest
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zookit/zookit/ensemble/config"
-	"github.com/zookit/zookit/ensemble/server"
 )
 
 // Option changes the configuration of a test server.
@@ -23,22 +21,25 @@ type options struct {
 	verbose   bool
 }
 
-// WithConfig lets a test adjust the configuration before start.
+// WithConfig lets a test adjust the configuration before every start.
 func WithConfig(f func(*config.Config)) Option {
 	return func(o *options) { o.configure = append(o.configure, f) }
 }
 
-// WithLogs sends the server's logs to the test log.
+// WithLogs sends the servers' logs to the test log.
 func WithLogs() Option { return func(o *options) { o.verbose = true } }
+
+func (o *options) logger(t testing.TB) *zap.Logger {
+	if o.verbose {
+		return zaptest.NewLogger(t)
+	}
+	return zap.NewNop()
+}
 
 // Server is a standalone server running inside the test process.
 type Server struct {
-	t    testing.TB
-	cfg  *config.Config
-	log  *zap.Logger
-	addr string
-	srv  *server.Server
-	done chan error
+	instance
+	t testing.TB
 }
 
 // Start runs a standalone server on a free port with a temporary data
@@ -52,88 +53,49 @@ func Start(t testing.TB, opts ...Option) *Server {
 	for _, f := range opts {
 		f(&o)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("ensembletest: listen: %v", err)
-	}
+	port := freePorts(t, 1)[0]
+	dir := t.TempDir()
 	// The configuration is a zoo.cfg text, so tests exercise the same
 	// parsing as deployments.
-	cfgText := fmt.Sprintf(`tickTime=200
+	text := fmt.Sprintf(`tickTime=200
 dataDir=%s
 clientPortAddress=127.0.0.1
 clientPort=%d
 4lw.commands.whitelist=*
 extendedTypesEnabled=true
 znode.container.checkIntervalMs=1000
-`, t.TempDir(), ln.Addr().(*net.TCPAddr).Port)
-	cfg, err := config.Parse(strings.NewReader(cfgText), "ensembletest.cfg")
-	if err != nil {
-		ln.Close()
-		t.Fatalf("ensembletest: config: %v", err)
+`, dir, port)
+	s := &Server{t: t, instance: instance{
+		load: func() (*config.Config, error) {
+			cfg, err := config.Parse(strings.NewReader(text), "ensembletest.cfg")
+			if err != nil {
+				return nil, err
+			}
+			cfg.SuperDigest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+			return cfg, nil
+		},
+		configure: o.configure,
+		log:       o.logger(t),
+		addr:      fmt.Sprintf("127.0.0.1:%d", port),
+	}}
+	if err := s.start(); err != nil {
+		t.Fatalf("ensembletest: %v", err)
 	}
-	cfg.SuperDigest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
-	for _, f := range o.configure {
-		f(cfg)
-	}
-	s := &Server{t: t, cfg: cfg, log: zap.NewNop()}
-	if o.verbose {
-		s.log = zaptest.NewLogger(t)
-	}
-	s.addr = ln.Addr().String()
-	s.serve(ln)
 	t.Cleanup(s.Stop)
 	return s
 }
 
-func (s *Server) serve(ln net.Listener) {
-	s.t.Helper()
-	srv, err := server.New(s.cfg, server.WithLogger(s.log))
-	if err != nil {
-		ln.Close()
-		s.t.Fatalf("ensembletest: start server: %v", err)
-	}
-	s.srv = srv
-	s.done = make(chan error, 1)
-	go func() { s.done <- srv.Serve(ln) }()
-}
-
-// Addr is the client address, "127.0.0.1:port".
-func (s *Server) Addr() string { return s.addr }
-
-// Config is the configuration the server runs with.
-func (s *Server) Config() *config.Config { return s.cfg }
-
-// Server is the running server, or nil while stopped.
-func (s *Server) Server() *server.Server { return s.srv }
-
 // Stop closes the server, keeping its data directory. Safe to call twice.
-func (s *Server) Stop() {
-	if s.srv == nil {
-		return
-	}
-	s.srv.Close()
-	<-s.done
-	s.srv = nil
-}
+func (s *Server) Stop() { s.stop() }
 
 // Restart stops the server if it runs and starts it again on the same
 // address from the same data directory.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.Stop()
-	var ln net.Listener
-	var err error
-	// The port was just released; another process may hold it briefly.
-	for i := 0; i < 50; i++ {
-		if ln, err = net.Listen("tcp", s.addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	s.stop()
+	if err := s.start(); err != nil {
+		s.t.Fatalf("ensembletest: restart: %v", err)
 	}
-	if err != nil {
-		s.t.Fatalf("ensembletest: relisten on %s: %v", s.addr, err)
-	}
-	s.serve(ln)
 }
 
 // ExpireSession ends the session now, as if its timeout had passed.

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"sync"
@@ -269,18 +270,8 @@ func (t *Tree) Sessions() []Session {
 	for _, s := range t.sessions {
 		out = append(out, copySession(s))
 	}
-	slices.SortFunc(out, func(a, b Session) int { return compareI64(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Session) int { return cmp.Compare(a.ID, b.ID) })
 	return out
-}
-
-func compareI64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // NodeCount is the node count of the stat 4lw: ZooKeeper stores the root

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -166,7 +167,7 @@ func (s *watchState) deliver(fired, skip map[Watcher]struct{}, typ int32, path s
 			ws = append(ws, w)
 		}
 	}
-	slices.SortFunc(ws, func(a, b Watcher) int { return compareU64(s.seq[a], s.seq[b]) })
+	slices.SortFunc(ws, func(a, b Watcher) int { return cmp.Compare(s.seq[a], s.seq[b]) })
 	ev := proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path}
 	for _, w := range ws {
 		w.Notify(ev, zxid)
@@ -174,16 +175,6 @@ func (s *watchState) deliver(fired, skip map[Watcher]struct{}, typ int32, path s
 	for w := range fired {
 		s.forget(w)
 	}
-}
-
-func compareU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // change kinds recorded while applying, fired after the whole txn succeeded.
