@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:2181", "server address host:port")
+	addr := flag.String("addr", "127.0.0.1:2181", "server addresses host:port, comma-separated; clients are spread over them round-robin")
 	clients := flag.Int("clients", 16, "concurrent sessions, one goroutine each")
 	duration := flag.Duration("duration", 10*time.Second, "how long each operation runs")
 	size := flag.Int("size", 100, "payload bytes for create and set")
@@ -29,7 +29,7 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := config{addr: *addr, clients: *clients, duration: *duration, size: *size, ops: strings.Split(*ops, ",")}
+	cfg := config{addrs: strings.Split(*addr, ","), clients: *clients, duration: *duration, size: *size, ops: strings.Split(*ops, ",")}
 	if err := run(ctx, cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "zkbench:", err)
 		os.Exit(1)
@@ -37,7 +37,7 @@ func main() {
 }
 
 type config struct {
-	addr     string
+	addrs    []string
 	clients  int
 	duration time.Duration
 	size     int
@@ -124,17 +124,20 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 // errDone ends a client's run early: delete has nothing left to delete.
 var errDone = errors.New("nothing left")
 
-// setup opens one session per client and a parent node each, with one child
-// so that set and get have something to work on without a create phase.
+// setup opens one session per client, pinned to one server round-robin so
+// that an ensemble's load spreads evenly (go-zk given the whole list would
+// pick servers at random), and a parent node each, with one child so that set
+// and get have something to work on without a create phase.
 func setup(cfg config, payload []byte) ([]*client, string, error) {
 	quiet := zk.WithLogger(log.New(io.Discard, "", 0))
 	cs := make([]*client, cfg.clients)
 	root := fmt.Sprintf("/zkbench-%d", time.Now().UnixNano())
 	for i := range cs {
-		conn, _, err := zk.Connect([]string{cfg.addr}, 10*time.Second, quiet)
+		addr := cfg.addrs[i%len(cfg.addrs)]
+		conn, _, err := zk.Connect([]string{addr}, 10*time.Second, quiet)
 		if err != nil {
 			teardown(cs[:i], "")
-			return nil, "", fmt.Errorf("connect %s: %w", cfg.addr, err)
+			return nil, "", fmt.Errorf("connect %s: %w", addr, err)
 		}
 		cs[i] = &client{conn: conn, dir: fmt.Sprintf("%s/c%d", root, i)}
 	}
@@ -161,6 +164,9 @@ func setup(cfg config, payload []byte) ([]*client, string, error) {
 // teardown removes the benchmark's nodes and closes the sessions.
 func teardown(cs []*client, root string) {
 	if root != "" && len(cs) > 0 {
+		// Clients on other servers of an ensemble wrote most of the tree;
+		// sync brings cs[0]'s server up to date before it lists children.
+		cs[0].conn.Sync(root)
 		deleteTree(cs[0].conn, root)
 	}
 	for _, c := range cs {
