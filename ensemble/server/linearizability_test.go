@@ -312,14 +312,15 @@ func TestLinearizableUnderFaults(t *testing.T) {
 
 	model := linModel()
 	checkStart := time.Now()
-	res := porcupine.CheckOperationsTimeout(model, history, 60*time.Second)
+	// Bounded so the whole test stays within about a minute and a half.
+	res := porcupine.CheckOperationsTimeout(model, history, 30*time.Second)
 	t.Logf("%d operations (%d with unknown outcome) over %v; checked in %v",
 		len(history), unknown, time.Duration(clock()).Round(time.Millisecond), time.Since(checkStart).Round(time.Millisecond))
 	switch res {
 	case porcupine.Unknown:
-		t.Fatal("porcupine could not decide linearizability within 60s; shrink the history")
+		t.Fatal("porcupine could not decide linearizability within 30s; shrink the history")
 	case porcupine.Illegal:
-		_, info := porcupine.CheckOperationsVerbose(model, history, 0)
+		_, info := porcupine.CheckOperationsVerbose(model, history, 30*time.Second)
 		info.AddAnnotations(events)
 		// Not t.TempDir: the file must outlive the test to be read.
 		f, err := os.CreateTemp("", "zookit-linearizability-*.html")
