@@ -100,6 +100,9 @@ func (t *Transport) serveQuorum(conn net.Conn) {
 				lg.Warn("closing peer connection", zap.Error(err))
 			default:
 				lg.Debug("peer connection ended", zap.Error(err))
+				if t.cfg.PeerLost != nil {
+					t.cfg.PeerLost(h.from)
+				}
 			}
 			return
 		}

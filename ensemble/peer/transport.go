@@ -57,6 +57,10 @@ type Config struct {
 	// Status returns the line written on the election port; nil writes
 	// "myid=<ID>". It should be quick.
 	Status func() string
+	// PeerLost, if set, is called when a peer's connection to this server
+	// ends other than by Close: how a follower learns at once that its
+	// leader's process died, before heartbeats are missed.
+	PeerLost func(id uint64)
 	// QueueSize bounds the messages waiting for each peer; 0 means
 	// DefaultQueueSize.
 	QueueSize int

@@ -457,3 +457,33 @@ func TestCloseIdempotent(t *testing.T) {
 		t.Fatal("SendControl accepted the raft kind")
 	}
 }
+
+// When a peer's process goes, the server it was sending to hears of it
+// through PeerLost, which is how a follower notices a dead leader at once.
+func TestPeerLost(t *testing.T) {
+	addrs := map[uint64]string{1: freeAddr(t), 2: freeAddr(t)}
+	lost := make(chan uint64, 1)
+	b := start(t, 2, addrs, func(c *Config) {
+		c.PeerLost = func(id uint64) {
+			select {
+			case lost <- id:
+			default:
+			}
+		}
+	})
+	a := start(t, 1, addrs, nil)
+	b.h.await(t, func() bool { return len(b.h.events) > 0 }, func() {
+		a.tr.Send([]*raftpb.Message{app(1, 2, 1)})
+	})
+	if err := a.tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-lost:
+		if id != 1 {
+			t.Fatalf("PeerLost(%d), want 1", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no PeerLost after the peer closed")
+	}
+}

@@ -76,6 +76,25 @@ func (h *peerHandler) Control(from uint64, kind byte, payload []byte) {
 	}
 }
 
+// lost starts an election at once when the leader's connection drops, as
+// a ZooKeeper follower goes looking when its leader's socket closes,
+// instead of waiting out missed heartbeats. Pre-vote makes a false alarm
+// harmless: voters that still hear from the leader refuse.
+func (h *peerHandler) lost(id uint64) {
+	n := h.node.Load()
+	if n == nil || n.Leader() != id || h.s.isObserver() {
+		return
+	}
+	h.s.log.Info("lost the leader's connection; starting an election", zap.Uint64("leader", id))
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), h.s.electionTimeout)
+		defer cancel()
+		if err := n.Campaign(ctx); err != nil {
+			h.s.log.Debug("campaign after losing the leader", zap.Error(err))
+		}
+	}()
+}
+
 // startPeers binds the quorum and election ports of this server.
 func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
 	self, ok := s.cfg.Self()
@@ -95,6 +114,7 @@ func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
 		Election: self.ElectionAddr(),
 		Peers:    peers,
 		Status:   s.statusLine,
+		PeerLost: h.lost,
 		Logger:   s.log.Named("peer"),
 	}, h)
 	if err != nil {
