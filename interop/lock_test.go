@@ -33,9 +33,9 @@ func TestLock(t *testing.T) {
 // Semaphore with InterProcessSemaphoreV2.
 func TestLockCurator(t *testing.T) {
 	Require(t, ZooKeeper, Curator)
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	compileCtx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
-	peer, err := CompileLockPeer(ctx, t.TempDir())
+	peer, err := CompileLockPeer(compileCtx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +54,8 @@ func TestLockCurator(t *testing.T) {
 				{"Semaphore", "/interop/sem", []string{locktest.KindSemaphore}, 2},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+					defer cancel()
 					c := locktest.Connect(t, addr)
 					var wg sync.WaitGroup
 					for _, kind := range tc.kinds {
