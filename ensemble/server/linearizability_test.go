@@ -266,7 +266,14 @@ func TestLinearizableUnderFaults(t *testing.T) {
 	}
 	for range 2 {
 		lead := cl.WaitLeader()
-		phase(fmt.Sprintf("kill leader %d", lead.ID), lead.Kill, lead.Restart)
+		// Cut off before the kill: a stopping leader hands leadership
+		// over, and a crash gives it no such chance.
+		crash := func() {
+			cl.Partition([]uint64{lead.ID})
+			lead.Kill()
+			cl.Heal()
+		}
+		phase(fmt.Sprintf("crash leader %d", lead.ID), crash, lead.Restart)
 		f := follower()
 		phase(fmt.Sprintf("pause follower %d", f.ID), f.Pause, f.Resume)
 		lead = cl.WaitLeader()
