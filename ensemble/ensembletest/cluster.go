@@ -132,13 +132,18 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-// Kill stops the member's server; its data directory stays for Restart.
-func (m *Member) Kill() { m.stop() }
+// Kill stops the member's server as a crash would, without handing over
+// leadership; its data directory stays for Restart.
+func (m *Member) Kill() { m.stop(true) }
+
+// Stop stops the member's server the way an operator does, a leader
+// handing leadership over first.
+func (m *Member) Stop() { m.stop(false) }
 
 // Restart starts a killed (or running) member again from its data.
 func (m *Member) Restart() {
 	m.c.t.Helper()
-	m.stop()
+	m.stop(true)
 	if err := m.start(); err != nil {
 		m.c.t.Fatalf("ensembletest: restart: %v", err)
 	}

@@ -86,13 +86,13 @@ znode.container.checkIntervalMs=1000
 }
 
 // Stop closes the server, keeping its data directory. Safe to call twice.
-func (s *Server) Stop() { s.stop() }
+func (s *Server) Stop() { s.stop(false) }
 
 // Restart stops the server if it runs and starts it again on the same
 // address from the same data directory.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.stop()
+	s.stop(false)
 	if err := s.start(); err != nil {
 		s.t.Fatalf("ensembletest: restart: %v", err)
 	}

@@ -59,12 +59,17 @@ func (in *instance) start() error {
 	return nil
 }
 
-// stop closes the server, keeping its data directory. Safe to call twice.
-func (in *instance) stop() {
+// stop closes the server, keeping its data directory; a hard stop skips
+// the leadership hand-over, as a crash would. Safe to call twice.
+func (in *instance) stop(hard bool) {
 	if in.srv == nil {
 		return
 	}
-	in.srv.Close()
+	if hard {
+		in.srv.HardStop()
+	} else {
+		in.srv.Close()
+	}
 	<-in.done
 	in.srv = nil
 }

@@ -239,9 +239,16 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
-// Close stops accepting, closes every connection and stops the log. It is
-// safe to call more than once.
-func (s *Server) Close() error {
+// Close stops accepting, closes every connection and stops the log; a
+// leader first hands leadership to another voter. It is safe to call more
+// than once.
+func (s *Server) Close() error { return s.shutdown(true) }
+
+// HardStop stops like a crashed process: no leadership hand-over, so the
+// others notice only when the connections drop. Tests use it for faults.
+func (s *Server) HardStop() error { return s.shutdown(false) }
+
+func (s *Server) shutdown(handOver bool) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -261,7 +268,7 @@ func (s *Server) Close() error {
 		c.close()
 	}
 	s.wg.Wait()
-	if s.transport != nil {
+	if handOver && s.transport != nil {
 		s.handOver()
 	}
 	s.node.Stop()
