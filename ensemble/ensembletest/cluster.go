@@ -229,18 +229,28 @@ func (c *Cluster) Leader() *Member {
 	return nil
 }
 
-// WaitLeader waits until one running member leads and returns it.
+// WaitLeader waits until one running member leads and every running
+// member that can reach it knows it, and returns the leader.
 func (c *Cluster) WaitLeader() *Member {
 	c.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if l := c.Leader(); l != nil {
+		if l := c.Leader(); l != nil && c.allServing(l) {
 			return l
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.t.Fatal("ensembletest: no leader within 30s")
 	return nil
+}
+
+func (c *Cluster) allServing(leader *Member) bool {
+	for _, m := range c.members {
+		if m.srv != nil && c.connected(m.ID, leader.ID) && !m.srv.Serving() {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Cluster) stopAll() {

@@ -303,7 +303,7 @@ func (c *conn) handshake(frame []byte) error {
 	if err := proto.Unmarshal(frame, &req); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
-	if !s.serving() {
+	if !s.Serving() {
 		s.log.Info("refusing a client while there is no leader", zap.String("remote", c.remote))
 		return errRefused
 	}

@@ -94,7 +94,7 @@ func (c *conn) send4lw(cmd string) {
 	var b strings.Builder
 	if s.cfg.Allowed(cmd) {
 		s.log.Info("processing four-letter word", zap.String("cmd", cmd), zap.String("remote", c.remote))
-		if needsServing[cmd] && !s.serving() {
+		if needsServing[cmd] && !s.Serving() {
 			b.WriteString(notServing)
 		} else {
 			fourLetterWords[cmd](s, &b)
@@ -108,9 +108,9 @@ func (c *conn) send4lw(cmd string) {
 	c.closeAfterFlush()
 }
 
-// serving reports whether the server answers clients: always when
+// Serving reports whether the server answers clients: always when
 // standalone, and while it knows a leader in a quorum.
-func (s *Server) serving() bool { return s.cfg.Standalone() || s.node.Leader() != 0 }
+func (s *Server) Serving() bool { return s.cfg.Standalone() || s.node.Leader() != 0 }
 
 // Mode is what srvr reports: standalone, leader, follower or observer.
 func (s *Server) Mode() string {

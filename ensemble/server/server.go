@@ -421,7 +421,7 @@ func (s *Server) reap(ctx context.Context, now time.Time) {
 // has had no leader for an election timeout, as a ZooKeeper follower does
 // when it goes looking: its clients move to servers that can serve them.
 func (s *Server) dropClientsWithoutLeader(now, since time.Time) time.Time {
-	if s.serving() {
+	if s.Serving() {
 		return time.Time{}
 	}
 	if since.IsZero() {
