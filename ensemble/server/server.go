@@ -365,6 +365,7 @@ func (s *Server) housekeeping() {
 		cancel()
 	}()
 	var leading bool
+	var leader uint64
 	var leaderless time.Time
 	for {
 		select {
@@ -385,6 +386,12 @@ func (s *Server) housekeeping() {
 				s.reportTouches()
 			}
 			leaderless = s.dropClientsWithoutLeader(now, leaderless)
+			if l := s.node.Leader(); l != leader {
+				if leader != 0 {
+					s.dropPendingWriters()
+				}
+				leader = l
+			}
 			s.dropStuckClients(now)
 		case now := <-reap.C:
 			if s.node.IsLeader() {
@@ -433,6 +440,19 @@ func (s *Server) dropClientsWithoutLeader(now, since time.Time) time.Time {
 		}
 	}
 	return since
+}
+
+// dropPendingWriters closes the connections waiting for a write when the
+// leader changes: a proposal forwarded to the old leader may be lost, and
+// the client learns so (connection loss, outcome unknown) now rather than
+// after a session timeout, as ZooKeeper's clients do when their follower
+// goes looking.
+func (s *Server) dropPendingWriters() {
+	for _, c := range s.connList() {
+		if _, ok := c.oldestWrite(); ok {
+			c.close()
+		}
+	}
 }
 
 // dropStuckClients closes connections whose oldest write has waited longer
