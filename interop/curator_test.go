@@ -3,9 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,18 +79,13 @@ func TestCurator(t *testing.T) {
 // against addr, returning its stdout; a non-zero exit fails the test.
 func runCuratorCheck(t *testing.T, addr string) string {
 	t.Helper()
-	cp, _ := CuratorClasspath()
-	classes := t.TempDir()
-	src, err := filepath.Abs(filepath.Join("java", "CuratorCheck.java"))
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	cp, err := CompileJava(ctx, t.TempDir(), "CuratorCheck")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "javac", "-d", classes, "-cp", cp, src).CombinedOutput(); err != nil {
-		t.Fatalf("javac CuratorCheck.java: %v\n%s", err, out)
-	}
-	cmd := exec.CommandContext(ctx, "java", "-cp", classes+string(os.PathListSeparator)+cp, "CuratorCheck", addr)
+	cmd := exec.CommandContext(ctx, "java", "-cp", cp, "CuratorCheck", addr)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

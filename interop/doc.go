@@ -5,7 +5,10 @@
 // The non-test code is a harness other test packages may use: it finds the
 // Debian peers (Require), starts Apache ZooKeeper or cmd/zkserver on a free
 // 127.0.0.1 port in a temporary directory (StartApacheZooKeeper, StartZookit),
-// and drives line-oriented shells (Console).
+// or as an ensemble of voters and observers (StartApacheEnsemble,
+// StartZookitEnsemble, with Kill to SIGKILL one server), compiles the Java
+// peers in java/ against Debian's Curator (CompileJava), and drives
+// line-oriented shells (Console).
 //
 // A missing peer skips the test with the name of the Debian package to
 // install, unless ZOOKIT_INTEROP=1 is set: then it fails, so that a CI run

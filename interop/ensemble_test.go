@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -108,16 +106,19 @@ func TestEnsembleFailoverGoClient(t *testing.T) {
 // still its own, writes accepted.
 func TestEnsembleFailoverCurator(t *testing.T) {
 	Require(t, ZooKeeper, Curator)
-	classes := compileFailoverCheck(t)
-	cp, _ := CuratorClasspath()
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	cp, err := CompileJava(ctx, t.TempDir(), "FailoverCheck")
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range ensembles {
 		t.Run(e.name, func(t *testing.T) {
 			addrs := e.start(t, 3, 0, failoverOpts)
 			const path = "/failover-curator"
 			ctx, cancel := context.WithTimeout(t.Context(), 2*hangGuard)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, "java", "-cp", classes+string(os.PathListSeparator)+cp,
-				"FailoverCheck", strings.Join(addrs, ","), path)
+			cmd := exec.CommandContext(ctx, "java", "-cp", cp, "FailoverCheck", strings.Join(addrs, ","), path)
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -198,24 +199,6 @@ func TestEnsembleFailoverCurator(t *testing.T) {
 				slices.DeleteFunc(slices.Clone(seen), func(l string) bool { return !strings.HasPrefix(l, "STATE ") }))
 		})
 	}
-}
-
-// compileFailoverCheck compiles java/FailoverCheck.java against Debian's
-// Curator and returns the class directory.
-func compileFailoverCheck(t *testing.T) string {
-	t.Helper()
-	cp, _ := CuratorClasspath()
-	classes := t.TempDir()
-	src, err := filepath.Abs(filepath.Join("java", "FailoverCheck.java"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "javac", "-d", classes, "-cp", cp, src).CombinedOutput(); err != nil {
-		t.Fatalf("javac FailoverCheck.java: %v\n%s", err, out)
-	}
-	return classes
 }
 
 // sessionServer returns the server whose cons lists a connection of session

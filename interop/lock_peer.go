@@ -2,39 +2,53 @@ package interop
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 )
 
-// lockPeerSource is Curator's side of the lock interop tests and of
-// cmd/lockbench, embedded so that it compiles from any working directory.
+// javaSources are the Java peers of the interop tests (and of
+// cmd/lockbench), embedded so that they compile from any working directory.
 //
-//go:embed java/LockPeer.java
-var lockPeerSource []byte
+//go:embed java/*.java
+var javaSources embed.FS
+
+// CompileJava compiles java/<name>.java into dir against Debian's Curator
+// and ZooKeeper jars and returns the classpath to run it with; javac and
+// the jars must be present (see Require(t, Curator)).
+func CompileJava(ctx context.Context, dir, name string) (string, error) {
+	cp, missing := CuratorClasspath()
+	if len(missing) > 0 {
+		return "", fmt.Errorf("curator jars missing: %v", missing)
+	}
+	source, err := javaSources.ReadFile("java/" + name + ".java")
+	if err != nil {
+		return "", err
+	}
+	src := filepath.Join(dir, name+".java")
+	if err := os.WriteFile(src, source, 0o644); err != nil {
+		return "", err
+	}
+	if out, err := exec.CommandContext(ctx, "javac", "-d", dir, "-cp", cp, src).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("javac %s.java: %w\n%s", name, err, out)
+	}
+	return dir + string(os.PathListSeparator) + cp, nil
+}
 
 // LockPeer is java/LockPeer.java compiled against Debian's Curator 5.4.
 type LockPeer struct {
 	classpath string
 }
 
-// CompileLockPeer compiles LockPeer.java into dir; javac and the Curator
-// jars must be present (see Require(t, Curator)).
+// CompileLockPeer compiles LockPeer.java into dir.
 func CompileLockPeer(ctx context.Context, dir string) (*LockPeer, error) {
-	cp, missing := CuratorClasspath()
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("curator jars missing: %v", missing)
-	}
-	src := filepath.Join(dir, "LockPeer.java")
-	if err := os.WriteFile(src, lockPeerSource, 0o644); err != nil {
+	cp, err := CompileJava(ctx, dir, "LockPeer")
+	if err != nil {
 		return nil, err
 	}
-	if out, err := exec.CommandContext(ctx, "javac", "-d", dir, "-cp", cp, src).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("javac LockPeer.java: %w\n%s", err, out)
-	}
-	return &LockPeer{classpath: dir + string(os.PathListSeparator) + cp}, nil
+	return &LockPeer{classpath: cp}, nil
 }
 
 // Command runs LockPeer with args (see the usage in LockPeer.java).
