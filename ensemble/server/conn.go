@@ -48,9 +48,12 @@ type conn struct {
 	idle    chan struct{} // closed when pending drops to zero
 	drain   bool          // close once out is flushed
 
-	wake      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	wake       chan struct{}
+	done       chan struct{}
+	closeOnce  sync.Once
+	ctx        context.Context // ends at close; bounds what the reader waits for
+	cancel     context.CancelFunc
+	readerDone chan struct{} // the reader has returned and will propose nothing more
 
 	recved, sent atomic.Int64
 	lat          latency
@@ -63,15 +66,17 @@ type conn struct {
 func (s *Server) accept(nc net.Conn) {
 	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
 	c := &conn{
-		s:      s,
-		nc:     nc,
-		remote: "/" + nc.RemoteAddr().String(),
-		ip:     host,
-		est:    time.Now(),
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
-		auth:   []proto.ID{{Scheme: "ip", ID: host}},
+		s:          s,
+		nc:         nc,
+		remote:     "/" + nc.RemoteAddr().String(),
+		ip:         host,
+		est:        time.Now(),
+		wake:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+		auth:       []proto.ID{{Scheme: "ip", ID: host}},
 	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.lastOp.Store("NA")
 	c.lastCxid.Store(-1)
 	s.mu.Lock()
@@ -98,6 +103,7 @@ func (s *Server) accept(nc net.Conn) {
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		close(c.done)
+		c.cancel()
 		c.nc.Close()
 		s := c.s
 		s.tree.RemoveWatcher(c)
@@ -105,9 +111,6 @@ func (c *conn) close() {
 		delete(s.conns, c)
 		if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
 			delete(s.perIP, c.ip)
-		}
-		if c.session.ID != 0 && s.bySess[c.session.ID] == c {
-			delete(s.bySess, c.session.ID)
 		}
 		s.mu.Unlock()
 	})
@@ -239,6 +242,16 @@ func (c *conn) waitIdle() bool {
 
 func (c *conn) readLoop() {
 	defer c.s.wg.Done()
+	defer func() {
+		// The session's entry outlives close until here, so that a
+		// re-attach can wait for this reader's last proposal.
+		c.s.mu.Lock()
+		if c.session.ID != 0 && c.s.bySess[c.session.ID] == c {
+			delete(c.s.bySess, c.session.ID)
+		}
+		c.s.mu.Unlock()
+		close(c.readerDone)
+	}()
 	err := c.serve()
 	c.outMu.Lock()
 	draining := c.drain
@@ -327,7 +340,28 @@ func (c *conn) handshake(frame []byte) error {
 	} else {
 		var ok bool
 		sess, ok = s.tree.Session(req.SessionID)
-		if !ok || !bytes.Equal(sess.Passwd, req.Passwd) || !s.sessions.alive(sess.ID) {
+		ok = ok && bytes.Equal(sess.Passwd, req.Passwd) && s.sessions.alive(sess.ID)
+		if ok {
+			// The connection the client left may still hold requests it
+			// sent last; they go first (or not at all) so that the
+			// attach below orders after them.
+			s.mu.Lock()
+			old := s.bySess[sess.ID]
+			s.mu.Unlock()
+			if old != nil {
+				old.close()
+				<-old.readerDone
+			}
+			err := s.attach(sess.ID, timeout)
+			if err != nil && !errors.Is(err, proto.ErrSessionExpired) {
+				// Not an answer about the session (no quorum, say):
+				// the client tries again, here or elsewhere.
+				s.log.Info("cannot attach a session; closing", zap.String("remote", c.remote), zap.Error(err))
+				return errRefused
+			}
+			ok = err == nil
+		}
+		if !ok {
 			// ZooKeeper's answer to an expired or unknown session: all
 			// zeros, then close.
 			resp.Timeout = 0
@@ -345,12 +379,28 @@ func (c *conn) handshake(frame []byte) error {
 	s.bySess[sess.ID] = c
 	s.mu.Unlock()
 	if old != nil {
+		// A second client raced us to the same session; the last wins.
 		old.close()
 	}
 	resp.SessionID = sess.ID
 	resp.Passwd = sess.Passwd
 	c.send(&resp)
 	return nil
+}
+
+// attach moves the session to this server through the log before its
+// client is answered. Once that applies, every write the session proposed
+// earlier, here or elsewhere, has applied or can no longer apply, so the
+// client cannot miss its own write after a reconnect (ZooKeeper gets the
+// same from its single request pipeline and its session-owner check).
+func (s *Server) attach(id int64, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	r, err := s.propose(ctx, &tree.Txn{Session: id, Op: tree.OpAttachSession})
+	if err == nil && r.Err != proto.OK {
+		err = r.Err
+	}
+	return err
 }
 
 // request handles one frame after the handshake. An error closes the
@@ -427,10 +477,12 @@ func (c *conn) write(start time.Time, xid int32, op proto.Op, req proto.Record) 
 	}
 	txn := &tree.Txn{Session: c.session.ID, Op: op, Req: req, Auth: c.auth}
 	c.beginWrite()
-	err := c.s.proposeAsync(context.Background(), txn, func(zxid int64, r tree.Result) {
+	err := c.s.proposeAsync(c.ctx, txn, func(zxid int64, r tree.Result) {
 		c.replyZxid(start, xid, zxid, r.Err, r.Resp)
 		c.endWrite()
-		if op == proto.OpCloseSession {
+		// A session that moved to another server is served there; like
+		// ZooKeeper, tell this connection and close it.
+		if op == proto.OpCloseSession || r.Err == proto.ErrSessionMoved {
 			c.closeAfterFlush()
 		}
 	})
@@ -445,7 +497,7 @@ func (c *conn) sync(start time.Time, xid int32, req *proto.PathRequest) error {
 	if !c.waitIdle() {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.session.Timeout)*time.Millisecond)
+	ctx, cancel := context.WithTimeout(c.ctx, time.Duration(c.session.Timeout)*time.Millisecond)
 	defer cancel()
 	idx, err := c.s.node.ReadIndex(ctx)
 	if err == nil {

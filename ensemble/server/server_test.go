@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -474,5 +475,63 @@ func TestExistsNeedsRead(t *testing.T) {
 	}
 	if ok, _, err := other.Exists("/private/none"); err != nil || ok {
 		t.Fatalf("exists of a missing node needs no READ: %v %v", ok, err)
+	}
+}
+
+// The outcome of a write sent just before the client drops its connection
+// is settled by the time the session's reconnect is answered: what the
+// first read after it shows never changes later. ZooKeeper gets this from
+// its single request pipeline; without it a protected create's lookup after
+// a connection loss could miss its own node, which would then appear as an
+// orphan.
+func TestReconnectSettlesInflightWrite(t *testing.T) {
+	s := ensembletest.Start(t)
+	for i := range 20 {
+		nc, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		writeFrame(t, nc, proto.Marshal(&proto.ConnectRequest{Timeout: 4000, Passwd: make([]byte, 16)}))
+		var sess proto.ConnectResponse
+		if err := proto.Unmarshal(readFrame(t, nc), &sess); err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("/inflight%d", i)
+		var e proto.Encoder
+		(&proto.RequestHeader{Xid: 1, Type: proto.OpCreate}).Encode(&e)
+		(&proto.CreateRequest{Path: path, ACL: []proto.ACL{{Perms: proto.PermAll, ID: proto.ID{Scheme: "world", ID: "anyone"}}}}).Encode(&e)
+		writeFrame(t, nc, e.Buf)
+		nc.Close()
+
+		nc, err = net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		writeFrame(t, nc, proto.Marshal(&proto.ConnectRequest{Timeout: 4000, SessionID: sess.SessionID, Passwd: sess.Passwd}))
+		var again proto.ConnectResponse
+		if err := proto.Unmarshal(readFrame(t, nc), &again); err != nil || again.SessionID != sess.SessionID {
+			t.Fatalf("reconnect: %+v %v", again, err)
+		}
+		e = proto.Encoder{}
+		(&proto.RequestHeader{Xid: 2, Type: proto.OpExists}).Encode(&e)
+		(&proto.PathWatch{Path: path}).Encode(&e)
+		writeFrame(t, nc, e.Buf)
+		var first proto.ReplyHeader
+		if err := proto.Unmarshal(readFrame(t, nc), &first); err != nil {
+			t.Fatal(err)
+		}
+		// Give a write that was still on its way every chance to land.
+		time.Sleep(20 * time.Millisecond)
+		writeFrame(t, nc, e.Buf)
+		var later proto.ReplyHeader
+		if err := proto.Unmarshal(readFrame(t, nc), &later); err != nil {
+			t.Fatal(err)
+		}
+		if first.Err != later.Err {
+			t.Fatalf("round %d: %s after reconnect: %v, then %v", i, path, first.Err, later.Err)
+		}
+		nc.Close()
 	}
 }

@@ -38,12 +38,17 @@ type applier struct {
 	changes []change
 }
 
+// OpAttachSession is the transaction, internal to zookit, that moves a
+// session to the server its client re-attached through (Txn.Origin).
+const OpAttachSession proto.Op = -20
+
 // Apply validates txn against the current state and applies it or rejects
 // it, as ZooKeeper's PrepRequestProcessor and DataTree together do, then
 // fires the watches it triggers. A failed transaction changes nothing but
 // still records zxid as the last one, since ZooKeeper logs it as an error
 // txn. Ops: OpCreate, OpCreate2, OpCreateContainer, OpCreateTTL, OpDelete,
-// OpSetData, OpSetACL, OpCheck, OpMulti, OpCreateSession, OpCloseSession and
+// OpSetData, OpSetACL, OpCheck, OpMulti, OpCreateSession, OpCloseSession,
+// OpAttachSession and
 // OpDeleteContainer (Req *proto.PathRequest: reap one container or TTL node).
 func (t *Tree) Apply(zxid int64, txn *Txn) Result {
 	t.mu.Lock()
@@ -84,6 +89,8 @@ func (a *applier) op(op proto.Op, req proto.Record) (proto.Record, error) {
 		return nil, a.createSession()
 	case proto.OpCloseSession:
 		return nil, a.closeSession()
+	case OpAttachSession:
+		return nil, a.attachSession()
 	}
 	if err := a.checkSession(); err != nil {
 		return nil, err
@@ -125,11 +132,32 @@ func badRequest(op proto.Op, req proto.Record) error {
 }
 
 // checkSession refuses ops of a session that is not (or no longer) in the
-// table: it expired between proposal and apply.
+// table, because it expired between proposal and apply, and ops proposed
+// through a server the session has since moved away from.
 func (a *applier) checkSession() error {
-	if a.txn.Session != 0 && a.t.sessions[a.txn.Session] == nil {
+	if a.txn.Session == 0 {
+		return nil
+	}
+	s := a.t.sessions[a.txn.Session]
+	switch {
+	case s == nil:
+		return proto.ErrSessionExpired
+	case s.Owner != a.txn.Origin:
+		return proto.ErrSessionMoved
+	}
+	return nil
+}
+
+// attachSession records that the session's client is now attached through
+// txn.Origin. The server proposes it when a client re-attaches, and
+// answers the client only once it is applied, so every write the session
+// proposed before is then applied or can no longer be.
+func (a *applier) attachSession() error {
+	s := a.t.sessions[a.txn.Session]
+	if s == nil {
 		return proto.ErrSessionExpired
 	}
+	s.Owner = a.txn.Origin
 	return nil
 }
 
@@ -141,15 +169,16 @@ func (a *applier) createSession() error {
 	case a.t.sessions[id] != nil:
 		return proto.ErrSystemError
 	}
-	a.t.sessions[id] = &Session{ID: id, Timeout: a.txn.Timeout, Passwd: slices.Clone(a.txn.Passwd)}
+	a.t.sessions[id] = &Session{ID: id, Timeout: a.txn.Timeout, Passwd: slices.Clone(a.txn.Passwd), Owner: a.txn.Origin}
 	return nil
 }
 
 // closeSession deletes the session's ephemerals in path order, each like a
-// delete, then the session.
+// delete, then the session. Any server may close a session: the leader
+// expires sessions attached elsewhere.
 func (a *applier) closeSession() error {
 	id := a.txn.Session
-	if err := a.checkSession(); err != nil || id == 0 {
+	if id == 0 || a.t.sessions[id] == nil {
 		return proto.ErrSessionExpired
 	}
 	for _, p := range sortedKeys(a.t.ephemerals[id]) {

@@ -335,3 +335,30 @@ func TestSessions(t *testing.T) {
 	}}})
 	eq(t, "multi", res.Resp.(*proto.MultiResponse).Results, []proto.MultiResult{{Op: proto.OpError, Err: proto.ErrSessionExpired}})
 }
+
+// A session belongs to the server its client is attached through: writes
+// proposed through another server fail with SESSIONMOVED until the client
+// re-attaches there, and afterwards the old server's writes fail.
+func TestSessionOwner(t *testing.T) {
+	h := newHarness(t)
+	if res := h.apply(&Txn{Op: proto.OpCreateSession, Session: 7, Origin: 1, Timeout: 30000}); res.Err != proto.OK {
+		t.Fatal(res.Err)
+	}
+	create := func(origin uint64, p string) proto.Code {
+		return h.apply(&Txn{Op: proto.OpCreate, Session: 7, Origin: origin, Req: &proto.CreateRequest{Path: p, ACL: open}}).Err
+	}
+	eq(t, "write through the owner", create(1, "/a"), proto.OK)
+	eq(t, "write through another server", create(2, "/b"), proto.ErrSessionMoved)
+	eq(t, "attach to server 2", h.apply(&Txn{Op: OpAttachSession, Session: 7, Origin: 2}).Err, proto.OK)
+	eq(t, "write through the new owner", create(2, "/c"), proto.OK)
+	eq(t, "late write through the old owner", create(1, "/d"), proto.ErrSessionMoved)
+	multi := h.apply(&Txn{Op: proto.OpMulti, Session: 7, Origin: 1, Req: &proto.MultiRequest{Ops: []proto.MultiOp{
+		{Op: proto.OpCreate, Req: &proto.CreateRequest{Path: "/e", ACL: open}}}}})
+	eq(t, "late multi through the old owner", multi.Resp.(*proto.MultiResponse).Results[0].Err, proto.ErrSessionMoved)
+	s, _ := h.tr.Session(7)
+	eq(t, "owner", s.Owner, uint64(2))
+	eq(t, "attach of an unknown session", h.apply(&Txn{Op: OpAttachSession, Session: 8, Origin: 2}).Err, proto.ErrSessionExpired)
+	// The leader expires sessions wherever they are attached.
+	eq(t, "close through a third server", h.apply(&Txn{Op: proto.OpCloseSession, Session: 7, Origin: 3}).Err, proto.OK)
+	eq(t, "children", h.children("/"), []string{"a", "c", "zookeeper"})
+}

@@ -9,7 +9,7 @@ import (
 )
 
 // snapshotMagic starts every snapshot; the digit is the format version.
-const snapshotMagic = "zktree1"
+const snapshotMagic = "zktree2"
 
 // ErrBadSnapshot reports bytes that are not a snapshot of this format.
 var ErrBadSnapshot = errors.New("tree: malformed snapshot")
@@ -64,6 +64,7 @@ func (t *Tree) Snapshot() ([]byte, error) {
 		e.Long(s.ID)
 		e.Int(s.Timeout)
 		e.Buffer(s.Passwd)
+		e.Long(int64(s.Owner))
 	}
 	return e.Buf, nil
 }
@@ -133,12 +134,12 @@ func (t *Tree) decode(b []byte) error {
 	if t.nodes["/"] == nil {
 		return fmt.Errorf("%w: no root", ErrBadSnapshot)
 	}
-	ns, err := count(16)
+	ns, err := count(24)
 	if err != nil {
 		return err
 	}
 	for range ns {
-		s := &Session{ID: d.Long(), Timeout: d.Int(), Passwd: d.Buffer()}
+		s := &Session{ID: d.Long(), Timeout: d.Int(), Passwd: d.Buffer(), Owner: uint64(d.Long())}
 		if d.Err() != nil {
 			return fmt.Errorf("%w: %w", ErrBadSnapshot, d.Err())
 		}

@@ -44,6 +44,11 @@ type Session struct {
 	ID      int64
 	Timeout int32
 	Passwd  []byte
+	// Owner is the server the session's client is attached to; writes
+	// proposed through any other server fail with ErrSessionMoved, so a
+	// request left in flight on a server the client has left cannot take
+	// effect after the client has moved on.
+	Owner uint64
 }
 
 type options struct {
@@ -259,7 +264,7 @@ func (t *Tree) Session(id int64) (Session, bool) {
 }
 
 func copySession(s *Session) Session {
-	return Session{ID: s.ID, Timeout: s.Timeout, Passwd: slices.Clone(s.Passwd)}
+	return Session{ID: s.ID, Timeout: s.Timeout, Passwd: slices.Clone(s.Passwd), Owner: s.Owner}
 }
 
 // Sessions lists the live sessions sorted by id.
