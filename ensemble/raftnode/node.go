@@ -46,6 +46,9 @@ type Node struct {
 	confState *raftpb.ConfState
 	snapIndex uint64
 	applied   uint64
+	// snapDone delivers the outcome of the snapshot being written in the
+	// background; nil while none is.
+	snapDone chan error
 
 	appliedIndex atomic.Uint64
 	leader       atomic.Uint64
@@ -191,6 +194,7 @@ func (n *Node) awaitStartup(rec *recovered) error {
 func (n *Node) run() {
 	defer close(n.donec)
 	err := n.loop()
+	err = errors.Join(err, n.awaitSnapshot())
 	n.raft.Stop()
 	if cerr := n.disk.wal.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("raftnode: close WAL: %w", cerr))
@@ -213,6 +217,11 @@ func (n *Node) loop() error {
 				return err
 			}
 			n.raft.Advance()
+		case err := <-n.snapDone:
+			n.snapDone = nil
+			if err != nil {
+				return err
+			}
 		case <-n.stopc:
 			return nil
 		}
@@ -230,6 +239,11 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	}
 	hasSnap := !raft.IsEmptySnap(rd.Snapshot)
 	if hasSnap {
+		// A snapshot of our own still being written must not land after
+		// the leader's.
+		if err := n.awaitSnapshot(); err != nil {
+			return err
+		}
 		// The snapshot goes to disk before the HardState that commits it, as in
 		// etcd, so a restart never finds a commit index its log cannot reach.
 		n.purgeMu.Lock()
@@ -317,10 +331,13 @@ func unmarshalConfChange(e *raftpb.Entry) (raftpb.ConfChangeI, error) {
 }
 
 // maybeSnapshot snapshots the state machine once SnapCount entries have been
-// applied since the last snapshot, then trims the in-memory log and releases
-// the WAL files the snapshot makes unnecessary.
+// applied since the last snapshot. Serializing the state happens here, at a
+// known index; writing it, trimming the in-memory log and releasing the WAL
+// files it makes unnecessary happen in the background, as etcd does, so
+// that a large snapshot does not stall commits. The WAL still holds every
+// entry until then, so a crash meanwhile loses nothing.
 func (n *Node) maybeSnapshot() error {
-	if n.applied-n.snapIndex < n.cfg.SnapCount {
+	if n.applied-n.snapIndex < n.cfg.SnapCount || n.snapDone != nil {
 		return nil
 	}
 	data, err := n.sm.Snapshot()
@@ -333,24 +350,44 @@ func (n *Node) maybeSnapshot() error {
 	if err != nil {
 		return fmt.Errorf("raftnode: create snapshot at %d: %w", n.applied, err)
 	}
+	n.snapIndex = n.applied
+	done := make(chan error, 1)
+	n.snapDone = done
+	go func() { done <- n.persistSnapshot(s) }()
+	return nil
+}
+
+// persistSnapshot writes a snapshot taken by maybeSnapshot; the WAL and the
+// memory storage lock themselves.
+func (n *Node) persistSnapshot(s *raftpb.Snapshot) error {
+	index := s.GetMetadata().GetIndex()
 	n.purgeMu.Lock()
-	err = n.disk.saveSnapshot(s)
+	err := n.disk.saveSnapshot(s)
 	n.purgeMu.Unlock()
 	if err != nil {
 		return err
 	}
-	n.snapIndex = n.applied
-	if n.applied > n.cfg.CatchUpEntries {
-		err := n.mem.Compact(n.applied - n.cfg.CatchUpEntries)
+	if index > n.cfg.CatchUpEntries {
+		err := n.mem.Compact(index - n.cfg.CatchUpEntries)
 		if err != nil && !errors.Is(err, raft.ErrCompacted) {
 			return fmt.Errorf("raftnode: compact raft storage: %w", err)
 		}
 	}
-	if err := n.disk.wal.ReleaseLockTo(n.snapIndex); err != nil {
+	if err := n.disk.wal.ReleaseLockTo(index); err != nil {
 		return fmt.Errorf("raftnode: release WAL: %w", err)
 	}
-	n.lg.Info("saved snapshot", zap.Uint64("index", n.snapIndex))
+	n.lg.Info("saved snapshot", zap.Uint64("index", index))
 	return nil
+}
+
+// awaitSnapshot waits for the background snapshot, if any.
+func (n *Node) awaitSnapshot() error {
+	if n.snapDone == nil {
+		return nil
+	}
+	err := <-n.snapDone
+	n.snapDone = nil
+	return err
 }
 
 func (n *Node) publishApplied() {

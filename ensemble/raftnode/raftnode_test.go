@@ -343,8 +343,14 @@ func TestSnapshotEverySnapCountAndPurge(t *testing.T) {
 	for i := uint64(bootstrapIndex); i <= applied; i += cfg.SnapCount {
 		wantSnaps = append(wantSnaps, i)
 	}
-	if got := snapIndexes(t, cfg.SnapDir); !slices.Equal(got, wantSnaps) {
-		t.Fatalf("snapshots at %v, want %v", got, wantSnaps)
+	// The newest snapshot is written in the background.
+	snaps := snapIndexes(t, cfg.SnapDir)
+	for deadline := time.Now().Add(10 * time.Second); len(snaps) < len(wantSnaps) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		snaps = snapIndexes(t, cfg.SnapDir)
+	}
+	if !slices.Equal(snaps, wantSnaps) {
+		t.Fatalf("snapshots at %v, want %v", snaps, wantSnaps)
 	}
 	walsBefore, err := namesWithSuffix(cfg.WALDir, ".wal")
 	if err != nil {
