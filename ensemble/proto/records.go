@@ -122,9 +122,7 @@ func (r *ConnectRequest) Encode(e *Encoder) {
 	e.Int(r.Timeout)
 	e.Long(r.SessionID)
 	e.Buffer(r.Passwd)
-	if r.HasReadOnly {
-		e.Bool(r.ReadOnly)
-	}
+	encodeReadOnly(e, r.HasReadOnly, r.ReadOnly)
 }
 
 func (r *ConnectRequest) Decode(d *Decoder) {
@@ -133,10 +131,24 @@ func (r *ConnectRequest) Decode(d *Decoder) {
 	r.Timeout = d.Int()
 	r.SessionID = d.Long()
 	r.Passwd = d.Buffer()
-	r.HasReadOnly = d.err == nil && d.Remaining() > 0
-	if r.HasReadOnly {
-		r.ReadOnly = d.Bool()
+	r.HasReadOnly, r.ReadOnly = decodeReadOnly(d)
+}
+
+// encodeReadOnly writes the optional trailing readOnly flag of the
+// handshake records when the form in use has it.
+func encodeReadOnly(e *Encoder, has, ro bool) {
+	if has {
+		e.Bool(ro)
 	}
+}
+
+// decodeReadOnly reads the optional trailing readOnly flag: present when
+// bytes remain after the password.
+func decodeReadOnly(d *Decoder) (has, ro bool) {
+	if d.err != nil || d.Remaining() == 0 {
+		return false, false
+	}
+	return true, d.Bool()
 }
 
 // ConnectResponse answers the handshake in the form the request used.
@@ -154,9 +166,7 @@ func (r *ConnectResponse) Encode(e *Encoder) {
 	e.Int(r.Timeout)
 	e.Long(r.SessionID)
 	e.Buffer(r.Passwd)
-	if r.HasReadOnly {
-		e.Bool(r.ReadOnly)
-	}
+	encodeReadOnly(e, r.HasReadOnly, r.ReadOnly)
 }
 
 func (r *ConnectResponse) Decode(d *Decoder) {
@@ -164,10 +174,7 @@ func (r *ConnectResponse) Decode(d *Decoder) {
 	r.Timeout = d.Int()
 	r.SessionID = d.Long()
 	r.Passwd = d.Buffer()
-	r.HasReadOnly = d.err == nil && d.Remaining() > 0
-	if r.HasReadOnly {
-		r.ReadOnly = d.Bool()
-	}
+	r.HasReadOnly, r.ReadOnly = decodeReadOnly(d)
 }
 
 // PathRequest is every record that is only a path: GetACLRequest,
