@@ -31,11 +31,11 @@ func (sm *stateMachine) Apply(index uint64, data []byte) {
 	}
 	if txn.Origin == s.id {
 		s.mu.Lock()
-		done := s.waiters[txn.Seq]
+		w, ok := s.waiters[txn.Seq]
 		delete(s.waiters, txn.Seq)
 		s.mu.Unlock()
-		if done != nil {
-			done(zxid, res)
+		if ok {
+			w.done(zxid, res)
 		}
 	}
 	if txn.Op == proto.OpCloseSession {

@@ -50,7 +50,7 @@ type Server struct {
 	seq             atomic.Uint64
 
 	mu       sync.Mutex
-	waiters  map[uint64]func(zxid int64, r tree.Result)
+	waiters  map[uint64]waiter
 	conns    map[*conn]struct{}
 	bySess   map[int64]*conn
 	perIP    map[string]int
@@ -71,7 +71,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		cfg:      cfg,
 		log:      zap.NewNop(),
 		id:       1,
-		waiters:  make(map[uint64]func(zxid int64, r tree.Result)),
+		waiters:  make(map[uint64]waiter),
 		conns:    make(map[*conn]struct{}),
 		bySess:   make(map[int64]*conn),
 		perIP:    make(map[string]int),
@@ -295,9 +295,36 @@ func (s *Server) propose(ctx context.Context, txn *tree.Txn) (tree.Result, error
 	case r := <-ch:
 		return r, nil
 	case <-ctx.Done():
+		s.forget(txn.Seq)
 		return tree.Result{}, ctx.Err()
 	case <-s.stopping:
 		return tree.Result{}, ErrClosed
+	}
+}
+
+// waiter is the callback of a proposal this server made.
+type waiter struct {
+	done func(zxid int64, r tree.Result)
+	at   time.Time
+}
+
+func (s *Server) forget(seq uint64) {
+	s.mu.Lock()
+	delete(s.waiters, seq)
+	s.mu.Unlock()
+}
+
+// forgetLost drops the callbacks of proposals older than any client waits
+// for: raft drops proposals that meet a leader change, and their
+// callbacks would otherwise stay forever.
+func (s *Server) forgetLost(now time.Time) {
+	horizon := now.Add(-2 * max(s.cfg.MaxSessionTimeout, s.electionTimeout))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for seq, w := range s.waiters {
+		if w.at.Before(horizon) {
+			delete(s.waiters, seq)
+		}
 	}
 }
 
@@ -311,14 +338,12 @@ func (s *Server) proposeAsync(ctx context.Context, txn *tree.Txn, done func(zxid
 	}
 	if done != nil {
 		s.mu.Lock()
-		s.waiters[txn.Seq] = done
+		s.waiters[txn.Seq] = waiter{done: done, at: time.Now()}
 		s.mu.Unlock()
 	}
 	if err := s.node.Propose(ctx, txn.Marshal()); err != nil {
 		if done != nil {
-			s.mu.Lock()
-			delete(s.waiters, txn.Seq)
-			s.mu.Unlock()
+			s.forget(txn.Seq)
 		}
 		return err
 	}
@@ -393,6 +418,7 @@ func (s *Server) housekeeping() {
 				leader = l
 			}
 			s.dropStuckClients(now)
+			s.forgetLost(now)
 		case now := <-reap.C:
 			if s.node.IsLeader() {
 				s.reap(ctx, now)
