@@ -504,7 +504,12 @@ func Kill(t testing.TB, addr string) {
 // serving reports whether the server answers ruok with imok and also opens a
 // session: Apache ZooKeeper says imok before it has loaded its database.
 func serving(ctx context.Context, addr string) bool {
-	if out, err := FourLetterWord(ctx, addr, "ruok"); err != nil || out != "imok" {
+	// Each probe gets its own short deadline: a ruok sent while Apache
+	// ZooKeeper is still starting can leave its socket open (it logs a
+	// NullPointerException closing it), and the next probe must follow.
+	probe, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if out, err := FourLetterWord(probe, addr, "ruok"); err != nil || out != "imok" {
 		return false
 	}
 	conn, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(log.New(io.Discard, "", 0)))
