@@ -470,7 +470,15 @@ func awaitReady(t testing.TB, procs []*process, ready func(ctx context.Context) 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
-	for !ready(ctx) {
+	// Each probe gets its own short deadline: a 4lw sent while Apache
+	// ZooKeeper is still starting can leave its socket open (it logs a
+	// NullPointerException closing it), and the next probe must follow.
+	probe := func() bool {
+		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer pcancel()
+		return ready(pctx)
+	}
+	for !probe() {
 		for _, p := range procs {
 			select {
 			case <-p.exited:
@@ -504,12 +512,7 @@ func Kill(t testing.TB, addr string) {
 // serving reports whether the server answers ruok with imok and also opens a
 // session: Apache ZooKeeper says imok before it has loaded its database.
 func serving(ctx context.Context, addr string) bool {
-	// Each probe gets its own short deadline: a ruok sent while Apache
-	// ZooKeeper is still starting can leave its socket open (it logs a
-	// NullPointerException closing it), and the next probe must follow.
-	probe, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if out, err := FourLetterWord(probe, addr, "ruok"); err != nil || out != "imok" {
+	if out, err := FourLetterWord(ctx, addr, "ruok"); err != nil || out != "imok" {
 		return false
 	}
 	conn, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(log.New(io.Discard, "", 0)))
