@@ -68,6 +68,7 @@ func StartCluster(t testing.TB, voters, observers int, opts ...Option) *Cluster 
 			peerType = "observer"
 		}
 		text := fmt.Sprintf(`tickTime=200
+maxSessionTimeout=30000
 initLimit=10
 syncLimit=2
 dataDir=%s

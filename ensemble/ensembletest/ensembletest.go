@@ -46,7 +46,9 @@ type Server struct {
 // directory; it stops when the test ends. The defaults are ZooKeeper's
 // test-friendly ones: tickTime 200ms, every four-letter word allowed, TTL
 // nodes enabled, containers checked every second, the super user
-// "super:test".
+// "super:test". Session timeouts may be up to 30 s (not 20 ticks), so that
+// a loaded test machine does not expire sessions that tests do not mean to
+// expire; tests of expiry ask for short timeouts or call ExpireSession.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	var o options
@@ -58,6 +60,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	// The configuration is a zoo.cfg text, so tests exercise the same
 	// parsing as deployments.
 	text := fmt.Sprintf(`tickTime=200
+maxSessionTimeout=30000
 dataDir=%s
 clientPortAddress=127.0.0.1
 clientPort=%d

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,6 +128,7 @@ func Workers(t testing.TB, ctx context.Context, c *recipes.Client, kind, path st
 	}
 	var wg sync.WaitGroup
 	var acquired atomic.Int64
+	var described sync.Once
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -135,6 +137,7 @@ func Workers(t testing.TB, ctx context.Context, c *recipes.Client, kind, path st
 				l, err := acquire(ctx)
 				if err != nil {
 					t.Errorf("%s: acquire: %v", kind, err)
+					described.Do(func() { t.Logf("at the failure:\n%s", Describe(c, path)) })
 					return
 				}
 				if err := Check(ctx, c, l, kind, path, maxLeases); err != nil {
@@ -149,6 +152,36 @@ func Workers(t testing.TB, ctx context.Context, c *recipes.Client, kind, path st
 	}
 	wg.Wait()
 	return acquired.Load()
+}
+
+// Describe lists the nodes under path with their owners and czxids, and
+// the client's session, so that a lock test that times out shows who
+// holds or blocks the lock.
+func Describe(c *recipes.Client, path string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var b strings.Builder
+	if zc, err := c.Conn(); err == nil {
+		fmt.Fprintf(&b, "client session 0x%x, state %v\n", zc.SessionID(), zc.State())
+	}
+	var walk func(p string, depth int)
+	walk = func(p string, depth int) {
+		kids, err := c.Children(ctx, p)
+		if err != nil {
+			fmt.Fprintf(&b, "%s%s: %v\n", strings.Repeat("  ", depth), p, err)
+			return
+		}
+		slices.Sort(kids)
+		for _, k := range kids {
+			child := p + "/" + k
+			if st, err := c.Exists(ctx, child); err == nil && st != nil {
+				fmt.Fprintf(&b, "%s%s owner=0x%x czxid=%d\n", strings.Repeat("  ", depth), child, st.EphemeralOwner, st.Czxid)
+			}
+			walk(child, depth+1)
+		}
+	}
+	walk(path, 0)
+	return b.String()
 }
 
 // Contention runs workers goroutines on each of sessions clients, all taking
