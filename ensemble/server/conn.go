@@ -141,7 +141,9 @@ func (c *conn) send(recs ...proto.Record) {
 	c.s.stats.sent.Add(1)
 	if over {
 		c.s.log.Warn("closing a connection that does not read its replies", zap.String("remote", c.remote))
-		c.close()
+		// Not inline: send runs under the tree's lock (watch events,
+		// read replies), and close removes the connection's watches.
+		go c.close()
 		return
 	}
 	c.kick()
@@ -464,8 +466,10 @@ func (c *conn) request(frame []byte) error {
 		if !c.waitIdle() {
 			return nil
 		}
-		resp, err := s.tree.Read(tree.Caller{Session: c.session.ID, Auth: c.auth, Watcher: c}, h.Type, req)
-		c.reply(start, h.Xid, proto.CodeOf(err), resp)
+		s.tree.ReadThen(tree.Caller{Session: c.session.ID, Auth: c.auth, Watcher: c}, h.Type, req,
+			func(resp proto.Record, zxid int64, err error) {
+				c.replyZxid(start, h.Xid, zxid, proto.CodeOf(err), resp)
+			})
 	}
 	return nil
 }

@@ -535,3 +535,44 @@ func TestReconnectSettlesInflightWrite(t *testing.T) {
 		nc.Close()
 	}
 }
+
+// The reply to a read that sets a watch reaches the client before the
+// event of any later change: go-zk registers the watch only when the reply
+// arrives and drops an event for a watch it does not know, after which the
+// waiting lock contender would wait for ever.
+func TestWatchReplyPrecedesEvent(t *testing.T) {
+	s := ensembletest.Start(t)
+	writer, _ := connect(t, s.Addr())
+	nc := rawConnect(t, s.Addr(), false)
+	for i := range 300 {
+		// A node per round, so that no watch is left from an earlier one.
+		path := fmt.Sprintf("/x%d", i)
+		if _, err := writer.Create(path, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		var e proto.Encoder
+		(&proto.RequestHeader{Xid: int32(i + 1), Type: proto.OpGetData}).Encode(&e)
+		(&proto.PathWatch{Path: path, Watch: true}).Encode(&e)
+		writeFrame(t, nc, e.Buf)
+		// Races the read: applied before it, no event follows; after it,
+		// the event must follow the reply.
+		set, err := writer.Set(path, nil, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := proto.NewDecoder(readFrame(t, nc))
+		var h proto.ReplyHeader
+		var r proto.GetDataResponse
+		h.Decode(d)
+		r.Decode(d)
+		if h.Xid != int32(i+1) || d.Err() != nil {
+			t.Fatalf("round %d: first frame has xid %d (%v), want the reply %d before any event", i, h.Xid, d.Err(), i+1)
+		}
+		if r.Stat.Mzxid < set.Mzxid {
+			var ev proto.ReplyHeader
+			if err := proto.Unmarshal(readFrame(t, nc), &ev); err != nil || ev.Xid != proto.XidNotification {
+				t.Fatalf("round %d: after the reply got xid %d (%v), want the event", i, ev.Xid, err)
+			}
+		}
+	}
+}

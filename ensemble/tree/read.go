@@ -13,10 +13,22 @@ import (
 // OpGetChildren, OpGetChildren2, OpGetACL, OpGetAllChildrenNumber,
 // OpGetEphemerals, OpMultiRead, OpAddWatch, OpCheckWatches, OpRemoveWatches,
 // OpSetWatches, OpSetWatches2.
-func (t *Tree) Read(c Caller, op proto.Op, req proto.Record) (proto.Record, error) {
+func (t *Tree) Read(c Caller, op proto.Op, req proto.Record) (resp proto.Record, err error) {
+	t.ReadThen(c, op, req, func(r proto.Record, _ int64, e error) { resp, err = r, e })
+	return resp, err
+}
+
+// ReadThen is Read handing its outcome, and the zxid the read reflects, to
+// reply while the read lock is still held. A server queues the reply there,
+// so that it precedes the notification of any later transaction: clients
+// such as go-zk register a watch only when the reply that set it arrives,
+// and drop events for watches they do not know. reply must not call back
+// into the Tree.
+func (t *Tree) ReadThen(c Caller, op proto.Op, req proto.Record, reply func(resp proto.Record, zxid int64, err error)) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.read(c, op, req)
+	resp, err := t.read(c, op, req)
+	reply(resp, t.lastZxid, err)
 }
 
 func (t *Tree) read(c Caller, op proto.Op, req proto.Record) (proto.Record, error) {
