@@ -286,21 +286,39 @@ func (s *Server) ExpireSession(ctx context.Context, id int64) error {
 }
 
 // propose replicates txn and waits for its result.
+// It gives up when the leader changes: raft drops, without a word, a
+// proposal forwarded to a leader that has gone, and the caller (a client's
+// handshake) should fail fast so the client retries rather than wait out
+// its session.
 func (s *Server) propose(ctx context.Context, txn *tree.Txn) (tree.Result, error) {
 	ch := make(chan tree.Result, 1)
 	if err := s.proposeAsync(ctx, txn, func(_ int64, r tree.Result) { ch <- r }); err != nil {
 		return tree.Result{}, err
 	}
-	select {
-	case r := <-ch:
-		return r, nil
-	case <-ctx.Done():
-		s.forget(txn.Seq)
-		return tree.Result{}, ctx.Err()
-	case <-s.stopping:
-		return tree.Result{}, ErrClosed
+	lead := s.node.Leader()
+	poll := time.NewTicker(max(s.electionTimeout/10, time.Millisecond))
+	defer poll.Stop()
+	for {
+		select {
+		case r := <-ch:
+			return r, nil
+		case <-poll.C:
+			if s.node.Leader() == lead {
+				continue
+			}
+			s.forget(txn.Seq)
+			return tree.Result{}, errLeaderChanged
+		case <-ctx.Done():
+			s.forget(txn.Seq)
+			return tree.Result{}, ctx.Err()
+		case <-s.stopping:
+			return tree.Result{}, ErrClosed
+		}
 	}
 }
+
+// errLeaderChanged ends a wait for a proposal that may have been lost.
+var errLeaderChanged = errors.New("server: the leader changed while a proposal was pending")
 
 // waiter is the callback of a proposal this server made.
 type waiter struct {
