@@ -3,9 +3,11 @@ package server
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +50,7 @@ var fourLetterWords = map[string]func(*Server, *strings.Builder){
 	},
 	"wchc": func(s *Server, b *strings.Builder) {
 		m := s.tree.WatchesBySession()
-		for _, id := range sortedKeys(m) {
+		for _, id := range slices.Sorted(maps.Keys(m)) {
 			fmt.Fprintf(b, "0x%x\n", id)
 			for _, p := range m[id] {
 				fmt.Fprintf(b, "\t%s\n", p)
@@ -58,12 +60,7 @@ var fourLetterWords = map[string]func(*Server, *strings.Builder){
 	},
 	"wchp": func(s *Server, b *strings.Builder) {
 		m := s.tree.WatchesByPath()
-		paths := make([]string, 0, len(m))
-		for p := range m {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		for _, p := range paths {
+		for _, p := range slices.Sorted(maps.Keys(m)) {
 			fmt.Fprintf(b, "%s\n", p)
 			for _, id := range m[p] {
 				fmt.Fprintf(b, "\t0x%x\n", id)
@@ -291,7 +288,7 @@ func (s *Server) writeDump(b *strings.Builder) {
 	fmt.Fprintf(b, "Session Sets (%d)/(%d):\n", len(deadlines), total)
 	for _, d := range deadlines {
 		ids := byDeadline[d]
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		slices.Sort(ids)
 		fmt.Fprintf(b, "%d expire at %s:\n", len(ids), d.Format(javaDate))
 		for _, id := range ids {
 			fmt.Fprintf(b, "\t0x%x\n", id)
@@ -300,7 +297,7 @@ func (s *Server) writeDump(b *strings.Builder) {
 	eph := s.tree.Ephemerals()
 	b.WriteString("ephemeral nodes dump:\n")
 	fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", len(eph))
-	for _, id := range sortedKeys(eph) {
+	for _, id := range slices.Sorted(maps.Keys(eph)) {
 		fmt.Fprintf(b, "0x%x:\n", id)
 		for _, p := range eph[id] {
 			fmt.Fprintf(b, "\t%s\n", p)
@@ -312,15 +309,6 @@ func (s *Server) writeDump(b *strings.Builder) {
 	for _, c := range conns {
 		fmt.Fprintf(b, "\t%s\n", c.remote)
 	}
-}
-
-func sortedKeys[V any](m map[int64]V) []int64 {
-	ids := make([]int64, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
 }
 
 func dirSize(dir string) int64 {

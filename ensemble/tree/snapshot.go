@@ -3,6 +3,7 @@ package tree
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/zookit/zookit/ensemble/proto"
@@ -27,12 +28,8 @@ func (t *Tree) Snapshot() ([]byte, error) {
 	e := &proto.Encoder{Buf: make([]byte, 0, int(t.dataSize)+perNode*len(t.nodes)+64)}
 	e.Buf = append(e.Buf, snapshotMagic...)
 	e.Long(t.lastZxid)
-	paths := make([]string, 0, len(t.nodes))
-	for p := range t.nodes {
-		paths = append(paths, p)
-	}
 	// Sorted paths put every parent before its children.
-	slices.Sort(paths)
+	paths := slices.Sorted(maps.Keys(t.nodes))
 	e.Int(int32(len(paths)))
 	for _, p := range paths {
 		n := t.nodes[p]
@@ -53,11 +50,7 @@ func (t *Tree) Snapshot() ([]byte, error) {
 		e.Long(s.EphemeralOwner)
 		e.Long(s.Pzxid)
 	}
-	ids := make([]int64, 0, len(t.sessions))
-	for id := range t.sessions {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	ids := slices.Sorted(maps.Keys(t.sessions))
 	e.Int(int32(len(ids)))
 	for _, id := range ids {
 		s := t.sessions[id]
