@@ -72,7 +72,7 @@ func TestCreateProtectedLostReply(t *testing.T) {
 	opt, _ := withLossyCreates(2)
 	c := connect(t, srv.Addr(), opt, WithRetry(RetryNTimes(5, 10*time.Millisecond)))
 	ctx := context.Background()
-	p, err := c.CreateProtected(ctx, "/p/q/lock-", []byte("x"), true)
+	p, err := c.CreateProtected(ctx, "/p/q/lock-", []byte("x"), EphemeralSequential)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestCreateProtectedFailureLeavesNoOrphan(t *testing.T) {
 	c := connect(t, srv.Addr(), opt, WithRetry(RetryNTimes(2, 10*time.Millisecond)))
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
-	if _, err := c.CreateProtected(ctx, "/p/lock-", nil, true); !errors.Is(err, zk.ErrConnectionClosed) {
+	if _, err := c.CreateProtected(ctx, "/p/lock-", nil, EphemeralSequential); !errors.Is(err, zk.ErrConnectionClosed) {
 		t.Fatalf("create: %v, want ErrConnectionClosed", err)
 	}
 	waitFor(t, ctx, func() bool {
@@ -125,7 +125,7 @@ func TestCreateProtectedOldSession(t *testing.T) {
 	c.mu.Lock()
 	c.conn = lc
 	c.mu.Unlock()
-	p, err := c.CreateProtected(ctx, "/p/n", nil, false)
+	p, err := c.CreateProtected(ctx, "/p/n", nil, Ephemeral)
 	if err != nil {
 		t.Fatal(err)
 	}

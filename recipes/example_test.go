@@ -31,7 +31,7 @@ func Example() {
 		}
 	}()
 
-	node, err := c.CreateProtected(ctx, "/workers/worker-", []byte("host-1"), true)
+	node, err := c.CreateProtected(ctx, "/workers/worker-", []byte("host-1"), recipes.EphemeralSequential)
 	if err != nil {
 		log.Fatal(err)
 	}

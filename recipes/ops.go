@@ -18,6 +18,8 @@ type zkConn interface {
 	Get(path string) ([]byte, *zk.Stat, error)
 	GetW(path string) ([]byte, *zk.Stat, <-chan zk.Event, error)
 	Exists(path string) (bool, *zk.Stat, error)
+	ExistsW(path string) (bool, *zk.Stat, <-chan zk.Event, error)
+	Sync(path string) (string, error)
 	Set(path string, data []byte, version int32) (*zk.Stat, error)
 	Delete(path string, version int32) error
 	Multi(ops ...any) ([]zk.MultiResponse, error)
@@ -37,22 +39,22 @@ func opErr(op, p string, err error) error {
 }
 
 // Create creates a node with the Client's ACL and returns its path (with the
-// sequence number for sequential flags).
-func (c *Client) Create(ctx context.Context, p string, data []byte, flags int32) (string, error) {
-	return c.create(ctx, p, data, flags, false)
+// sequence number for sequential modes).
+func (c *Client) Create(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
+	return c.create(ctx, p, data, mode, false)
 }
 
 // CreateWithParents is Create that first makes missing parents, as
 // CONTAINER nodes, which the server removes once they are empty again.
-func (c *Client) CreateWithParents(ctx context.Context, p string, data []byte, flags int32) (string, error) {
-	return c.create(ctx, p, data, flags, true)
+func (c *Client) CreateWithParents(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
+	return c.create(ctx, p, data, mode, true)
 }
 
-func (c *Client) create(ctx context.Context, p string, data []byte, flags int32, parents bool) (string, error) {
+func (c *Client) create(ctx context.Context, p string, data []byte, mode CreateMode, parents bool) (string, error) {
 	var created string
 	err := c.retry(ctx, func(conn zkConn) error {
 		var err error
-		created, err = c.createOnce(conn, p, data, flags, parents)
+		created, err = c.createOnce(conn, p, data, mode, parents)
 		return err
 	})
 	return created, opErr("create", p, err)
@@ -60,14 +62,18 @@ func (c *Client) create(ctx context.Context, p string, data []byte, flags int32,
 
 // createOnce is one create attempt; with parents it makes missing parents
 // only after the create has failed with ErrNoNode, which is the rare case.
-func (c *Client) createOnce(conn zkConn, p string, data []byte, flags int32, parents bool) (string, error) {
+func (c *Client) createOnce(conn zkConn, p string, data []byte, mode CreateMode, parents bool) (string, error) {
 	full := c.FullPath(p)
-	created, err := conn.Create(full, data, flags, c.opts.acl)
+	create := conn.Create
+	if mode == Container {
+		create = conn.CreateContainer
+	}
+	created, err := create(full, data, int32(mode), c.opts.acl)
 	if parents && errors.Is(err, zk.ErrNoNode) {
 		if err = c.mkContainers(conn, parentOf(full)); err != nil {
 			return "", err
 		}
-		created, err = conn.Create(full, data, flags, c.opts.acl)
+		created, err = create(full, data, int32(mode), c.opts.acl)
 	}
 	if err != nil {
 		return "", err
@@ -130,6 +136,33 @@ func (c *Client) Exists(ctx context.Context, p string) (*zk.Stat, error) {
 	return st, opErr("exists", p, err)
 }
 
+// ExistsW is Exists that also sets a watch, which fires when the node is
+// created, deleted or changed (see GetW for the channel).
+func (c *Client) ExistsW(ctx context.Context, p string) (*zk.Stat, <-chan zk.Event, error) {
+	var st *zk.Stat
+	var ch <-chan zk.Event
+	err := c.retry(ctx, func(conn zkConn) error {
+		ok, s, w, err := conn.ExistsW(c.FullPath(p))
+		if ok {
+			st = s
+		}
+		ch = w
+		return err
+	})
+	return st, ch, opErr("exists", p, err)
+}
+
+// Sync makes the server this Client is connected to catch up with the
+// leader on p, so that reads after it see every write acknowledged before
+// it began.
+func (c *Client) Sync(ctx context.Context, p string) error {
+	err := c.retry(ctx, func(conn zkConn) error {
+		_, err := conn.Sync(c.FullPath(p))
+		return err
+	})
+	return opErr("sync", p, err)
+}
+
 // Children returns the names of a node's children, in the server's order.
 func (c *Client) Children(ctx context.Context, p string) ([]string, error) {
 	var kids []string
@@ -179,7 +212,8 @@ func (c *Client) Delete(ctx context.Context, p string, version int32) error {
 
 // Multi runs ops (*zk.CreateRequest, *zk.DeleteRequest, *zk.SetDataRequest,
 // *zk.CheckVersionRequest, with Client paths) as one transaction. When the
-// transaction fails, the error is that of the first failing op.
+// transaction fails, the error is an *OpError naming the op that failed; it
+// wraps that op's error, so errors.Is(err, zk.ErrNoNode) still matches.
 func (c *Client) Multi(ctx context.Context, ops ...any) ([]zk.MultiResponse, error) {
 	fixed := make([]any, len(ops))
 	for i, op := range ops {
@@ -228,18 +262,28 @@ func (c *Client) Multi(ctx context.Context, ops ...any) ([]zk.MultiResponse, err
 // value for).
 var rolledBack = fmt.Sprintf("unknown error: %v", zk.ErrCode(-2))
 
-// multiFailure picks the error of the op that made a multi fail.
+// OpError is the failure of one op of a multi: the transaction failed
+// because of ops[Index].
+type OpError struct {
+	Index int
+	Err   error
+}
+
+func (e *OpError) Error() string { return fmt.Sprintf("op %d: %v", e.Index, e.Err) }
+func (e *OpError) Unwrap() error { return e.Err }
+
+// multiFailure picks the op that made a multi fail.
 func multiFailure(res []zk.MultiResponse) error {
 	var first error
-	for _, r := range res {
+	for i, r := range res {
 		if r.Error == nil {
 			continue
 		}
 		if r.Error.Error() != rolledBack {
-			return r.Error
+			return &OpError{Index: i, Err: r.Error}
 		}
 		if first == nil {
-			first = r.Error
+			first = &OpError{Index: i, Err: r.Error}
 		}
 	}
 	return first

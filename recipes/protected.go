@@ -37,39 +37,33 @@ func StripProtected(name string) string {
 	return name
 }
 
-// CreateProtected creates the ephemeral node p, named
+// CreateProtected creates the node p with mode, named
 // <parent>/_c_<uuid>-<name> as Curator's protection mode names it (with the
-// sequence number after name when sequential), making missing parents as
-// containers. It returns the node's path.
+// sequence number after name for sequential modes), making missing parents
+// as containers. It returns the node's path.
 //
 // A create can succeed on the server while its reply is lost. Every retry
 // therefore first looks for a child with this call's prefix and adopts it,
-// unless it belongs to an earlier session: such a node is deleted and a new
-// one made. If the create finally fails, or ctx ends, a background search
-// deletes whatever the lost attempts left, so a failure never leaves an
-// orphan contender.
-func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, sequential bool) (string, error) {
+// unless it is an ephemeral node of an earlier session: such a node is
+// deleted and a new one made. If the create finally fails, or ctx ends, a
+// background search deletes whatever the lost attempts left, so a failure
+// never leaves an orphan.
+func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
 	parent := parentOf(p)
 	prefix := ProtectedPrefix + uuid.NewString() + "-"
 	name := joinPath(parent, prefix+path.Base(p))
-	flags := int32(zk.FlagEphemeral)
-	if sequential {
-		flags = zk.FlagEphemeralSequential
-	}
 	var created string
 	var session int64
 	attempt := 0
 	err := c.retry(ctx, func(conn zkConn) error {
 		attempt++
-		if attempt == 1 {
-			session = conn.SessionID()
-		} else {
+		if attempt > 1 {
 			found, err := c.findProtected(conn, parent, prefix)
 			if err != nil {
 				return err
 			}
 			if found != "" {
-				if conn.SessionID() == session {
+				if !mode.IsEphemeral() || conn.SessionID() == session {
 					created = found
 					return nil
 				}
@@ -80,10 +74,10 @@ func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, seq
 					return err
 				}
 			}
-			session = conn.SessionID()
 		}
+		session = conn.SessionID()
 		var err error
-		created, err = c.createOnce(conn, name, data, flags, true)
+		created, err = c.createOnce(conn, name, data, mode, true)
 		return err
 	})
 	if err != nil {
