@@ -130,6 +130,12 @@ func (c *Client) DeleteGuaranteed(ctx context.Context, p string) error {
 	return err
 }
 
+// DeleteInBackground deletes p without blocking the caller: a background
+// task retries until the node is gone, the current session is over (taking
+// its ephemeral nodes with it) or the Client is closed. It is how a recipe
+// gives up a node when its caller's context has already ended.
+func (c *Client) DeleteInBackground(p string) { c.deleteInBackground(p, c.SessionID()) }
+
 // deleteInBackground keeps deleting p until it is gone, session is no
 // longer the current one, or the Client is closed.
 func (c *Client) deleteInBackground(p string, session int64) {
