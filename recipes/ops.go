@@ -246,8 +246,10 @@ func (c *Client) Multi(ctx context.Context, ops ...any) ([]zk.MultiResponse, err
 		res, err = conn.Multi(fixed...)
 		return err
 	})
-	if err == nil {
-		err = multiFailure(res)
+	// go-zk reports a failed multi with the first op's error; the op that
+	// made it fail is in the results.
+	if f := multiFailure(res); f != nil {
+		err = f
 	}
 	for i := range res {
 		if res[i].String != "" {
