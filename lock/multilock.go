@@ -48,5 +48,5 @@ func (m *MultiLock) acquire(ctx context.Context, take func(Locker, context.Conte
 		}
 		parts = append(parts, l)
 	}
-	return combine(parts[0].c, parts), nil
+	return combine(parts), nil
 }

@@ -2,8 +2,8 @@ package lock
 
 import (
 	"context"
-	"strings"
 
+	"github.com/zookit/zookit/internal/contend"
 	"github.com/zookit/zookit/recipes"
 )
 
@@ -12,19 +12,12 @@ import (
 // <path>/_c_<uuid>-lock-<seq>, ordered by sequence number, each waiting only
 // for the one before it.
 type Mutex struct {
-	k contention
+	k contender
 }
 
 // NewMutex returns a Mutex on path (a Client path).
 func NewMutex(c *recipes.Client, path string, opts ...Option) *Mutex {
-	return &Mutex{k: contention{
-		c:    c,
-		base: path,
-		name: mutexName,
-		key:  mutexKey,
-		pred: maxLeasesPredicate(1),
-		opts: buildOptions(opts),
-	}}
+	return &Mutex{k: newContender(c, path, mutexName, nil, contend.MaxLeases(1), buildOptions(opts))}
 }
 
 // Lock waits until the lock is held or ctx ends.
@@ -36,5 +29,5 @@ func (m *Mutex) TryLock(ctx context.Context) (*Lease, error) { return m.k.acquir
 
 // Participants lists the contenders' node paths, the holder first.
 func (m *Mutex) Participants(ctx context.Context) ([]string, error) {
-	return participants(ctx, m.k.c, m.k.base, mutexKey, func(n string) bool { return strings.Contains(n, mutexName) })
+	return m.k.participants(ctx, mutexName)
 }

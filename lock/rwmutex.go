@@ -2,11 +2,11 @@ package lock
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"strings"
 
+	"github.com/zookit/zookit/internal/contend"
 	"github.com/zookit/zookit/recipes"
 )
 
@@ -17,15 +17,15 @@ import (
 // only for the first writer before it, so readers never wait on later
 // writers. There is no read-to-write upgrade; Downgrade goes the other way.
 type RWMutex struct {
-	write, read contention
+	write, read contender
 }
 
 // NewRWMutex returns an RWMutex on path (a Client path).
 func NewRWMutex(c *recipes.Client, path string, opts ...Option) *RWMutex {
 	o := buildOptions(opts)
 	return &RWMutex{
-		write: contention{c: c, base: path, name: writeName, key: rwKey, pred: maxLeasesPredicate(1), opts: o},
-		read:  contention{c: c, base: path, name: readName, key: rwKey, pred: readPredicate, opts: o},
+		write: newContender(c, path, writeName, rwKey, contend.MaxLeases(1), o),
+		read:  newContender(c, path, readName, rwKey, readPredicate, o),
 	}
 }
 
@@ -47,7 +47,7 @@ func readPredicate(children []string, ours string) (bool, string, error) {
 			return false, children[firstWrite], nil
 		}
 	}
-	return false, "", errMissing
+	return false, "", contend.ErrMissing
 }
 
 // Lock takes the write lock, waiting until it is held or ctx ends.
@@ -68,8 +68,8 @@ func (rw *RWMutex) TryRLock(ctx context.Context) (*Lease, error) { return rw.rea
 // unlocked, writers queued behind still wait for this reader. It is held at
 // once.
 func (rw *RWMutex) Downgrade(ctx context.Context, w *Lease) (*Lease, error) {
-	if path.Dir(w.Path()) != rw.write.base || !strings.Contains(path.Base(w.Path()), writeName) {
-		return nil, fmt.Errorf("lock: downgrade: %s is not a write lease of %s", w.Path(), rw.write.base)
+	if path.Dir(w.Path()) != rw.write.k.Base || !strings.Contains(path.Base(w.Path()), writeName) {
+		return nil, fmt.Errorf("lock: downgrade: %s is not a write lease of %s", w.Path(), rw.write.k.Base)
 	}
 	select {
 	case <-w.Done():
@@ -77,19 +77,13 @@ func (rw *RWMutex) Downgrade(ctx context.Context, w *Lease) (*Lease, error) {
 	default:
 	}
 	k := rw.read
-	k.fixed = recipes.SortKey(path.Base(w.Path()), writeName)
-	k.pred = func([]string, string) (bool, string, error) { return true, "", nil }
-	l, err := k.acquire(ctx, false)
-	if errors.Is(err, errMissing) {
-		return nil, fmt.Errorf("lock: downgrade: %w", ErrReleased)
-	}
-	return l, err
+	k.k.Fixed = recipes.SortKey(path.Base(w.Path()), writeName)
+	k.k.Won = func([]string, string) (bool, string, error) { return true, "", nil }
+	return k.acquire(ctx, false)
 }
 
 // Participants lists the read and write contenders' node paths in lock
 // order.
 func (rw *RWMutex) Participants(ctx context.Context) ([]string, error) {
-	return participants(ctx, rw.write.c, rw.write.base, rwKey, func(n string) bool {
-		return strings.Contains(n, readName) || strings.Contains(n, writeName)
-	})
+	return rw.write.participants(ctx, readName, writeName)
 }

@@ -2,10 +2,10 @@ package lock
 
 import (
 	"context"
-	"errors"
 	"path"
 	"slices"
 
+	"github.com/zookit/zookit/internal/contend"
 	"github.com/zookit/zookit/recipes"
 )
 
@@ -18,21 +18,28 @@ import (
 // As in Curator, maxLeases is not stored in ZooKeeper: all processes must
 // agree on it, and every child of <path>/leases counts as a lease.
 type Semaphore struct {
-	c         *recipes.Client
-	leases    string
-	maxLeases int
-	turn      *Mutex
-	opts      options
+	turn   *Mutex
+	leases contender
 }
 
 // NewSemaphore returns a Semaphore on path with maxLeases leases.
 func NewSemaphore(c *recipes.Client, p string, maxLeases int, opts ...Option) *Semaphore {
-	return &Semaphore{
-		c:         c,
-		leases:    path.Join(p, "leases"),
-		maxLeases: maxLeases,
-		turn:      NewMutex(c, path.Join(p, "locks")),
-		opts:      buildOptions(opts),
+	s := &Semaphore{
+		turn:   NewMutex(c, path.Join(p, "locks")),
+		leases: newContender(c, path.Join(p, "leases"), leaseName, nil, leasePredicate(maxLeases), buildOptions(opts)),
+	}
+	s.leases.k.WatchChildren = true
+	return s
+}
+
+// leasePredicate is the test of Curator's internalAcquire1Lease once the
+// lease node exists: a lease is held while there are at most maxLeases.
+func leasePredicate(maxLeases int) contend.Predicate {
+	return func(children []string, ours string) (bool, string, error) {
+		if !slices.Contains(children, ours) {
+			return false, "", contend.ErrMissing
+		}
+		return len(children) <= maxLeases, "", nil
 	}
 }
 
@@ -48,53 +55,14 @@ func (s *Semaphore) acquire(ctx context.Context, try bool) (*Lease, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer turn.Unlock(context.WithoutCancel(ctx))
-	for {
-		node, err := s.c.CreateProtected(ctx, path.Join(s.leases, leaseName), s.opts.data, true)
-		if err != nil {
-			return nil, err
-		}
-		l, err := s.wait(ctx, node, try)
-		if err == nil {
-			return l, nil
-		}
-		abandon(s.c, node)
-		if !errors.Is(err, errMissing) {
-			return nil, err
-		}
-	}
-}
-
-// wait is the body of Curator's internalAcquire1Lease once the lease node
-// exists: it holds a lease while there are at most maxLeases of them.
-func (s *Semaphore) wait(ctx context.Context, node string, try bool) (*Lease, error) {
-	ours := path.Base(node)
-	for {
-		children, ch, err := s.c.ChildrenW(ctx, s.leases)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(children, ours) {
-			return nil, errMissing
-		}
-		if len(children) <= s.maxLeases {
-			return hold(ctx, s.c, node, s.opts)
-		}
-		if try {
-			return nil, ErrLocked
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	// With ctx: once it has ended, the release goes to the background.
+	defer turn.Unlock(ctx)
+	return s.leases.acquire(ctx, try)
 }
 
 // Participants lists the lease nodes' paths.
 func (s *Semaphore) Participants(ctx context.Context) ([]string, error) {
-	return participants(ctx, s.c, s.leases, func(n string) string { return recipes.SortKey(n, leaseName) },
-		func(string) bool { return true })
+	return s.leases.k.Participants(ctx, nil)
 }
 
 // SemaphoreMutex is a non-re-entrant mutex made of a one-lease Semaphore,

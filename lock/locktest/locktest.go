@@ -250,8 +250,14 @@ func Fencing(t *testing.T, addr, path string) {
 		t.Fatalf("fence %d after %d", lb.Fence(), la.Fence())
 	}
 	// A guarded write from the old holder must fail.
-	if _, err := la.Guard(ctx, &zk.CreateRequest{Path: path + "-stale", Flags: zk.FlagEphemeral}); !errors.Is(err, zk.ErrNoNode) {
-		t.Fatalf("guarded write by a released lease: %v, want ErrNoNode", err)
+	if _, err := la.Guard(ctx, &zk.CreateRequest{Path: path + "-stale", Flags: zk.FlagEphemeral}); !errors.Is(err, lock.ErrNotHeld) {
+		t.Fatalf("guarded write by a released lease: %v, want ErrNotHeld", err)
+	}
+	// A guarded write whose own op fails reports that op, not ErrNotHeld.
+	_, err = lb.Guard(ctx, &zk.DeleteRequest{Path: path + "-absent", Version: -1})
+	var op *recipes.OpError
+	if !errors.Is(err, zk.ErrNoNode) || errors.Is(err, lock.ErrNotHeld) || !errors.As(err, &op) || op.Index != 0 {
+		t.Fatalf("guarded delete of a missing node: %v, want the op's own ErrNoNode at index 0", err)
 	}
 }
 

@@ -1,0 +1,230 @@
+package contend
+
+import (
+	"context"
+	"errors"
+	"path"
+	"slices"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zookit/zookit/recipes"
+)
+
+var (
+	// ErrMissing means our node is not among the children: the session that
+	// made it ended. Acquire starts over with a new node, as Curator does.
+	ErrMissing = errors.New("contend: own node missing")
+	// ErrWouldWait is returned by a try acquisition that would have to wait.
+	ErrWouldWait = errors.New("contend: would wait")
+)
+
+// Predicate decides from the sorted children whether the node named ours
+// has won, and if not which child to wait for. It returns ErrMissing when
+// ours is not among them.
+type Predicate func(children []string, ours string) (won bool, watch string, err error)
+
+// MaxLeases is Curator's StandardLockInternalsDriver.getsTheLock: the first
+// n children win; the others wait for the child n places before them.
+func MaxLeases(n int) Predicate {
+	return func(children []string, ours string) (bool, string, error) {
+		i := slices.Index(children, ours)
+		if i < 0 {
+			return false, "", ErrMissing
+		}
+		if i < n {
+			return true, "", nil
+		}
+		return false, children[i-n], nil
+	}
+}
+
+// Contender is one kind of participant on a path.
+type Contender struct {
+	Client *recipes.Client
+	// Base is the directory the contenders' nodes live in.
+	Base string
+	// Name is what the node name carries before its sequence number
+	// ("lock-", "latch-", "__WRIT__", ...).
+	Name string
+	// Data is every node's data.
+	Data []byte
+	// Key is the sort key of a child name (recipes.SortKey for Name when nil).
+	Key func(string) string
+	// Won says whether a node has won.
+	Won Predicate
+	// WatchChildren makes a node that has not won wait for any change of
+	// Base's children instead of for the child Won names (a semaphore's
+	// leases, where only the turn holder waits, so there is no herd).
+	WatchChildren bool
+	// Fixed, when set, makes the node a plain ephemeral named Name+Fixed
+	// instead of a sequential one (a read lock downgraded from a write lock
+	// takes the writer's sequence number).
+	Fixed string
+}
+
+func (k *Contender) key(n string) string {
+	if k.Key != nil {
+		return k.Key(n)
+	}
+	return recipes.SortKey(n, k.Name)
+}
+
+// Create makes a new contender node and returns its path.
+func (k *Contender) Create(ctx context.Context) (string, error) {
+	mode := recipes.EphemeralSequential
+	if k.Fixed != "" {
+		mode = recipes.Ephemeral
+	}
+	return k.Client.CreateProtected(ctx, path.Join(k.Base, k.Name+k.Fixed), k.Data, mode)
+}
+
+// Acquire creates a node and waits until it wins, or with try gives up with
+// ErrWouldWait when it would have to wait. A node that does not win is
+// deleted in the background; a node whose session ended is replaced.
+func (k *Contender) Acquire(ctx context.Context, try bool) (string, error) {
+	for {
+		node, err := k.Create(ctx)
+		if err != nil {
+			return "", err
+		}
+		err = k.Wait(ctx, node, try)
+		if err == nil {
+			return node, nil
+		}
+		k.Client.DeleteInBackground(node)
+		if !errors.Is(err, ErrMissing) {
+			return "", err
+		}
+	}
+}
+
+// Hold is Acquire followed by Take: it returns the Hold of a node that has
+// won and that the current session owns, starting over with a new node when
+// the one it made turns out not to be ours.
+func (k *Contender) Hold(ctx context.Context, try bool, p Policy) (*Hold, error) {
+	for {
+		node, err := k.Acquire(ctx, try)
+		if err != nil {
+			return nil, err
+		}
+		h, err := Take(ctx, k.Client, node, p)
+		if err == nil {
+			return h, nil
+		}
+		k.Client.DeleteInBackground(node)
+		if !errors.Is(err, ErrMissing) {
+			return nil, err
+		}
+	}
+}
+
+// Wait waits until node wins (Curator's internalLockLoop), or with try
+// returns ErrWouldWait. ErrMissing means node is gone. It leaves node in
+// place on every error, so that a caller may wait again on the same node
+// (a leader latch after a reconnect).
+func (k *Contender) Wait(ctx context.Context, node string, try bool) error {
+	ours := path.Base(node)
+	for {
+		children, kids, err := k.list(ctx, k.WatchChildren && !try)
+		if err != nil {
+			return err
+		}
+		won, prev, err := k.Won(children, ours)
+		if err != nil || won {
+			return err
+		}
+		if try {
+			return ErrWouldWait
+		}
+		wake := kids
+		if !k.WatchChildren {
+			// getData, not exists, so that no watch stays behind when the
+			// predecessor is already gone.
+			_, _, wake, err = k.Client.GetW(ctx, path.Join(k.Base, prev))
+			if errors.Is(err, zk.ErrNoNode) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Sorted lists the names of every child of Base in Curator's order; a
+// missing Base has none.
+func (k *Contender) Sorted(ctx context.Context) ([]string, error) {
+	children, _, err := k.list(ctx, false)
+	return children, err
+}
+
+// list is Sorted, with a child watch when watch is set.
+func (k *Contender) list(ctx context.Context, watch bool) ([]string, <-chan zk.Event, error) {
+	var children []string
+	var ch <-chan zk.Event
+	var err error
+	if watch {
+		children, ch, err = k.Client.ChildrenW(ctx, k.Base)
+	} else {
+		children, err = k.Client.Children(ctx, k.Base)
+	}
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	recipes.SortChildren(children, k.key)
+	return children, ch, nil
+}
+
+// Participants lists the paths of the children keep accepts, in order.
+func (k *Contender) Participants(ctx context.Context, keep func(name string) bool) ([]string, error) {
+	children, err := k.Sorted(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range children {
+		if keep == nil || keep(n) {
+			out = append(out, path.Join(k.Base, n))
+		}
+	}
+	return out, nil
+}
+
+// WaitChildren waits on the children of parent until done says so: it
+// lists them with a watch and calls done after every change. A missing
+// parent has no children.
+func WaitChildren(ctx context.Context, c *recipes.Client, parent string, done func(children []string) (bool, error)) error {
+	for {
+		children, ch, err := c.ChildrenW(ctx, parent)
+		if errors.Is(err, zk.ErrNoNode) {
+			// No child watch on a missing node: watch for its creation.
+			var st *zk.Stat
+			st, ch, err = c.ExistsW(ctx, parent)
+			if err == nil && st != nil {
+				continue
+			}
+			children = nil
+		}
+		if err != nil {
+			return err
+		}
+		ok, err := done(children)
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
