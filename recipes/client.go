@@ -67,13 +67,18 @@ type Client struct {
 	log     *zap.Logger
 	events  *eventQueue
 	closed  chan struct{}
-	bg      sync.WaitGroup
+	// bg counts the state machine, background deletes and the closing of
+	// replaced connections: everything Close must wait for.
+	bg sync.WaitGroup
+	// listeners counts Listen's goroutines, which end once Close has
+	// stopped their subscribers.
+	listeners sync.WaitGroup
 
 	closeOnce sync.Once
 
 	mu        sync.Mutex
-	raw       *zk.Conn
-	conn      zkConn // raw, or a test's wrapper around it
+	link      *link  // the current connection
+	conn      zkConn // link.raw, or a test's wrapper around it
 	gen       uint64 // counts connections; events of older ones are ignored
 	state     State
 	sessionID int64
@@ -120,29 +125,32 @@ func New(ctx context.Context, servers []string, opts ...Option) (*Client, error)
 	}
 }
 
-// dialLocked starts a new go-zk connection, which gets a new session.
+// dialLocked starts a new go-zk connection, which gets a new session. The
+// generation changes only on success, so that a failed dial leaves the
+// current connection's events in force.
 func (c *Client) dialLocked() error {
-	c.gen++
-	gen := c.gen
-	sniff := &handshake{}
-	conn, _, err := zk.Connect(c.servers, c.opts.sessionTimeout,
+	gen := c.gen + 1
+	w := newWire()
+	conn, events, err := zk.Connect(c.servers, c.opts.sessionTimeout,
 		zk.WithLogger(zkLogger{c.log}),
 		zk.WithLogInfo(false),
-		zk.WithDialer(sniff.dial),
+		zk.WithDialer(w.dial),
 		zk.WithEventCallback(func(ev zk.Event) {
 			if ev.Type != zk.EventSession {
 				return
 			}
 			e := connEvent{gen: gen, state: ev.State}
 			if ev.State == zk.StateHasSession {
-				e.sessionID, e.timeout = sniff.result()
+				e.sessionID, e.timeout = w.result()
 			}
 			c.events.push(e)
 		}))
 	if err != nil {
 		return fmt.Errorf("recipes: connect to %v: %w", c.servers, err)
 	}
-	c.raw, c.conn = conn, conn
+	c.gen = gen
+	c.link = &link{raw: conn, events: events, wire: w}
+	c.conn = conn
 	if c.opts.wrap != nil {
 		c.conn = c.opts.wrap(c.conn)
 	}
@@ -150,25 +158,27 @@ func (c *Client) dialLocked() error {
 }
 
 // Close ends the session and stops the Client; recipes' ephemeral nodes go
-// with the session. Safe to call more than once.
+// with the session. It returns once every connection the Client dialled has
+// stopped. Safe to call more than once.
 func (c *Client) Close() {
 	c.closeOnce.Do(func() {
 		c.events.close()
 		c.mu.Lock()
-		// Under mu, so that no background task starts after bg.Wait began.
+		// Under mu, so that after this the state machine dials no new
+		// connection and no background task starts (see handle and
+		// inBackground).
 		close(c.closed)
-		conn := c.conn
-		if c.lostTimer != nil {
-			c.lostTimer.Stop()
-		}
+		cur := c.link
+		c.stopLostTimerLocked()
 		c.mu.Unlock()
-		conn.Close()
+		cur.close()
 		c.bg.Wait()
 		c.mu.Lock()
 		for s := range c.subs {
 			s.stop()
 		}
 		c.mu.Unlock()
+		c.listeners.Wait()
 	})
 }
 
@@ -234,7 +244,7 @@ func (c *Client) Conn() (*zk.Conn, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.raw, nil
+	return c.link.raw, nil
 }
 
 func (c *Client) active() (zkConn, error) {

@@ -93,7 +93,7 @@ func Retryable(err error) bool {
 func (c *Client) Retry(ctx context.Context, op func(conn *zk.Conn) error) error {
 	return c.retry(ctx, func(conn zkConn) error {
 		c.mu.Lock()
-		raw := c.raw
+		raw := c.link.raw
 		c.mu.Unlock()
 		return op(raw)
 	})

@@ -2,8 +2,6 @@ package recipes
 
 import (
 	"context"
-	"encoding/binary"
-	"net"
 	"sync"
 	"time"
 
@@ -72,8 +70,12 @@ func (c *Client) Listen(ctx context.Context) <-chan State {
 	}
 	s.queue = append(s.queue, c.state)
 	c.subs[s] = struct{}{}
+	// Under mu, with closed checked: Close waits for listeners only after
+	// closing closed.
+	c.listeners.Add(1)
 	c.mu.Unlock()
 	go func() {
+		defer c.listeners.Done()
 		defer close(s.out)
 		defer func() {
 			c.mu.Lock()
@@ -201,6 +203,13 @@ func (c *Client) handle(e connEvent) {
 	if e.gen != c.gen {
 		return
 	}
+	select {
+	case <-c.closed:
+		// Close has taken the current connection to close it; a new one
+		// would outlive the Client.
+		return
+	default:
+	}
 	switch {
 	case e.lostTimer:
 		if c.state != Suspended {
@@ -210,13 +219,22 @@ func (c *Client) handle(e connEvent) {
 			zap.Int64("session", c.sessionID), zap.Duration("timeout", c.timeout))
 		c.setLocked(Lost)
 		// The old connection would resume the old session if it came back;
-		// a new one gets a new session, as after a real expiry. Closing can
-		// take a second, so it happens off the state machine.
-		old := c.conn
-		go old.Close()
+		// a new one gets a new session, as after a real expiry.
+		old := c.link
 		if err := c.dialLocked(); err != nil {
+			// Keep the old connection: it recovers once the server is back,
+			// through an expiry and a new session if need be.
 			c.log.Error("reconnect after simulated expiry", zap.Error(err))
+			return
 		}
+		// Closing can take seconds, so it happens off the state machine,
+		// counted in bg so that Close waits for it. bg.Add is safe: run,
+		// which calls handle, holds a count of its own.
+		c.bg.Add(1)
+		go func() {
+			defer c.bg.Done()
+			old.close()
+		}()
 	case e.state == zk.StateHasSession || e.state == zk.StateConnectedReadOnly:
 		c.stopLostTimerLocked()
 		if e.timeout > 0 {
@@ -279,53 +297,6 @@ func (c *Client) setLocked(s State) {
 	for sub := range c.subs {
 		sub.deliver(s)
 	}
-}
-
-// handshake learns the negotiated session timeout and the session id from
-// the connect response, which go-zk reads but does not expose.
-type handshake struct {
-	mu        sync.Mutex
-	sessionID int64
-	timeout   time.Duration
-}
-
-func (h *handshake) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
-	conn, err := net.DialTimeout(network, addr, timeout)
-	if err != nil {
-		return nil, err
-	}
-	return &sniffConn{Conn: conn, h: h}, nil
-}
-
-func (h *handshake) result() (int64, time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.sessionID, h.timeout
-}
-
-// sniffConn copies the first frame read from a connection, which is the
-// connect response: length, protocolVersion, timeOut (ms), sessionId, ...
-type sniffConn struct {
-	net.Conn
-	h    *handshake
-	head []byte
-	done bool
-}
-
-func (s *sniffConn) Read(p []byte) (int, error) {
-	n, err := s.Conn.Read(p)
-	if !s.done && n > 0 {
-		s.head = append(s.head, p[:n]...)
-		if len(s.head) >= 20 {
-			s.done = true
-			s.h.mu.Lock()
-			s.h.timeout = time.Duration(binary.BigEndian.Uint32(s.head[8:12])) * time.Millisecond
-			s.h.sessionID = int64(binary.BigEndian.Uint64(s.head[12:20]))
-			s.h.mu.Unlock()
-			s.head = nil
-		}
-	}
-	return n, err
 }
 
 // zkLogger sends go-zk's printf logs to zap at debug level; go-zk logs every
