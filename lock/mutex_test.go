@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"go.uber.org/goleak"
 
 	"github.com/zookit/zookit/ensemble/ensembletest"
 	"github.com/zookit/zookit/lock"
@@ -18,6 +19,8 @@ import (
 )
 
 func init() { locktest.HoldIfAsked() }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestMutexContention(t *testing.T) {
 	srv := ensembletest.Start(t)
