@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"go.uber.org/zap"
 
 	"github.com/zookit/zookit/internal/contend"
 	"github.com/zookit/zookit/internal/fanout"
@@ -54,6 +58,14 @@ func NewLeaderLatch(c *recipes.Client, path, id string, opts ...Option) *LeaderL
 		changed: make(chan struct{}),
 		changes: fanout.New[bool](),
 	}
+	// A closed Client ends the latch's work; Close still cleans up.
+	go func() {
+		select {
+		case <-c.Closed():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	go l.run()
 	return l
 }
@@ -162,12 +174,23 @@ func (l *LeaderLatch) Close(ctx context.Context, mode CloseMode) error {
 func (l *LeaderLatch) run() {
 	defer close(l.done)
 	c := l.k.Client
+	// Errors a reconnect does not cure (no permission on the path, say)
+	// would otherwise spin; each one waits longer, up to 5 s.
+	pause := backoff.NewExponentialBackOff(backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
+	failed := func(err error) {
+		c.Logger().Warn("leader latch", zap.String("path", l.k.Base), zap.Error(err))
+		l.awaitConnected()
+		select {
+		case <-time.After(pause.NextBackOff()):
+		case <-l.ctx.Done():
+		}
+	}
 	for l.ctx.Err() == nil {
 		node := l.Path()
 		if node == "" {
 			n, err := l.k.Create(l.ctx)
 			if err != nil {
-				l.awaitConnected()
+				failed(err)
 				continue
 			}
 			if !l.setNode(n) {
@@ -189,9 +212,10 @@ func (l *LeaderLatch) run() {
 			continue
 		}
 		if err != nil {
-			l.awaitConnected()
+			failed(err)
 			continue
 		}
+		pause.Reset()
 		term := &Leadership{Hold: h, resign: func(ctx context.Context) error { return l.Close(ctx, NotifyLeader) }}
 		l.setTerm(term)
 		select {
