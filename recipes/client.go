@@ -75,6 +75,8 @@ type Client struct {
 	listeners sync.WaitGroup
 
 	closeOnce sync.Once
+	zxid      zxidSeen
+	claims    claims
 
 	mu        sync.Mutex
 	link      *link  // the current connection
@@ -130,7 +132,7 @@ func New(ctx context.Context, servers []string, opts ...Option) (*Client, error)
 // current connection's events in force.
 func (c *Client) dialLocked() error {
 	gen := c.gen + 1
-	w := newWire()
+	w := newWire(&c.zxid)
 	conn, events, err := zk.Connect(c.servers, c.opts.sessionTimeout,
 		zk.WithLogger(zkLogger{c.log}),
 		zk.WithLogInfo(false),

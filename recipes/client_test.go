@@ -28,24 +28,53 @@ func connect(t *testing.T, addr string, opts ...Option) *Client {
 	return c
 }
 
-// lossyConn performs creates but, while armed, reports them as lost
-// connections, as when the reply never arrives.
+// lossyConn performs creates and multis but, while armed, reports them as
+// lost connections, as when the reply never arrives.
 type lossyConn struct {
 	zkConn
 	mu           sync.Mutex
 	drops        int
-	failChildren bool // lose the replies of the searches as well
+	failChildren bool   // lose the replies of the searches as well
+	before       bool   // lose the request instead: nothing is performed
+	onDrop       func() // runs where a reply is lost
+}
+
+// lose reports whether to lose a request (before) or the reply of a call
+// that succeeded, counting it as a drop and running onDrop.
+func (l *lossyConn) lose(before bool) bool {
+	l.mu.Lock()
+	lose := l.drops > 0 && l.before == before
+	if lose {
+		l.drops--
+	}
+	onDrop := l.onDrop
+	l.mu.Unlock()
+	if lose && onDrop != nil {
+		onDrop()
+	}
+	return lose
 }
 
 func (l *lossyConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+	if l.lose(true) {
+		return "", zk.ErrConnectionClosed
+	}
 	name, err := l.zkConn.Create(p, data, flags, acl)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err == nil && l.drops > 0 {
-		l.drops--
+	if err == nil && l.lose(false) {
 		return "", zk.ErrConnectionClosed
 	}
 	return name, err
+}
+
+func (l *lossyConn) Multi(ops ...any) ([]zk.MultiResponse, error) {
+	if l.lose(true) {
+		return nil, zk.ErrConnectionClosed
+	}
+	res, err := l.zkConn.Multi(ops...)
+	if err == nil && multiFailure(res) == nil && l.lose(false) {
+		return nil, zk.ErrConnectionClosed
+	}
+	return res, err
 }
 
 func (l *lossyConn) Children(p string) ([]string, *zk.Stat, error) {

@@ -5,7 +5,9 @@
 //   - Retries: operations that fail with connection loss (or a session that
 //     moved or expired) are retried under a RetryPolicy built on
 //     github.com/cenkalti/backoff/v4; logical errors such as zk.ErrNodeExists
-//     are returned at once and stay matchable with errors.Is.
+//     are returned at once and stay matchable with errors.Is. A retried
+//     create or multi recognises what its lost first attempt did instead of
+//     failing with zk.ErrNodeExists or making a second sequential node.
 //   - Connection states: Connected, Suspended, Reconnected, Lost and ReadOnly,
 //     with Apache Curator's meanings, delivered in order through Listen. Lost
 //     is also reported when the client has been disconnected for the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -41,10 +42,11 @@ func (l *link) close() {
 // wire dials the TCP connections of one link, remembers the open one so that
 // it can be closed from outside go-zk, and reads along what go-zk reads: the
 // connect response for the session id and timeout, which go-zk does not
-// expose.
+// expose, and the zxid of every reply (see zxidSeen).
 type wire struct {
 	ctx    context.Context // ends when the link closes, aborting a dial
 	cancel context.CancelFunc
+	zxid   *zxidSeen // the Client's, shared by all its links
 
 	mu        sync.Mutex
 	closed    bool
@@ -53,9 +55,9 @@ type wire struct {
 	timeout   time.Duration
 }
 
-func newWire() *wire {
+func newWire(zxid *zxidSeen) *wire {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &wire{ctx: ctx, cancel: cancel}
+	return &wire{ctx: ctx, cancel: cancel, zxid: zxid}
 }
 
 func (w *wire) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
@@ -95,27 +97,94 @@ func (w *wire) result() (int64, time.Duration) {
 	return w.sessionID, w.timeout
 }
 
-// sniffConn copies the first frame read from a connection, which is the
-// connect response: length, protocolVersion, timeOut (ms), sessionId, ...
+// zxidSeen is the largest zxid in any reply the Client has read. Every zxid
+// a server puts in a reply header belongs to a transaction it had already
+// applied when it sent the reply (the transaction's own for a write, the
+// last applied one for a read or ping; ZooKeeper sends -1 in watch
+// notifications, which max ignores). So a transaction that a request read
+// later caused has a larger zxid than the value read before sending it.
+// zxids are global to the ensemble, so one value serves every connection.
+type zxidSeen struct{ v atomic.Int64 }
+
+func (z *zxidSeen) load() int64 { return z.v.Load() }
+
+func (z *zxidSeen) see(zxid int64) {
+	for {
+		cur := z.v.Load()
+		if zxid <= cur || z.v.CompareAndSwap(cur, zxid) {
+			return
+		}
+	}
+}
+
+// frameHead is the part of a frame sniffConn looks at: the 4-byte length,
+// then 16 bytes of body, which are a reply header (xid int32, zxid int64,
+// err int32) or, in the connect response, protocolVersion int32, timeOut
+// int32 (ms), sessionId int64.
+const frameHead = 20
+
+// sniffConn follows the frames go-zk reads, byte stream in, without
+// buffering them: it keeps the head of the current frame and skips the rest.
 type sniffConn struct {
 	net.Conn
-	w    *wire
-	head []byte
-	done bool
+	w         *wire
+	handshook bool // the connect response has been read
+	head      [frameHead]byte
+	have      int // bytes of head filled
+	skip      int // bytes of the current frame's body past its head still to come
 }
 
 func (s *sniffConn) Read(p []byte) (int, error) {
 	n, err := s.Conn.Read(p)
-	if !s.done && n > 0 {
-		s.head = append(s.head, p[:n]...)
-		if len(s.head) >= 20 {
-			s.done = true
-			s.w.mu.Lock()
-			s.w.timeout = time.Duration(binary.BigEndian.Uint32(s.head[8:12])) * time.Millisecond
-			s.w.sessionID = int64(binary.BigEndian.Uint64(s.head[12:20]))
-			s.w.mu.Unlock()
-			s.head = nil
-		}
-	}
+	s.follow(p[:n])
 	return n, err
+}
+
+func (s *sniffConn) follow(b []byte) {
+	for len(b) > 0 {
+		if s.skip > 0 {
+			k := min(s.skip, len(b))
+			s.skip -= k
+			b = b[k:]
+			continue
+		}
+		k := copy(s.head[s.have:s.headLen()], b)
+		s.have += k
+		b = b[k:]
+		if s.have < s.headLen() {
+			continue
+		}
+		s.frame()
+		s.skip = s.bodyLen() - (s.have - 4)
+		s.have = 0
+	}
+}
+
+// headLen is how much of the current frame's head to collect: its length,
+// then as much of the body as frameHead covers.
+func (s *sniffConn) headLen() int {
+	if s.have < 4 {
+		return 4
+	}
+	return 4 + min(s.bodyLen(), frameHead-4)
+}
+
+func (s *sniffConn) bodyLen() int { return int(binary.BigEndian.Uint32(s.head[:4])) }
+
+// frame takes what it needs from a frame head; a frame too short to carry a
+// full header (which no server sends) is passed over.
+func (s *sniffConn) frame() {
+	if s.have < frameHead {
+		s.handshook = true
+		return
+	}
+	if !s.handshook {
+		s.handshook = true
+		s.w.mu.Lock()
+		s.w.timeout = time.Duration(binary.BigEndian.Uint32(s.head[8:12])) * time.Millisecond
+		s.w.sessionID = int64(binary.BigEndian.Uint64(s.head[12:20]))
+		s.w.mu.Unlock()
+		return
+	}
+	s.w.zxid.see(int64(binary.BigEndian.Uint64(s.head[8:16])))
 }

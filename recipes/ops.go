@@ -39,7 +39,10 @@ func opErr(op, p string, err error) error {
 }
 
 // Create creates a node with the Client's ACL and returns its path (with the
-// sequence number for sequential modes).
+// sequence number for sequential modes). A retry after connection loss
+// recognises the node an earlier attempt made, as far as it can be told
+// from others' nodes (see own.go), instead of failing with
+// zk.ErrNodeExists or making a second sequential node.
 func (c *Client) Create(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
 	return c.create(ctx, p, data, mode, false)
 }
@@ -50,14 +53,47 @@ func (c *Client) CreateWithParents(ctx context.Context, p string, data []byte, m
 	return c.create(ctx, p, data, mode, true)
 }
 
+// create retries a create; a retry recognises the node an earlier attempt
+// made (see own.go) instead of reporting zk.ErrNodeExists for it or making
+// a second sequential node.
 func (c *Client) create(ctx context.Context, p string, data []byte, mode CreateMode, parents bool) (string, error) {
+	end := c.claims.begin()
+	defer end()
+	z0 := c.zxid.load()
+	full := c.FullPath(p)
 	var created string
+	attempt := 0
 	err := c.retry(ctx, func(conn zkConn) error {
+		attempt++
+		if attempt > 1 && mode.IsSequential() {
+			own, err := c.findOwnSequential(conn, full, data, mode, z0)
+			if err != nil {
+				return err
+			}
+			if own != "" {
+				created = c.RelPath(own)
+				return nil
+			}
+		}
 		var err error
 		created, err = c.createOnce(conn, p, data, mode, parents)
+		if attempt > 1 && !mode.IsSequential() && errors.Is(err, zk.ErrNodeExists) {
+			own, ownErr := c.isOwnNode(conn, full, data, mode, z0)
+			if Retryable(ownErr) {
+				return ownErr
+			}
+			if own {
+				created = p
+				return nil
+			}
+		}
 		return err
 	})
-	return created, opErr("create", p, err)
+	if err != nil {
+		return "", opErr("create", p, err)
+	}
+	c.claims.add(c.FullPath(created), c.zxid.load())
+	return created, nil
 }
 
 // createOnce is one create attempt; with parents it makes missing parents
@@ -214,6 +250,10 @@ func (c *Client) Delete(ctx context.Context, p string, version int32) error {
 // *zk.CheckVersionRequest, with Client paths) as one transaction. When the
 // transaction fails, the error is an *OpError naming the op that failed; it
 // wraps that op's error, so errors.Is(err, zk.ErrNoNode) still matches.
+// When a retry after connection loss fails because the first attempt
+// committed, and the nodes prove it, Multi succeeds with the paths of the
+// creates and the stats of the sets; a multi of only deletes and checks
+// cannot be proved and reports the retry's failure.
 func (c *Client) Multi(ctx context.Context, ops ...any) ([]zk.MultiResponse, error) {
 	fixed := make([]any, len(ops))
 	for i, op := range ops {
@@ -241,15 +281,40 @@ func (c *Client) Multi(ctx context.Context, ops ...any) ([]zk.MultiResponse, err
 			return nil, fmt.Errorf("multi: unsupported op %T", op)
 		}
 	}
+	end := c.claims.begin()
+	defer end()
+	z0 := c.zxid.load()
 	var res []zk.MultiResponse
+	attempt := 0
 	err := c.retry(ctx, func(conn zkConn) (err error) {
+		attempt++
 		res, err = conn.Multi(fixed...)
+		if attempt == 1 || Retryable(err) || (err == nil && multiFailure(res) == nil) {
+			return err
+		}
+		// The retry failed, maybe because the first attempt committed.
+		done, ok, checkErr := c.multiCommitted(conn, fixed, z0)
+		if Retryable(checkErr) {
+			return checkErr
+		}
+		if ok {
+			res = done
+			return nil
+		}
 		return err
 	})
 	// go-zk reports a failed multi with the first op's error; the op that
 	// made it fail is in the results.
 	if f := multiFailure(res); f != nil {
 		err = f
+	}
+	if err == nil {
+		zxid := c.zxid.load()
+		for _, r := range res {
+			if r.String != "" {
+				c.claims.add(r.String, zxid)
+			}
+		}
 	}
 	for i := range res {
 		if res[i].String != "" {
