@@ -37,6 +37,19 @@ type lossyConn struct {
 	failChildren bool   // lose the replies of the searches as well
 	before       bool   // lose the request instead: nothing is performed
 	onDrop       func() // runs where a reply is lost
+	failDeletes  bool   // lose every delete request
+	deleteFails  int    // deletes lost so far
+}
+
+func (l *lossyConn) Delete(p string, version int32) error {
+	l.mu.Lock()
+	if l.failDeletes {
+		l.deleteFails++
+		l.mu.Unlock()
+		return zk.ErrConnectionClosed
+	}
+	l.mu.Unlock()
+	return l.zkConn.Delete(p, version)
 }
 
 // lose reports whether to lose a request (before) or the reply of a call
@@ -131,6 +144,81 @@ func TestCreateProtectedFailureLeavesNoOrphan(t *testing.T) {
 	waitFor(t, ctx, func() bool {
 		kids, err := c.Children(ctx, "/p")
 		return err == nil && len(kids) == 0
+	})
+}
+
+// A persistent orphan of a failed protected create is deleted even when the
+// session changes while the deletion is failing: unlike an ephemeral one, it
+// does not go with the session.
+func TestCreateProtectedPersistentOrphanOutlivesSession(t *testing.T) {
+	srv := ensembletest.Start(t)
+	// The create's reply and every search fail until the test says.
+	opt, lc := withLossyCreates(1 << 20)
+	lc.failChildren = true
+	c := connect(t, srv.Addr(), opt, WithRetry(RetryNTimes(2, 10*time.Millisecond)))
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	if _, err := c.CreateProtected(ctx, "/p/n-", []byte("x"), PersistentSequential); !errors.Is(err, zk.ErrConnectionClosed) {
+		t.Fatalf("create: %v, want ErrConnectionClosed", err)
+	}
+	first := c.SessionID()
+	if err := srv.ExpireSession(first); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, func() bool { s := c.SessionID(); return s != 0 && s != first })
+	// Let the background search fail once more in the new session before
+	// it may succeed.
+	drops := func() int {
+		lc.mu.Lock()
+		defer lc.mu.Unlock()
+		return lc.drops
+	}
+	before := drops()
+	waitFor(t, ctx, func() bool { return drops() < before })
+	lc.mu.Lock()
+	lc.drops = 0
+	lc.mu.Unlock()
+	waitFor(t, ctx, func() bool {
+		kids, err := c.Children(ctx, "/p")
+		return err == nil && len(kids) == 0
+	})
+}
+
+// A guaranteed delete of a persistent node goes on in a new session.
+func TestDeleteGuaranteedPersistentOutlivesSession(t *testing.T) {
+	srv := ensembletest.Start(t)
+	opt, lc := withLossyCreates(0)
+	c := connect(t, srv.Addr(), opt, WithRetry(RetryNTimes(1, 10*time.Millisecond)))
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	if _, err := c.Create(ctx, "/d", nil, Persistent); err != nil {
+		t.Fatal(err)
+	}
+	fails := func() int {
+		lc.mu.Lock()
+		defer lc.mu.Unlock()
+		return lc.deleteFails
+	}
+	lc.mu.Lock()
+	lc.failDeletes = true
+	lc.mu.Unlock()
+	if err := c.DeleteGuaranteed(ctx, "/d"); !errors.Is(err, zk.ErrConnectionClosed) {
+		t.Fatalf("delete: %v, want ErrConnectionClosed", err)
+	}
+	first := c.SessionID()
+	if err := srv.ExpireSession(first); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, func() bool { s := c.SessionID(); return s != 0 && s != first })
+	// Let the background delete fail once more in the new session.
+	n := fails()
+	waitFor(t, ctx, func() bool { return fails() > n })
+	lc.mu.Lock()
+	lc.failDeletes = false
+	lc.mu.Unlock()
+	waitFor(t, ctx, func() bool {
+		st, err := c.Exists(ctx, "/d")
+		return err == nil && st == nil
 	})
 }
 

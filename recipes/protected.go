@@ -47,7 +47,8 @@ func StripProtected(name string) string {
 // unless it is an ephemeral node of an earlier session: such a node is
 // deleted and a new one made. If the create finally fails, or ctx ends, a
 // background search deletes whatever the lost attempts left, so a failure
-// never leaves an orphan.
+// never leaves an orphan: an ephemeral one until its session is over, which
+// takes it along, a persistent one until it is gone or the Client closes.
 func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
 	parent := parentOf(p)
 	prefix := ProtectedPrefix + uuid.NewString() + "-"
@@ -82,6 +83,9 @@ func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mod
 	})
 	if err != nil {
 		if attempt > 0 && (Retryable(err) || ctx.Err() != nil) {
+			if !mode.IsEphemeral() {
+				session = anySession
+			}
 			c.findAndDeleteInBackground(parent, prefix, session)
 		}
 		return "", opErr("create protected", name, err)
@@ -115,9 +119,10 @@ func (c *Client) findProtected(conn zkConn, parent, prefix string) (string, erro
 }
 
 // DeleteGuaranteed deletes p like Delete; if that fails, it keeps retrying
-// in the background until the node is gone or the session that was current
-// at the call is over (taking its ephemeral nodes with it) or the Client
-// is closed. The error is that of the foreground attempt.
+// in the background until the node is gone or the Client is closed, or, for
+// an ephemeral node, until the session that was current at the call is over
+// (taking its ephemeral nodes with it). The error is that of the foreground
+// attempt.
 func (c *Client) DeleteGuaranteed(ctx context.Context, p string) error {
 	session := c.SessionID()
 	err := c.Delete(ctx, p, -1)
@@ -131,15 +136,24 @@ func (c *Client) DeleteGuaranteed(ctx context.Context, p string) error {
 }
 
 // DeleteInBackground deletes p without blocking the caller: a background
-// task retries until the node is gone, the current session is over (taking
-// its ephemeral nodes with it) or the Client is closed. It is how a recipe
-// gives up a node when its caller's context has already ended.
+// task retries until the node is gone or the Client is closed, or, for an
+// ephemeral node, until the current session is over (taking its ephemeral
+// nodes with it). It is how a recipe gives up a node when its caller's
+// context has already ended.
 func (c *Client) DeleteInBackground(p string) { c.deleteInBackground(p, c.SessionID()) }
 
-// deleteInBackground keeps deleting p until it is gone, session is no
-// longer the current one, or the Client is closed.
+// deleteInBackground keeps deleting p until it is gone or the Client is
+// closed. Once session is no longer the current one, an ephemeral node at p
+// is either going with it or someone else's, so only a persistent one is
+// still deleted.
 func (c *Client) deleteInBackground(p string, session int64) {
-	c.inBackground("delete", p, session, func(ctx context.Context) error {
+	c.inBackground("delete", p, anySession, func(ctx context.Context) error {
+		if c.SessionID() != session {
+			st, err := c.Exists(ctx, p)
+			if err != nil || st == nil || st.EphemeralOwner != 0 {
+				return err
+			}
+		}
 		err := c.Delete(ctx, p, -1)
 		if errors.Is(err, zk.ErrNoNode) {
 			return nil
@@ -149,7 +163,8 @@ func (c *Client) deleteInBackground(p string, session int64) {
 }
 
 // findAndDeleteInBackground deletes whatever child of parent carries prefix,
-// as Curator's FindAndDeleteProtectedNodeInBackground does.
+// as Curator's FindAndDeleteProtectedNodeInBackground does, while session is
+// current (see inBackground).
 func (c *Client) findAndDeleteInBackground(parent, prefix string, session int64) {
 	c.inBackground("find and delete", parent+"/"+prefix, session, func(ctx context.Context) error {
 		var found string
@@ -168,8 +183,13 @@ func (c *Client) findAndDeleteInBackground(parent, prefix string, session int64)
 	})
 }
 
-// inBackground runs f until it succeeds, the session changes or the Client
-// is closed, backing off between tries.
+// anySession ties a background task to no session.
+const anySession = 0
+
+// inBackground runs f until it succeeds or the Client is closed, or, unless
+// session is anySession, the session is no longer the current one: the
+// task then concerns ephemeral nodes that go with their session. It backs
+// off between tries.
 func (c *Client) inBackground(what, p string, session int64, f func(ctx context.Context) error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -200,7 +220,7 @@ func (c *Client) inBackground(what, p string, session int64, f func(ctx context.
 			if err == nil {
 				return
 			}
-			if ctx.Err() != nil || c.SessionID() != session {
+			if ctx.Err() != nil || (session != anySession && c.SessionID() != session) {
 				return
 			}
 			c.log.Debug("background "+what+" failed; retrying", zap.String("path", p), zap.Error(err))
