@@ -1,0 +1,82 @@
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+
+/**
+ * Curator 5.4's side of zookit's double barrier interop test.
+ *
+ * BarrierPeer CONNECT PATH THREADS MEMBERS SECONDS
+ *   THREADS threads, each with its own session, are members of the
+ *   DistributedDoubleBarrier on PATH with memberQty MEMBERS (Go and Java
+ *   members together). Each does what barriertest.Member does: registers
+ *   under PATH-arrived, enters, prints "ENTERED <registered>", registers
+ *   under PATH-leaving, leaves, prints "LEFT <registered>"; every wait is
+ *   bounded by SECONDS. Prints "OK <threads>" at the end, or throws.
+ */
+public class BarrierPeer {
+    public static void main(String[] args) throws Exception {
+        String connect = args[0], path = args[1];
+        int threads = Integer.parseInt(args[2]);
+        int members = Integer.parseInt(args[3]);
+        long seconds = Long.parseLong(args[4]);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> all = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            Thread t = new Thread(() -> {
+                try {
+                    member(connect, path, members, seconds);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+            t.start();
+            all.add(t);
+        }
+        for (Thread t : all) {
+            t.join();
+        }
+        if (failure.get() != null) {
+            throw new RuntimeException(failure.get());
+        }
+        System.out.println("OK " + threads);
+    }
+
+    static void member(String connect, String path, int members, long seconds) throws Exception {
+        CuratorFramework client = CuratorFrameworkFactory.builder()
+                .connectString(connect)
+                .sessionTimeoutMs(10000)
+                .retryPolicy(new ExponentialBackoffRetry(100, 10))
+                .build();
+        client.start();
+        try {
+            if (!client.blockUntilConnected((int) seconds, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("not connected to " + connect);
+            }
+            DistributedDoubleBarrier barrier = new DistributedDoubleBarrier(client, path, members);
+            register(client, path + "-arrived");
+            if (!barrier.enter(seconds, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("enter timed out");
+            }
+            System.out.println("ENTERED " + client.getChildren().forPath(path + "-arrived").size());
+            register(client, path + "-leaving");
+            if (!barrier.leave(seconds, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("leave timed out");
+            }
+            System.out.println("LEFT " + client.getChildren().forPath(path + "-leaving").size());
+        } finally {
+            client.close();
+        }
+    }
+
+    /** A persistent registration that outlives the session, as the Go side makes. */
+    static void register(CuratorFramework client, String dir) throws Exception {
+        client.create().creatingParentContainersIfNeeded().forPath(dir + "/" + UUID.randomUUID());
+    }
+}
