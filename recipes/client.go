@@ -110,12 +110,13 @@ func New(ctx context.Context, servers []string, opts ...Option) (*Client, error)
 		subs:    map[*subscriber]struct{}{},
 		ready:   make(chan struct{}),
 	}
-	c.mu.Lock()
-	err := c.dialLocked()
-	c.mu.Unlock()
+	l, conn, err := c.dial(1)
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	c.installLocked(l, conn, 1)
+	c.mu.Unlock()
 	c.bg.Add(1)
 	go c.run()
 	select {
@@ -127,13 +128,12 @@ func New(ctx context.Context, servers []string, opts ...Option) (*Client, error)
 	}
 }
 
-// dialLocked starts a new go-zk connection, which gets a new session. The
-// generation changes only on success, so that a failed dial leaves the
-// current connection's events in force.
-func (c *Client) dialLocked() error {
-	gen := c.gen + 1
+// dial starts a go-zk connection, which gets a new session, whose events
+// count for generation gen. It resolves the servers' names, which can take
+// long, so it runs without mu.
+func (c *Client) dial(gen uint64) (*link, zkConn, error) {
 	w := newWire(&c.zxid)
-	conn, events, err := zk.Connect(c.servers, c.opts.sessionTimeout,
+	raw, events, err := zk.Connect(c.servers, c.opts.sessionTimeout,
 		zk.WithLogger(zkLogger{c.log}),
 		zk.WithLogInfo(false),
 		zk.WithDialer(w.dial),
@@ -148,15 +148,19 @@ func (c *Client) dialLocked() error {
 			c.events.push(e)
 		}))
 	if err != nil {
-		return fmt.Errorf("recipes: connect to %v: %w", c.servers, err)
+		return nil, nil, fmt.Errorf("recipes: connect to %v: %w", c.servers, err)
 	}
-	c.gen = gen
-	c.link = &link{raw: conn, events: events, wire: w}
-	c.conn = conn
+	var conn zkConn = raw
 	if c.opts.wrap != nil {
-		c.conn = c.opts.wrap(c.conn)
+		conn = c.opts.wrap(conn)
 	}
-	return nil
+	return &link{raw: raw, events: events, wire: w}, conn, nil
+}
+
+// installLocked makes l the current connection; conn is l's zkConn. From
+// now on the events of generation gen, and only those, count.
+func (c *Client) installLocked(l *link, conn zkConn, gen uint64) {
+	c.gen, c.link, c.conn = gen, l, conn
 }
 
 // Close ends the session and stops the Client; recipes' ephemeral nodes go

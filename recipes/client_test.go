@@ -39,6 +39,9 @@ type lossyConn struct {
 	onDrop       func() // runs where a reply is lost
 	failDeletes  bool   // lose every delete request
 	deleteFails  int    // deletes lost so far
+	// gate, when set, holds the next create until it is closed, as go-zk
+	// holds a request while it has no connection.
+	gate chan struct{}
 }
 
 func (l *lossyConn) Delete(p string, version int32) error {
@@ -69,6 +72,13 @@ func (l *lossyConn) lose(before bool) bool {
 }
 
 func (l *lossyConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+	l.mu.Lock()
+	gate := l.gate
+	l.gate = nil
+	l.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	if l.lose(true) {
 		return "", zk.ErrConnectionClosed
 	}

@@ -2,6 +2,7 @@ package recipes
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,19 +12,30 @@ import (
 )
 
 // The simulated expiry replaces the connection; racing Close, it must
-// neither dial after Close began nor leave the replaced connection running.
+// neither dial after Close began nor leave a connection running.
 func TestCloseRacingSimulatedExpiry(t *testing.T) {
-	for _, expiryFirst := range []bool{false, true} {
-		name := "CloseFirst"
-		if expiryFirst {
-			name = "ExpiryFirst"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, order := range []string{"CloseFirst", "ExpiryFirst", "CloseWhileDialing"} {
+		t.Run(order, func(t *testing.T) {
 			srv := ensembletest.Start(t)
 			// Goroutines of the test server and of earlier tests are not
 			// this test's business; everything the Client starts is.
 			ignore := goleak.IgnoreCurrent()
-			c := connect(t, srv.Addr(), WithSessionTimeout(time.Minute))
+			var c *Client
+			var closeOnDial atomic.Bool
+			closed := make(chan struct{})
+			closeClient := func() {
+				c.Close()
+				close(closed)
+			}
+			c = connect(t, srv.Addr(), WithSessionTimeout(time.Minute), func(o *options) {
+				o.wrap = func(conn zkConn) zkConn {
+					if closeOnDial.Load() {
+						go closeClient()
+						<-c.Closed()
+					}
+					return conn
+				}
+			})
 			ctx, cancel := context.WithTimeout(context.Background(), guard)
 			defer cancel()
 			ch := c.Listen(ctx)
@@ -31,24 +43,30 @@ func TestCloseRacingSimulatedExpiry(t *testing.T) {
 			srv.Stop()
 			expectStates(t, ctx, ch, Suspended)
 			c.mu.Lock()
-			lost := connEvent{gen: c.gen, lostTimer: true}
+			gen := c.gen
 			c.mu.Unlock()
-			// The test stands in for the state machine, which may take the
-			// timer's event off the queue just before Close and handle it
-			// just after Close has marked the Client closed, or just before.
-			if expiryFirst {
-				c.handle(lost)
-				c.Close()
-			} else {
-				closed := make(chan struct{})
-				go func() {
-					c.Close()
-					close(closed)
-				}()
+			lost := connEvent{gen: gen, lostTimer: true}
+			switch order {
+			case "CloseFirst":
+				// The state machine may take the timer's event off the
+				// queue just before Close and handle it just after Close
+				// has marked the Client closed; the test stands in for it.
+				go closeClient()
 				<-c.Closed()
 				c.handle(lost)
-				<-closed
+			case "ExpiryFirst":
+				c.events.push(lost)
+				waitFor(t, ctx, func() bool {
+					c.mu.Lock()
+					defer c.mu.Unlock()
+					return c.gen != gen
+				})
+				go closeClient()
+			case "CloseWhileDialing":
+				closeOnDial.Store(true)
+				c.events.push(lost)
 			}
+			<-closed
 			goleak.VerifyNone(t, ignore)
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -55,8 +56,9 @@ func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mod
 	name := joinPath(parent, prefix+path.Base(p))
 	var created string
 	var session int64
+	var calls sync.WaitGroup
 	attempt := 0
-	err := c.retry(ctx, func(conn zkConn) error {
+	err := c.retryCalls(ctx, &calls, func(conn zkConn) error {
 		attempt++
 		if attempt > 1 {
 			found, err := c.findProtected(conn, parent, prefix)
@@ -86,7 +88,7 @@ func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mod
 			if !mode.IsEphemeral() {
 				session = anySession
 			}
-			c.findAndDeleteInBackground(parent, prefix, session)
+			c.findAndDeleteInBackground(parent, prefix, session, &calls)
 		}
 		return "", opErr("create protected", name, err)
 	}
@@ -164,9 +166,13 @@ func (c *Client) deleteInBackground(p string, session int64) {
 
 // findAndDeleteInBackground deletes whatever child of parent carries prefix,
 // as Curator's FindAndDeleteProtectedNodeInBackground does, while session is
-// current (see inBackground).
-func (c *Client) findAndDeleteInBackground(parent, prefix string, session int64) {
+// current (see inBackground). It searches only once the go-zk calls counted
+// in calls have returned: a create given up on may still be waiting in go-zk
+// to be sent, and make its node after a search that came first. Those calls
+// end at the latest when Close closes their connection.
+func (c *Client) findAndDeleteInBackground(parent, prefix string, session int64, calls *sync.WaitGroup) {
 	c.inBackground("find and delete", parent+"/"+prefix, session, func(ctx context.Context) error {
+		calls.Wait()
 		var found string
 		err := c.retry(ctx, func(conn zkConn) (err error) {
 			found, err = c.findProtected(conn, parent, prefix)

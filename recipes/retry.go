@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -89,24 +90,31 @@ func Retryable(err error) bool {
 
 // Retry runs op with the Client's current connection until it succeeds,
 // fails with an error that is not Retryable, the policy gives up, ctx is
-// done or the Client is closed.
+// done or the Client is closed. When ctx ends first, Retry returns at once
+// and op, which takes no context, runs on until its go-zk calls return.
 func (c *Client) Retry(ctx context.Context, op func(conn *zk.Conn) error) error {
-	return c.retry(ctx, func(conn zkConn) error {
+	return c.retry(ctx, func(zkConn) error {
 		c.mu.Lock()
 		raw := c.link.raw
 		c.mu.Unlock()
-		return op(raw)
+		return withContext(ctx, func() error { return op(raw) })
 	})
 }
 
 func (c *Client) retry(ctx context.Context, op func(conn zkConn) error) error {
+	return c.retryCalls(ctx, nil, op)
+}
+
+// retryCalls is retry that counts in calls the go-zk calls op makes until
+// each has returned, including the ones given up on when ctx ended.
+func (c *Client) retryCalls(ctx context.Context, calls *sync.WaitGroup, op func(conn zkConn) error) error {
 	b := backoff.WithContext(c.opts.retry(), ctx)
 	return backoff.Retry(func() error {
 		conn, err := c.active()
 		if err != nil {
 			return backoff.Permanent(err)
 		}
-		err = withContext(ctx, func() error { return op(conn) })
+		err = op(ctxConn{zkConn: conn, ctx: ctx, calls: calls})
 		if err != nil && (!Retryable(err) || ctx.Err() != nil) {
 			return backoff.Permanent(err)
 		}
@@ -122,21 +130,138 @@ func (c *Client) retry(ctx context.Context, op func(conn zkConn) error) error {
 }
 
 // withContext runs f, returning early with ctx's error when ctx ends first.
-// go-zk calls take no context; an abandoned call still ends by itself when
-// its reply arrives or the connection drops.
 func withContext(ctx context.Context, f func() error) error {
+	_, err := await(ctx, nil, func() (struct{}, error) { return struct{}{}, f() })
+	return err
+}
+
+// await runs f, returning early with ctx's error when ctx ends first. go-zk
+// calls take no context; a call given up on still ends by itself when its
+// reply arrives or the connection drops or closes. calls, if not nil,
+// counts f until it has returned.
+func await[T any](ctx context.Context, calls *sync.WaitGroup, f func() (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
 	if ctx.Done() == nil {
 		return f()
 	}
-	if err := ctx.Err(); err != nil {
-		return err
+	type result struct {
+		v   T
+		err error
 	}
-	done := make(chan error, 1)
-	go func() { done <- f() }()
+	done := make(chan result, 1)
+	if calls != nil {
+		calls.Add(1)
+	}
+	go func() {
+		if calls != nil {
+			defer calls.Done()
+		}
+		v, err := f()
+		done <- result{v, err}
+	}()
 	select {
-	case err := <-done:
-		return err
+	case r := <-done:
+		return r.v, r.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return zero, ctx.Err()
 	}
+}
+
+// ctxConn is the zkConn an op of retry gets: each call returns when ctx
+// ends. Abandoning the single go-zk call rather than the whole op keeps the
+// op in its caller's goroutine, so that it takes no further step once ctx
+// has ended (a protected create must not create after its caller, and its
+// cleanup, have given up) and shares no variables with a goroutine that
+// runs on.
+type ctxConn struct {
+	zkConn
+	ctx   context.Context
+	calls *sync.WaitGroup
+}
+
+type pair[A, B any] struct {
+	a A
+	b B
+}
+
+type triple[A, B, C any] struct {
+	a A
+	b B
+	c C
+}
+
+func (cc ctxConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+	return await(cc.ctx, cc.calls, func() (string, error) { return cc.zkConn.Create(p, data, flags, acl) })
+}
+
+func (cc ctxConn) CreateContainer(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+	return await(cc.ctx, cc.calls, func() (string, error) { return cc.zkConn.CreateContainer(p, data, flags, acl) })
+}
+
+func (cc ctxConn) Children(p string) ([]string, *zk.Stat, error) {
+	r, err := await(cc.ctx, cc.calls, func() (pair[[]string, *zk.Stat], error) {
+		kids, st, err := cc.zkConn.Children(p)
+		return pair[[]string, *zk.Stat]{kids, st}, err
+	})
+	return r.a, r.b, err
+}
+
+func (cc ctxConn) ChildrenW(p string) ([]string, *zk.Stat, <-chan zk.Event, error) {
+	r, err := await(cc.ctx, cc.calls, func() (triple[[]string, *zk.Stat, <-chan zk.Event], error) {
+		kids, st, ch, err := cc.zkConn.ChildrenW(p)
+		return triple[[]string, *zk.Stat, <-chan zk.Event]{kids, st, ch}, err
+	})
+	return r.a, r.b, r.c, err
+}
+
+func (cc ctxConn) Get(p string) ([]byte, *zk.Stat, error) {
+	r, err := await(cc.ctx, cc.calls, func() (pair[[]byte, *zk.Stat], error) {
+		data, st, err := cc.zkConn.Get(p)
+		return pair[[]byte, *zk.Stat]{data, st}, err
+	})
+	return r.a, r.b, err
+}
+
+func (cc ctxConn) GetW(p string) ([]byte, *zk.Stat, <-chan zk.Event, error) {
+	r, err := await(cc.ctx, cc.calls, func() (triple[[]byte, *zk.Stat, <-chan zk.Event], error) {
+		data, st, ch, err := cc.zkConn.GetW(p)
+		return triple[[]byte, *zk.Stat, <-chan zk.Event]{data, st, ch}, err
+	})
+	return r.a, r.b, r.c, err
+}
+
+func (cc ctxConn) Exists(p string) (bool, *zk.Stat, error) {
+	r, err := await(cc.ctx, cc.calls, func() (pair[bool, *zk.Stat], error) {
+		ok, st, err := cc.zkConn.Exists(p)
+		return pair[bool, *zk.Stat]{ok, st}, err
+	})
+	return r.a, r.b, err
+}
+
+func (cc ctxConn) ExistsW(p string) (bool, *zk.Stat, <-chan zk.Event, error) {
+	r, err := await(cc.ctx, cc.calls, func() (triple[bool, *zk.Stat, <-chan zk.Event], error) {
+		ok, st, ch, err := cc.zkConn.ExistsW(p)
+		return triple[bool, *zk.Stat, <-chan zk.Event]{ok, st, ch}, err
+	})
+	return r.a, r.b, r.c, err
+}
+
+func (cc ctxConn) Sync(p string) (string, error) {
+	return await(cc.ctx, cc.calls, func() (string, error) { return cc.zkConn.Sync(p) })
+}
+
+func (cc ctxConn) Set(p string, data []byte, version int32) (*zk.Stat, error) {
+	return await(cc.ctx, cc.calls, func() (*zk.Stat, error) { return cc.zkConn.Set(p, data, version) })
+}
+
+func (cc ctxConn) Delete(p string, version int32) error {
+	_, err := await(cc.ctx, cc.calls, func() (struct{}, error) { return struct{}{}, cc.zkConn.Delete(p, version) })
+	return err
+}
+
+func (cc ctxConn) Multi(ops ...any) ([]zk.MultiResponse, error) {
+	return await(cc.ctx, cc.calls, func() ([]zk.MultiResponse, error) { return cc.zkConn.Multi(ops...) })
 }

@@ -218,23 +218,7 @@ func (c *Client) handle(e connEvent) {
 		c.log.Warn("disconnected for the whole session timeout; treating the session as lost",
 			zap.Int64("session", c.sessionID), zap.Duration("timeout", c.timeout))
 		c.setLocked(Lost)
-		// The old connection would resume the old session if it came back;
-		// a new one gets a new session, as after a real expiry.
-		old := c.link
-		if err := c.dialLocked(); err != nil {
-			// Keep the old connection: it recovers once the server is back,
-			// through an expiry and a new session if need be.
-			c.log.Error("reconnect after simulated expiry", zap.Error(err))
-			return
-		}
-		// Closing can take seconds, so it happens off the state machine,
-		// counted in bg so that Close waits for it. bg.Add is safe: run,
-		// which calls handle, holds a count of its own.
-		c.bg.Add(1)
-		go func() {
-			defer c.bg.Done()
-			old.close()
-		}()
+		c.replaceLocked()
 	case e.state == zk.StateHasSession || e.state == zk.StateConnectedReadOnly:
 		c.stopLostTimerLocked()
 		if e.timeout > 0 {
@@ -275,6 +259,40 @@ func (c *Client) handle(e connEvent) {
 	case e.state == zk.StateAuthFailed:
 		c.log.Error("authentication failed")
 	}
+}
+
+// replaceLocked gives the Client a new connection, and so a new session, as
+// after a real expiry: the old connection would resume the old session if
+// it came back. It drops mu while dialing, which resolves the servers'
+// names, so that calls are not held up meanwhile; only the state machine
+// dials or changes the generation, so nothing else can interleave.
+func (c *Client) replaceLocked() {
+	gen := c.gen + 1
+	c.mu.Unlock()
+	l, conn, err := c.dial(gen)
+	c.mu.Lock()
+	if err != nil {
+		// Keep the old connection: it recovers once the server is back,
+		// through an expiry and a new session if need be.
+		c.log.Error("reconnect after simulated expiry", zap.Error(err))
+		return
+	}
+	retire := l
+	select {
+	case <-c.closed:
+		// Close began meanwhile and closes the connection it found.
+	default:
+		retire = c.link
+		c.installLocked(l, conn, gen)
+	}
+	// Closing can take seconds, so it happens off the state machine,
+	// counted in bg so that Close waits for it. bg.Add is safe: run, which
+	// calls handle, holds a count of its own.
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		retire.close()
+	}()
 }
 
 func (c *Client) timeoutLocked() time.Duration {
