@@ -76,8 +76,8 @@ func doubleWithCurator(t *testing.T, classpath, addr, path string, goMembers, ja
 		c := barriertest.Connect(t, addr)
 		go func() {
 			r, err := barriertest.Member(ctx, c, path, total, nil)
-			if err == nil && (r.Entered != total || r.Left != total) {
-				err = fmt.Errorf("passed Enter with %d and Leave with %d of %d members registered", r.Entered, r.Left, total)
+			if err == nil && (r.Entered != total || r.Left != total || r.Remaining != 0) {
+				err = fmt.Errorf("passed Enter with %d and Leave with %d of %d members registered, leaving %d nodes behind", r.Entered, r.Left, total, r.Remaining)
 			}
 			if err != nil {
 				err = fmt.Errorf("Go member %d: %w", i, err)
@@ -124,7 +124,8 @@ func doubleWithCurator(t *testing.T, classpath, addr, path string, goMembers, ja
 }
 
 // runBarrierPeer runs Curator's members and checks that each passed Enter
-// and Leave only with every member registered.
+// and Leave only with every member registered, and Leave only once no
+// member's node was left.
 func runBarrierPeer(ctx context.Context, classpath, addr, path string, threads, members int) error {
 	seconds := int(hangGuard.Seconds()) - 10
 	cmd := exec.CommandContext(ctx, "java", "-cp", classpath, "BarrierPeer",
@@ -133,9 +134,9 @@ func runBarrierPeer(ctx context.Context, classpath, addr, path string, threads, 
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	want := map[string]int{
-		"ENTERED " + strconv.Itoa(members): threads,
-		"LEFT " + strconv.Itoa(members):    threads,
-		"OK " + strconv.Itoa(threads):      1,
+		"ENTERED " + strconv.Itoa(members):     threads,
+		"LEFT " + strconv.Itoa(members) + " 0": threads,
+		"OK " + strconv.Itoa(threads):          1,
 	}
 	got := map[string]int{}
 	for line := range strings.Lines(stdout.String()) {

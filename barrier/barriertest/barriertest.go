@@ -51,11 +51,14 @@ type Run struct {
 	// Left is the number registered in Leaving when Leave returned: it must
 	// be every member.
 	Left int
+	// Remaining is the number of members' nodes under the barrier path when
+	// Leave returned: it must be none.
+	Remaining int
 }
 
 // Member is one member of the double barrier on path with members members:
 // it registers, enters, counts, calls beforeLeave (when not nil), registers,
-// leaves and counts again.
+// leaves and counts again, the registrations and what is left on path.
 func Member(ctx context.Context, c *recipes.Client, path string, members int, beforeLeave func(context.Context) error) (Run, error) {
 	var r Run
 	if err := register(ctx, c, Arrived(path)); err != nil {
@@ -80,7 +83,10 @@ func Member(ctx context.Context, c *recipes.Client, path string, members int, be
 	if err := d.Leave(ctx); err != nil {
 		return r, err
 	}
-	r.Left, err = Count(ctx, c, Leaving(path))
+	if r.Left, err = Count(ctx, c, Leaving(path)); err != nil {
+		return r, err
+	}
+	r.Remaining, err = Count(ctx, c, path)
 	return r, err
 }
 
@@ -138,6 +144,9 @@ func checkRun(t *testing.T, who string, r Run, members int) {
 	}
 	if r.Left != members {
 		t.Errorf("%s: Leave returned when %d of %d members had started leaving", who, r.Left, members)
+	}
+	if r.Remaining != 0 {
+		t.Errorf("%s: Leave returned with %d members' nodes still there", who, r.Remaining)
 	}
 }
 

@@ -8,6 +8,7 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
 import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.zookeeper.KeeperException;
 
 /**
  * Curator 5.4's side of zookit's double barrier interop test.
@@ -17,8 +18,9 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
  *   DistributedDoubleBarrier on PATH with memberQty MEMBERS (Go and Java
  *   members together). Each does what barriertest.Member does: registers
  *   under PATH-arrived, enters, prints "ENTERED <registered>", registers
- *   under PATH-leaving, leaves, prints "LEFT <registered>"; every wait is
- *   bounded by SECONDS. Prints "OK <threads>" at the end, or throws.
+ *   under PATH-leaving, leaves, prints "LEFT <registered> <members' nodes
+ *   left on PATH>"; every wait is bounded by SECONDS. Prints
+ *   "OK <threads>" at the end, or throws.
  */
 public class BarrierPeer {
     public static void main(String[] args) throws Exception {
@@ -69,9 +71,19 @@ public class BarrierPeer {
             if (!barrier.leave(seconds, TimeUnit.SECONDS)) {
                 throw new IllegalStateException("leave timed out");
             }
-            System.out.println("LEFT " + client.getChildren().forPath(path + "-leaving").size());
+            System.out.println("LEFT " + client.getChildren().forPath(path + "-leaving").size()
+                    + " " + members(client, path));
         } finally {
             client.close();
+        }
+    }
+
+    /** Counts the children of path but ready, as barriertest.Count does. */
+    static long members(CuratorFramework client, String path) throws Exception {
+        try {
+            return client.getChildren().forPath(path).stream().filter(n -> !n.equals("ready")).count();
+        } catch (KeeperException.NoNodeException e) {
+            return 0;
         }
     }
 
