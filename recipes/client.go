@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"go.uber.org/zap"
+
+	"github.com/zookit/zookit/internal/fanout"
 )
 
 // ErrClosed is returned by every operation on a closed Client.
@@ -70,9 +72,9 @@ type Client struct {
 	// bg counts the state machine, background deletes and the closing of
 	// replaced connections: everything Close must wait for.
 	bg sync.WaitGroup
-	// listeners counts Listen's goroutines, which end once Close has
-	// stopped their subscribers.
-	listeners sync.WaitGroup
+	// states delivers state changes to Listen; Close stops it and waits
+	// for its goroutines.
+	states *fanout.Fanout[State]
 
 	closeOnce sync.Once
 	zxid      zxidSeen
@@ -86,7 +88,6 @@ type Client struct {
 	sessionID int64
 	timeout   time.Duration // negotiated session timeout
 	lostTimer *time.Timer
-	subs      map[*subscriber]struct{}
 	ready     chan struct{} // closed at the first Connected
 }
 
@@ -107,7 +108,7 @@ func New(ctx context.Context, servers []string, opts ...Option) (*Client, error)
 		log:     o.log,
 		events:  newEventQueue(),
 		closed:  make(chan struct{}),
-		subs:    map[*subscriber]struct{}{},
+		states:  fanout.New[State](),
 		ready:   make(chan struct{}),
 	}
 	l, conn, err := c.dial(1)
@@ -179,12 +180,7 @@ func (c *Client) Close() {
 		c.mu.Unlock()
 		cur.close()
 		c.bg.Wait()
-		c.mu.Lock()
-		for s := range c.subs {
-			s.stop()
-		}
-		c.mu.Unlock()
-		c.listeners.Wait()
+		c.states.Stop()
 	})
 }
 

@@ -59,75 +59,12 @@ func (c *Client) State() State {
 // every change, in order and without drops, until ctx is done or the Client
 // is closed; then it is closed. A slow reader delays only itself.
 func (c *Client) Listen(ctx context.Context) <-chan State {
-	s := &subscriber{out: make(chan State), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.mu.Lock()
-	select {
-	case <-c.closed:
-		c.mu.Unlock()
-		close(s.out)
-		return s.out
-	default:
-	}
-	s.queue = append(s.queue, c.state)
-	c.subs[s] = struct{}{}
-	// Under mu, with closed checked: Close waits for listeners only after
-	// closing closed.
-	c.listeners.Add(1)
-	c.mu.Unlock()
-	go func() {
-		defer c.listeners.Done()
-		defer close(s.out)
-		defer func() {
-			c.mu.Lock()
-			delete(c.subs, s)
-			c.mu.Unlock()
-		}()
-		for {
-			s.mu.Lock()
-			q := s.queue
-			s.queue = nil
-			s.mu.Unlock()
-			for _, st := range q {
-				select {
-				case s.out <- st:
-				case <-ctx.Done():
-					return
-				case <-s.done:
-					return
-				}
-			}
-			select {
-			case <-s.wake:
-			case <-ctx.Done():
-				return
-			case <-s.done:
-				return
-			}
-		}
-	}()
-	return s.out
+	defer c.mu.Unlock()
+	// Under mu, so that no change slips between the state and the
+	// subscription.
+	return c.states.Subscribe(ctx, c.state)
 }
-
-type subscriber struct {
-	mu       sync.Mutex
-	queue    []State
-	out      chan State
-	wake     chan struct{}
-	done     chan struct{}
-	stopOnce sync.Once
-}
-
-func (s *subscriber) deliver(st State) {
-	s.mu.Lock()
-	s.queue = append(s.queue, st)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (s *subscriber) stop() { s.stopOnce.Do(func() { close(s.done) }) }
 
 // connEvent is a go-zk session event tagged with the connection it came
 // from; sessionID and timeout are set for zk.StateHasSession.
@@ -312,9 +249,7 @@ func (c *Client) stopLostTimerLocked() {
 func (c *Client) setLocked(s State) {
 	c.log.Info("connection state", zap.Stringer("state", s), zap.Int64("session", c.sessionID))
 	c.state = s
-	for sub := range c.subs {
-		sub.deliver(s)
-	}
+	c.states.Publish(s)
 }
 
 // zkLogger sends go-zk's printf logs to zap at debug level; go-zk logs every

@@ -10,12 +10,14 @@ type Fanout[T any] struct {
 	mu     sync.Mutex
 	subs   map[*sub[T]]struct{}
 	closed bool
+	live   sync.WaitGroup // subscription goroutines, for Stop
 }
 
 type sub[T any] struct {
 	queue []T
 	wake  chan struct{}
-	ended bool // the Fanout closed: deliver what is queued, then stop
+	ended bool          // the Fanout closed: deliver what is queued, then stop
+	abort chan struct{} // closed by Stop: stop now
 }
 
 // New returns an open Fanout.
@@ -23,18 +25,22 @@ func New[T any]() *Fanout[T] { return &Fanout[T]{subs: map[*sub[T]]struct{}{}} }
 
 // Subscribe returns a channel that carries first (when non-empty) and then
 // every value published after the call, until ctx ends or the Fanout is
-// closed and everything queued has been delivered; then it is closed.
+// closed and everything queued has been delivered; then it is closed. After
+// Close or Stop it is closed at once.
 func (f *Fanout[T]) Subscribe(ctx context.Context, first ...T) <-chan T {
 	out := make(chan T)
-	s := &sub[T]{queue: first, wake: make(chan struct{}, 1)}
+	s := &sub[T]{queue: first, wake: make(chan struct{}, 1), abort: make(chan struct{})}
 	f.mu.Lock()
 	if f.closed {
-		s.ended = true
-	} else {
-		f.subs[s] = struct{}{}
+		f.mu.Unlock()
+		close(out)
+		return out
 	}
+	f.subs[s] = struct{}{}
+	f.live.Add(1)
 	f.mu.Unlock()
 	go func() {
+		defer f.live.Done()
 		defer close(out)
 		defer f.unsubscribe(s)
 		for {
@@ -47,6 +53,8 @@ func (f *Fanout[T]) Subscribe(ctx context.Context, first ...T) <-chan T {
 				case out <- v:
 				case <-ctx.Done():
 					return
+				case <-s.abort:
+					return
 				}
 			}
 			if ended && len(q) == 0 {
@@ -58,6 +66,8 @@ func (f *Fanout[T]) Subscribe(ctx context.Context, first ...T) <-chan T {
 			select {
 			case <-s.wake:
 			case <-ctx.Done():
+				return
+			case <-s.abort:
 				return
 			}
 		}
@@ -94,6 +104,20 @@ func (f *Fanout[T]) Close() {
 		s.ended = true
 		s.poke()
 	}
+}
+
+// Stop ends every subscription at once, without delivering what is
+// queued, and waits until their channels are closed. Safe to call more than
+// once, and after Close.
+func (f *Fanout[T]) Stop() {
+	f.mu.Lock()
+	f.closed = true
+	for s := range f.subs {
+		close(s.abort)
+		delete(f.subs, s)
+	}
+	f.mu.Unlock()
+	f.live.Wait()
 }
 
 func (s *sub[T]) poke() {

@@ -53,3 +53,14 @@ func TestContextEnds(t *testing.T) {
 	f.Publish(2) // must not block on the gone subscriber
 	f.Close()
 }
+
+// Stop ends subscriptions that are not being read, at once.
+func TestStop(t *testing.T) {
+	f := New[int]()
+	ch := f.Subscribe(context.Background(), 0)
+	f.Publish(1)
+	f.Stop()
+	for range ch {
+	}
+	f.Stop()
+}
