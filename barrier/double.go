@@ -91,8 +91,6 @@ func (d *DoubleBarrier) Enter(ctx context.Context) error {
 	if d.node != "" {
 		return ErrEntered
 	}
-	// As Curator does, look for ready before joining: a member that finds
-	// the barrier open is late and passes at once.
 	open, err := d.c.Exists(ctx, d.ready)
 	if err != nil {
 		return fmt.Errorf("barrier: enter %s: %w", d.path, err)
@@ -123,7 +121,8 @@ func (d *DoubleBarrier) Enter(ctx context.Context) error {
 // ready's creation, and each wake-up looks at the children again, so
 // nothing but ready lets it return. Watching the children rather than
 // ready (as Curator does) also copes with a server whose first answer was
-// stale: the watch fires when it catches up.
+// stale, since the watch fires when it catches up; it wakes every waiter on
+// every arrival, which the few members of a barrier can afford.
 func (d *DoubleBarrier) await(ctx context.Context, ours string) error {
 	return contend.WaitChildren(ctx, d.c, d.path, func(children []string) (bool, error) {
 		if slices.Contains(children, readyName) {
