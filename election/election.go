@@ -102,7 +102,7 @@ func (e *Election) Campaign(ctx context.Context) (*Leadership, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Leadership{Hold: h, resign: h.Release}, nil
+	return &Leadership{Hold: h, resign: func(ctx context.Context) error { return contend.Release(ctx, h) }}, nil
 }
 
 // Run campaigns and calls lead with the Leadership and a context that ends

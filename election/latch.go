@@ -160,7 +160,7 @@ func (l *LeaderLatch) Close(ctx context.Context, mode CloseMode) error {
 	l.mu.Unlock()
 	l.changes.Close()
 	if term != nil {
-		return term.Hold.Release(ctx)
+		return contend.Release(ctx, term.Hold)
 	}
 	if node != "" {
 		return l.k.Client.DeleteGuaranteed(ctx, node)
@@ -255,7 +255,7 @@ func (l *LeaderLatch) setTerm(t *Leadership) {
 	if l.closed {
 		// Close releases the term it finds; this one came too late.
 		if t != nil {
-			t.Hold.Release(context.Background())
+			contend.Release(context.Background(), t.Hold)
 		}
 		return
 	}

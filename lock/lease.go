@@ -129,7 +129,7 @@ func (l *Lease) Unlock(ctx context.Context) error {
 	}
 	l.released = true
 	l.mu.Unlock()
-	return l.Release(ctx)
+	return contend.Release(ctx, l.Hold)
 }
 
 func (l *Lease) onData(data []byte) {

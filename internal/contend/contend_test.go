@@ -165,7 +165,7 @@ func TestHoldGuard(t *testing.T) {
 	if st, _ := c.Exists(ctx, "/x"); st != nil {
 		t.Fatal("a guarded create happened without the hold")
 	}
-	if err := both.Release(ctx); err != nil {
+	if err := contend.Release(ctx, both); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, ctx, c, a.Path())
@@ -192,5 +192,5 @@ func TestTakeChecksOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Release(ctx)
+	contend.Release(ctx, h)
 }

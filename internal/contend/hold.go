@@ -97,9 +97,6 @@ func Combine(parts []*Hold) *Hold {
 // Path is the node, or "" for a combined Hold.
 func (h *Hold) Path() string { return h.node }
 
-// Parts are the Holds a combined Hold is made of, nil for others.
-func (h *Hold) Parts() []*Hold { return h.parts }
-
 // Done is closed when the Hold can no longer be trusted (the connection
 // has been suspended past the tolerance, the session is lost, the node was
 // deleted) or was released.
@@ -147,11 +144,12 @@ func (h *Hold) Guard(ctx context.Context, ops ...any) ([]zk.MultiResponse, error
 	return res, nil
 }
 
-// Release stops trusting the Hold and deletes its node (its parts' nodes,
-// in reverse order), retrying in the background when the delete fails, so
-// the error is informational. Safe to call more than once; only the first
-// call deletes.
-func (h *Hold) Release(ctx context.Context) error {
+// Release stops trusting h and deletes its node (its parts' nodes, in
+// reverse order), retrying in the background when the delete fails, so the
+// error is informational. Safe to call more than once; only the first call
+// deletes. It is a function, not a method, so that the types embedding a
+// Hold (a lease, a leadership) keep their own ways of letting go.
+func Release(ctx context.Context, h *Hold) error {
 	first := false
 	h.stopOnce.Do(func() { first = true; close(h.stop) })
 	if !first {
@@ -163,7 +161,7 @@ func (h *Hold) Release(ctx context.Context) error {
 	}
 	var errs []error
 	for _, p := range slices.Backward(h.parts) {
-		if err := p.Release(ctx); err != nil {
+		if err := Release(ctx, p); err != nil {
 			errs = append(errs, err)
 		}
 	}
