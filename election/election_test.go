@@ -2,6 +2,7 @@ package election_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"sync/atomic"
 	"testing"
@@ -85,23 +86,14 @@ func TestLatchSessionExpiry(t *testing.T) {
 	if la.HasLeadership() {
 		t.Fatal("expired latch still leads")
 	}
-	for {
-		ps, err := lb.Participants(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ps) == 2 && ps[0].Path == tb.Path() && ps[1].Path == la.Path() {
-			_, st, err := a.Get(ctx, la.Path())
-			if err != nil || st.EphemeralOwner == old || st.EphemeralOwner != a.SessionID() {
-				t.Fatalf("rejoined node %s: owner %#x, old session %#x, new %#x (%v)", la.Path(), st.EphemeralOwner, old, a.SessionID(), err)
-			}
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("participants %+v; want b leading and a rejoined", ps)
-		case <-time.After(20 * time.Millisecond):
-		}
+	var ps []election.Participant
+	locktest.Eventually(t, ctx, func() bool {
+		ps = participantsOf(t, ctx, lb)
+		return len(ps) == 2 && ps[0].Path == tb.Path() && ps[1].Path == la.Path()
+	}, func() string { return fmt.Sprintf("participants %+v; want b leading and a rejoined", ps) })
+	_, st, err := a.Get(ctx, la.Path())
+	if err != nil || st.EphemeralOwner == old || st.EphemeralOwner != a.SessionID() {
+		t.Fatalf("rejoined node %s: owner %#x, old session %#x, new %#x (%v)", la.Path(), st.EphemeralOwner, old, a.SessionID(), err)
 	}
 }
 

@@ -78,17 +78,11 @@ func TestLeadershipEndsBeforeNextBegins(t *testing.T) {
 			}
 			cut.Resume()
 			// a comes back on a new session and queues behind b.
-			for {
-				ps := participantsOf(t, ctx, lb)
-				if len(ps) == 2 && ps[0].ID == "b" && ps[1].ID == "a" && !la.HasLeadership() {
-					break
-				}
-				select {
-				case <-ctx.Done():
-					t.Fatalf("participants %+v", ps)
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
+			var ps []election.Participant
+			locktest.Eventually(t, ctx, func() bool {
+				ps = participantsOf(t, ctx, lb)
+				return len(ps) == 2 && ps[0].ID == "b" && ps[1].ID == "a" && !la.HasLeadership()
+			}, func() string { return fmt.Sprintf("participants %+v; want b leading and a queued", ps) })
 		})
 	}
 }

@@ -14,24 +14,15 @@ import (
 
 	"github.com/zookit/zookit/barrier"
 	"github.com/zookit/zookit/internal/contend"
+	"github.com/zookit/zookit/lock/locktest"
 	"github.com/zookit/zookit/recipes"
 )
 
 // Guard bounds every test so that a bug fails it instead of hanging.
-const Guard = 90 * time.Second
+const Guard = locktest.Guard
 
 // Connect opens a Client for a test and closes it when the test ends.
-func Connect(t testing.TB, addr string, opts ...recipes.Option) *recipes.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Guard)
-	defer cancel()
-	c, err := recipes.New(ctx, []string{addr}, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
+var Connect = locktest.Connect
 
 // Marker directories beside a double barrier's path. Every member, Go or
 // Java (see BarrierPeer.java), registers in Arrived before Enter and in

@@ -3,6 +3,7 @@ package contend_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,20 +49,13 @@ func mutex(c *recipes.Client, base string) *contend.Contender {
 // the background.
 func waitGone(t *testing.T, ctx context.Context, c *recipes.Client, p string) {
 	t.Helper()
-	for {
+	locktest.Eventually(t, ctx, func() bool {
 		st, err := c.Exists(ctx, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s never deleted", p)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		return st == nil
+	}, func() string { return p + " never deleted" })
 }
 
 // A try that would wait, and a wait whose context ends, leave no node.
@@ -83,20 +77,13 @@ func TestAbandonedNodesGo(t *testing.T) {
 	if _, err := k.Acquire(short, false); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("wait with an ending context: %v", err)
 	}
-	for {
-		kids, err := k.Sorted(ctx)
-		if err != nil {
+	var kids []string
+	locktest.Eventually(t, ctx, func() bool {
+		if kids, err = k.Sorted(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if len(kids) == 1 && "/m/"+kids[0] == held {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("children %v; want only the holder %s", kids, held)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		return len(kids) == 1 && "/m/"+kids[0] == held
+	}, func() string { return fmt.Sprintf("children %v; want only the holder %s", kids, held) })
 }
 
 // WaitChildren waits for a parent that does not exist yet.

@@ -331,3 +331,18 @@ func KilledHolder(t *testing.T, addr, path string) {
 		t.Fatalf("dead holder's node %s: stat %v, %v", node, st, err)
 	}
 }
+
+// Eventually polls cond until it holds, failing the test with what
+// describe says (called then, so it can show the last state seen) when ctx
+// ends first. Tests use it for what the server does in the background
+// (deleting abandoned nodes, expiring sessions).
+func Eventually(t testing.TB, ctx context.Context, cond func() bool, describe func() string) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatal(describe())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
