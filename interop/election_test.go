@@ -103,9 +103,7 @@ func latchTurns(t *testing.T, peer *ElectionPeer, addr, path string) {
 		})
 		// Its node exists before the next participant joins, so joining
 		// order is leading order.
-		for l.Path() == "" {
-			sleep(t, ctx, 5*time.Millisecond)
-		}
+		locktest.Eventually(t, ctx, func() bool { return l.Path() != "" }, func() string { return id + " has no node" })
 		last = l
 	}
 	join("go-0")
@@ -188,9 +186,7 @@ func javaLeaderKilled(t *testing.T, peer *ElectionPeer, addr, path string) {
 	c := g.connect()
 	l := election.NewLeaderLatch(c, path, "go-0")
 	defer l.Close(ctx, election.Silent)
-	for l.Path() == "" {
-		sleep(t, ctx, 5*time.Millisecond)
-	}
+	locktest.Eventually(t, ctx, func() bool { return l.Path() != "" }, func() string { return "the Go latch has no node" })
 	if l.HasLeadership() {
 		t.Fatalf("the Go latch leads while the Java leader lives\n%s", locktest.Describe(o.c, path))
 	}
@@ -245,11 +241,7 @@ func goSessionClosed(t *testing.T, peer *ElectionPeer, addr, path string) {
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	o := startObserver(t, addr, path, "latch-")
-	c, err := recipes.New(ctx, []string{addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := locktest.Connect(t, addr)
 	l := election.NewLeaderLatch(c, path, "go-0")
 	defer l.Close(ctx, election.Silent)
 	term, err := l.Await(ctx)
@@ -611,15 +603,6 @@ func assertGone(t *testing.T, ctx context.Context, c *recipes.Client, node strin
 	t.Helper()
 	if st, err := c.Exists(ctx, node); err != nil || st != nil {
 		t.Fatalf("the dead leader's node %s: stat %+v, %v", node, st, err)
-	}
-}
-
-func sleep(t *testing.T, ctx context.Context, d time.Duration) {
-	t.Helper()
-	select {
-	case <-ctx.Done():
-		t.Fatal(ctx.Err())
-	case <-time.After(d):
 	}
 }
 
