@@ -2,6 +2,7 @@ package election_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sync/atomic"
@@ -55,6 +56,12 @@ func TestLatchLayout(t *testing.T) {
 	data, st, err := c.Get(ctx, term.Path())
 	if err != nil || string(data) != "me" || st.EphemeralOwner != c.SessionID() || st.Czxid != term.Fence() {
 		t.Fatalf("node data %q stat %+v err %v, fence %d", data, st, err, term.Fence())
+	}
+	// An ended context ends Await even while the latch leads.
+	ended, end := context.WithCancel(ctx)
+	end()
+	if _, err := l.Await(ended); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Await with an ended context while leading: %v", err)
 	}
 }
 

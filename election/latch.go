@@ -71,9 +71,13 @@ func NewLeaderLatch(c *recipes.Client, path, id string, opts ...Option) *LeaderL
 }
 
 // Await waits until the latch leads and returns the term, or ctx ends, or
-// the latch is closed (ErrClosed).
+// the latch is closed (ErrClosed). An ended ctx returns its error even while
+// the latch leads, so that a loop around Await stops.
 func (l *LeaderLatch) Await(ctx context.Context) (*Leadership, error) {
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		l.mu.Lock()
 		term, changed, closed := l.term, l.changed, l.closed
 		l.mu.Unlock()
@@ -175,11 +179,15 @@ func (l *LeaderLatch) run() {
 	defer close(l.done)
 	c := l.k.Client
 	// Errors a reconnect does not cure (no permission on the path, say)
-	// would otherwise spin; each one waits longer, up to 5 s.
+	// would otherwise spin; each one in a row waits longer, up to 5 s.
+	// Connection errors only wait for the connection.
 	pause := backoff.NewExponentialBackOff(backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
 	failed := func(err error) {
 		c.Logger().Warn("leader latch", zap.String("path", l.k.Base), zap.Error(err))
 		l.awaitConnected()
+		if recipes.Retryable(err) {
+			return
+		}
 		select {
 		case <-time.After(pause.NextBackOff()):
 		case <-l.ctx.Done():
