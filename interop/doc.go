@@ -7,8 +7,12 @@
 // 127.0.0.1 port in a temporary directory (StartApacheZooKeeper, StartZookit),
 // or as an ensemble of voters and observers (StartApacheEnsemble,
 // StartZookitEnsemble, with Kill to SIGKILL one server), compiles the Java
-// peers in java/ against Debian's Curator (CompileJava), and drives
-// line-oriented shells (Console).
+// peers in java/ against Debian's Curator (CompileJava: LockPeer,
+// ElectionPeer, BarrierPeer, CuratorCheck, FailoverCheck), runs them as line
+// speaking processes (PeerProcess), and drives line-oriented shells
+// (Console). The recipe tests reuse the bodies of lock/locktest,
+// election/electiontest and barrier/barriertest against both servers, and
+// put Go and Curator contenders on one path.
 //
 // A missing peer skips the test with the name of the Debian package to
 // install, unless ZOOKIT_INTEROP=1 is set: then it fails, so that a CI run
