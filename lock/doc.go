@@ -10,7 +10,9 @@
 //
 // Contenders wait only on their predecessor (no herd), and nodes are created
 // with recipes.Client's protected create, so a lost reply never leaves an
-// orphan contender that would block everyone else.
+// orphan contender that would block everyone else. The acquire loop is the
+// contention engine every sequential-node recipe shares (internal/contend),
+// and a Lease is its held-node handle, as an election's Leadership is.
 //
 // A successful acquisition returns a *Lease. Ownership belongs to the Lease,
 // not to a goroutine: any goroutine holding it may Unlock it, and Reenter
@@ -19,7 +21,8 @@
 // WithSuspendTolerance allows, the session is lost, the node was deleted) or
 // has been released. ZooKeeper cannot stop another process from taking the
 // lock after that moment, so writes made under a lock should be fenced: Guard
-// runs a multi that succeeds only while the lock node exists, and Fence gives
+// runs a multi that succeeds only while the lock node exists (ErrNotHeld
+// otherwise, distinct from the ops' own errors), and Fence gives
 // a token (the node's czxid) that grows with every new holder, for resources
 // outside ZooKeeper.
 //
