@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zookit/zookit/ensemble/ensembletest"
 )
 
 // EnvStrict names the environment variable that turns a missing peer from a
@@ -309,7 +311,7 @@ type EnsembleStarter func(t testing.TB, voters, observers int, opts Options) []s
 func startServer(t testing.TB, opts Options, name string, command func(cfg string) *exec.Cmd) string {
 	t.Helper()
 	dir := t.TempDir()
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(ensembletest.FreePorts(t, 1)[0])
 	addr := net.JoinHostPort("127.0.0.1", port)
 	cfg := baseConfig(opts, dir)
 	cfg["clientPort"], cfg["clientPortAddress"] = port, "127.0.0.1"
@@ -328,13 +330,15 @@ func startEnsemble(t testing.TB, voters, observers int, opts Options, name strin
 	base := t.TempDir()
 	servers := make(map[string]string, n)
 	addrs := make([]string, n)
+	// One set, so that no server's client port is another's quorum port.
+	ports := ensembletest.FreePorts(t, 3*n)
 	for i := range n {
 		role := ""
 		if i >= voters {
 			role = ":observer"
 		}
-		addrs[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-		servers[fmt.Sprintf("server.%d", i+1)] = fmt.Sprintf("127.0.0.1:%d:%d%s;%s", freePort(t), freePort(t), role, addrs[i])
+		addrs[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[3*i]))
+		servers[fmt.Sprintf("server.%d", i+1)] = fmt.Sprintf("127.0.0.1:%d:%d%s;%s", ports[3*i+1], ports[3*i+2], role, addrs[i])
 	}
 	procs := make([]*process, n)
 	for i := range n {
@@ -544,16 +548,6 @@ func FourLetterWord(ctx context.Context, addr, word string) (string, error) {
 		return "", fmt.Errorf("4lw %s: %w", word, err)
 	}
 	return string(out), nil
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // tail returns the last n bytes of a log file, for failure messages.

@@ -46,7 +46,7 @@ func StartCluster(t testing.TB, voters, observers int, opts ...Option) *Cluster 
 	}
 	n := voters + observers
 	c := &Cluster{t: t, paused: map[uint64]bool{}}
-	ports := freePorts(t, 3*n)
+	ports := FreePorts(t, 3*n)
 	var lines []string
 	for i := range n {
 		id := uint64(i + 1)
@@ -115,7 +115,11 @@ znode.container.checkIntervalMs=1000
 	return c
 }
 
-func freePorts(t testing.TB, n int) []int {
+// FreePorts returns n distinct free ports on 127.0.0.1. All n are held
+// open until every one is chosen, so that one set never repeats a port,
+// which picking them one at a time can (the kernel may hand a just-closed
+// port out again).
+func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var lns []net.Listener
 	var ports []int

@@ -55,7 +55,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	for _, f := range opts {
 		f(&o)
 	}
-	port := freePorts(t, 1)[0]
+	port := FreePorts(t, 1)[0]
 	dir := t.TempDir()
 	// The configuration is a zoo.cfg text, so tests exercise the same
 	// parsing as deployments.
