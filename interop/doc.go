@@ -8,7 +8,8 @@
 // or as an ensemble of voters and observers (StartApacheEnsemble,
 // StartZookitEnsemble, with Kill to SIGKILL one server), compiles the Java
 // peers in java/ against Debian's Curator (CompileJava: LockPeer,
-// ElectionPeer, BarrierPeer, CuratorCheck, FailoverCheck), runs them as line
+// ElectionPeer, BarrierPeer, QueuePeer, CounterPeer, CuratorCheck,
+// FailoverCheck), runs them as line
 // speaking processes (PeerProcess), and drives line-oriented shells
 // (Console). The recipe tests reuse the bodies of lock/locktest,
 // election/electiontest and barrier/barriertest against both servers, and
