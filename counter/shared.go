@@ -158,7 +158,7 @@ func (s *SharedCount) follow(ctx context.Context, ch <-chan zk.Event) {
 				return
 			}
 			s.c.Logger().Debug("shared count: re-reading", zap.Error(err))
-			if !awaitConnected(ctx, s.c) {
+			if s.c.AwaitConnected(ctx) != nil {
 				return
 			}
 			// Not only a lost connection (corrupt data, say): do not spin.
@@ -169,15 +169,4 @@ func (s *SharedCount) follow(ctx context.Context, ch <-chan zk.Event) {
 			}
 		}
 	}
-}
-
-// awaitConnected waits until c is connected; false when ctx ends or c
-// closes first.
-func awaitConnected(ctx context.Context, c *recipes.Client) bool {
-	for st := range c.Listen(ctx) {
-		if st.IsConnected() {
-			return true
-		}
-	}
-	return false
 }

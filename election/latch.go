@@ -184,7 +184,7 @@ func (l *LeaderLatch) run() {
 	pause := backoff.NewExponentialBackOff(backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
 	failed := func(err error) {
 		c.Logger().Warn("leader latch", zap.String("path", l.k.Base), zap.Error(err))
-		l.awaitConnected()
+		l.k.Client.AwaitConnected(l.ctx)
 		if recipes.Retryable(err) {
 			return
 		}
@@ -231,18 +231,7 @@ func (l *LeaderLatch) run() {
 		case <-l.ctx.Done():
 		}
 		l.setTerm(nil)
-		l.awaitConnected()
-	}
-}
-
-// awaitConnected waits until the Client is connected or the latch closes.
-func (l *LeaderLatch) awaitConnected() {
-	ctx, cancel := context.WithCancel(l.ctx)
-	defer cancel()
-	for st := range l.k.Client.Listen(ctx) {
-		if st.IsConnected() {
-			return
-		}
+		l.k.Client.AwaitConnected(l.ctx)
 	}
 }
 

@@ -55,6 +55,21 @@ func (c *Client) State() State {
 	return c.state
 }
 
+// AwaitConnected waits until the Client is connected (Curator's
+// blockUntilConnected); it fails when ctx ends or the Client is closed
+// first.
+func (c *Client) AwaitConnected(ctx context.Context) error {
+	for st := range c.Listen(ctx) {
+		if st.IsConnected() {
+			return nil
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ErrClosed
+}
+
 // Listen returns a channel that first carries the current state and then
 // every change, in order and without drops, until ctx is done or the Client
 // is closed; then it is closed. A slow reader delays only itself.
