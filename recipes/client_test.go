@@ -458,3 +458,32 @@ func TestRetryPolicies(t *testing.T) {
 		t.Error("Retryable misclassifies")
 	}
 }
+
+// CreateTTL makes TTL nodes (sequential too) that the server reaps once
+// idle; a TTL mode without a TTL is refused before anything is sent.
+func TestCreateTTL(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	c := connect(t, srv.Addr())
+	if _, err := c.Create(ctx, "/ttl", nil, PersistentWithTTL); !errors.Is(err, zk.ErrInvalidFlags) {
+		t.Fatalf("TTL mode through Create: %v, want ErrInvalidFlags", err)
+	}
+	if _, err := c.CreateProtected(ctx, "/ttl", nil, PersistentWithTTL); !errors.Is(err, zk.ErrInvalidFlags) {
+		t.Fatalf("TTL mode through CreateProtected: %v, want ErrInvalidFlags", err)
+	}
+	p, err := c.CreateTTL(ctx, "/ttls/a", []byte("x"), PersistentWithTTL, 300*time.Millisecond)
+	if err != nil || p != "/ttls/a" {
+		t.Fatalf("CreateTTL: %q, %v", p, err)
+	}
+	s, err := c.CreateTTL(ctx, "/ttls/s-", nil, PersistentSequentialWithTTL, 300*time.Millisecond)
+	if err != nil || !strings.HasPrefix(s, "/ttls/s-") || len(s) != len("/ttls/s-")+10 {
+		t.Fatalf("sequential CreateTTL: %q, %v", s, err)
+	}
+	for _, n := range []string{p, s} {
+		waitFor(t, ctx, func() bool {
+			st, err := c.Exists(ctx, n)
+			return err == nil && st == nil
+		})
+	}
+}

@@ -3,7 +3,7 @@ package recipes
 import "github.com/go-zookeeper/zk"
 
 // CreateMode is the kind of node a create makes; the values are ZooKeeper's
-// create flags. TTL nodes need a duration and go through Conn's CreateTTL.
+// create flags. The TTL modes need a duration: Client.CreateTTL makes them.
 type CreateMode int32
 
 // The create modes.
@@ -13,13 +13,23 @@ const (
 	PersistentSequential CreateMode = zk.FlagSequence
 	EphemeralSequential  CreateMode = zk.FlagEphemeralSequential
 	Container            CreateMode = zk.FlagContainer
+	// PersistentWithTTL and PersistentSequentialWithTTL are persistent
+	// nodes the server deletes once they have had no child and no change
+	// for their TTL (the server must enable extended types).
+	PersistentWithTTL           CreateMode = zk.FlagTTL
+	PersistentSequentialWithTTL CreateMode = zk.FlagPersistentSequentialWithTTL
 )
 
 // IsEphemeral reports whether nodes of this mode end with their session.
 func (m CreateMode) IsEphemeral() bool { return m == Ephemeral || m == EphemeralSequential }
 
 // IsSequential reports whether the server appends a sequence number.
-func (m CreateMode) IsSequential() bool { return m == PersistentSequential || m == EphemeralSequential }
+func (m CreateMode) IsSequential() bool {
+	return m == PersistentSequential || m == EphemeralSequential || m == PersistentSequentialWithTTL
+}
+
+// HasTTL reports whether nodes of this mode need a TTL.
+func (m CreateMode) HasTTL() bool { return m == PersistentWithTTL || m == PersistentSequentialWithTTL }
 
 func (m CreateMode) String() string {
 	switch m {
@@ -33,6 +43,10 @@ func (m CreateMode) String() string {
 		return "EPHEMERAL_SEQUENTIAL"
 	case Container:
 		return "CONTAINER"
+	case PersistentWithTTL:
+		return "PERSISTENT_WITH_TTL"
+	case PersistentSequentialWithTTL:
+		return "PERSISTENT_SEQUENTIAL_WITH_TTL"
 	}
 	return "CreateMode(unknown)"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 )
@@ -13,6 +14,7 @@ import (
 type zkConn interface {
 	Create(path string, data []byte, flags int32, acl []zk.ACL) (string, error)
 	CreateContainer(path string, data []byte, flags int32, acl []zk.ACL) (string, error)
+	CreateTTL(path string, data []byte, flags int32, acl []zk.ACL, ttl time.Duration) (string, error)
 	Children(path string) ([]string, *zk.Stat, error)
 	ChildrenW(path string) ([]string, *zk.Stat, <-chan zk.Event, error)
 	Get(path string) ([]byte, *zk.Stat, error)
@@ -44,19 +46,31 @@ func opErr(op, p string, err error) error {
 // from others' nodes (see own.go), instead of failing with
 // zk.ErrNodeExists or making a second sequential node.
 func (c *Client) Create(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
-	return c.create(ctx, p, data, mode, false)
+	return c.create(ctx, p, data, mode, 0, false)
 }
 
 // CreateWithParents is Create that first makes missing parents, as
 // CONTAINER nodes, which the server removes once they are empty again.
 func (c *Client) CreateWithParents(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
-	return c.create(ctx, p, data, mode, true)
+	return c.create(ctx, p, data, mode, 0, true)
+}
+
+// CreateTTL is CreateWithParents for the TTL modes: the server deletes the
+// node once it has had no child and no change for ttl.
+func (c *Client) CreateTTL(ctx context.Context, p string, data []byte, mode CreateMode, ttl time.Duration) (string, error) {
+	if !mode.HasTTL() || ttl <= 0 {
+		return "", opErr("create", p, fmt.Errorf("%w: mode %v with ttl %v", zk.ErrInvalidFlags, mode, ttl))
+	}
+	return c.create(ctx, p, data, mode, ttl, true)
 }
 
 // create retries a create; a retry recognises the node an earlier attempt
 // made (see own.go) instead of reporting zk.ErrNodeExists for it or making
 // a second sequential node.
-func (c *Client) create(ctx context.Context, p string, data []byte, mode CreateMode, parents bool) (string, error) {
+func (c *Client) create(ctx context.Context, p string, data []byte, mode CreateMode, ttl time.Duration, parents bool) (string, error) {
+	if mode.HasTTL() && ttl <= 0 {
+		return "", opErr("create", p, fmt.Errorf("%w: mode %v needs a ttl (CreateTTL)", zk.ErrInvalidFlags, mode))
+	}
 	end := c.claims.begin()
 	defer end()
 	z0 := c.zxid.load()
@@ -76,7 +90,7 @@ func (c *Client) create(ctx context.Context, p string, data []byte, mode CreateM
 			}
 		}
 		var err error
-		created, err = c.createOnce(conn, p, data, mode, parents)
+		created, err = c.createOnce(conn, p, data, mode, ttl, parents)
 		if attempt > 1 && !mode.IsSequential() && errors.Is(err, zk.ErrNodeExists) {
 			own, ownErr := c.isOwnNode(conn, full, data, mode, z0)
 			if Retryable(ownErr) {
@@ -98,11 +112,16 @@ func (c *Client) create(ctx context.Context, p string, data []byte, mode CreateM
 
 // createOnce is one create attempt; with parents it makes missing parents
 // only after the create has failed with ErrNoNode, which is the rare case.
-func (c *Client) createOnce(conn zkConn, p string, data []byte, mode CreateMode, parents bool) (string, error) {
+func (c *Client) createOnce(conn zkConn, p string, data []byte, mode CreateMode, ttl time.Duration, parents bool) (string, error) {
 	full := c.FullPath(p)
 	create := conn.Create
-	if mode == Container {
+	switch {
+	case mode == Container:
 		create = conn.CreateContainer
+	case mode.HasTTL():
+		create = func(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+			return conn.CreateTTL(p, data, flags, acl, ttl)
+		}
 	}
 	created, err := create(full, data, int32(mode), c.opts.acl)
 	if parents && errors.Is(err, zk.ErrNoNode) {

@@ -3,6 +3,7 @@ package recipes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path"
 	"strings"
 	"sync"
@@ -51,6 +52,9 @@ func StripProtected(name string) string {
 // never leaves an orphan: an ephemeral one until its session is over, which
 // takes it along, a persistent one until it is gone or the Client closes.
 func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
+	if mode.HasTTL() {
+		return "", opErr("create protected", p, fmt.Errorf("%w: protected creates take no ttl mode", zk.ErrInvalidFlags))
+	}
 	parent := parentOf(p)
 	prefix := ProtectedPrefix + uuid.NewString() + "-"
 	name := joinPath(parent, prefix+path.Base(p))
@@ -80,7 +84,7 @@ func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mod
 		}
 		session = conn.SessionID()
 		var err error
-		created, err = c.createOnce(conn, name, data, mode, true)
+		created, err = c.createOnce(conn, name, data, mode, 0, true)
 		return err
 	})
 	if err != nil {

@@ -197,6 +197,10 @@ func (cc ctxConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (stri
 	return await(cc.ctx, cc.calls, func() (string, error) { return cc.zkConn.Create(p, data, flags, acl) })
 }
 
+func (cc ctxConn) CreateTTL(p string, data []byte, flags int32, acl []zk.ACL, ttl time.Duration) (string, error) {
+	return await(cc.ctx, cc.calls, func() (string, error) { return cc.zkConn.CreateTTL(p, data, flags, acl, ttl) })
+}
+
 func (cc ctxConn) CreateContainer(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
 	return await(cc.ctx, cc.calls, func() (string, error) { return cc.zkConn.CreateContainer(p, data, flags, acl) })
 }
