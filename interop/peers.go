@@ -114,7 +114,7 @@ func (p Peer) missing() []string {
 		need(errJavac == nil, "javac", "default-jdk-headless")
 		_, cpMissing := CuratorClasspath()
 		for _, f := range cpMissing {
-			need(false, f, "zookeeper, libcurator-client-java, libcurator-framework-java, libcurator-recipes-java")
+			need(false, f, "zookeeper, libcurator-client-java, libcurator-framework-java, libcurator-recipes-java, libcurator-discovery-java")
 		}
 	default:
 		m = append(m, "unknown peer")
@@ -136,11 +136,13 @@ func ZooKeeperClasspath() (string, []string) {
 	return classpath(filepath.Join(javaDir, "zookeeper.jar"), filepath.Join(javaDir, "slf4j-simple.jar"))
 }
 
-// CuratorClasspath returns the classpath for a Curator 5.4 program: the three
-// Curator jars and their manifest dependencies (guava, zookeeper...).
+// CuratorClasspath returns the classpath for a Curator 5.4 program: the
+// Curator jars (service discovery included) and their manifest dependencies
+// (guava, zookeeper, jackson...).
 func CuratorClasspath() (string, []string) {
 	return classpath(
 		filepath.Join(javaDir, "curator-recipes.jar"),
+		filepath.Join(javaDir, "curator-x-discovery.jar"),
 		filepath.Join(javaDir, "curator-framework.jar"),
 		filepath.Join(javaDir, "curator-client.jar"),
 		filepath.Join(javaDir, "zookeeper.jar"),
