@@ -1,8 +1,9 @@
 // Package node keeps nodes alive across connection trouble, as Apache
 // Curator's nodes recipes do, and builds group membership on them:
 //
-//	Persistent   PersistentNode  <path> (or its protected, sequential form), any mode
-//	GroupMember  GroupMember     <path>/<id>, EPHEMERAL, data = payload
+//	Persistent   PersistentNode     <path> (or its protected, sequential form), any mode
+//	PersistentTTL PersistentTtlNode <path> and <path>/touch, both PERSISTENT_WITH_TTL
+//	GroupMember  GroupMember        <path>/<id>, EPHEMERAL, data = payload
 //
 // A Persistent node is made in the background and made again whenever it
 // goes: deleted by someone, or taken by the end of its session. After the
@@ -10,7 +11,8 @@
 // so watchers of that name see it come back. A node that already exists is
 // adopted and given our data, as Curator adopts it.
 //
-// TTL modes (Curator's PersistentTtlNode) are not supported yet: the
-// recipes Client has no TTL create. The package deletes only the node it
-// keeps, and only on Close.
+// A PersistentTTL node outlives its process by about its TTL: its touch
+// child is written every TTL/2, so when the writes stop the child expires,
+// then the childless parent. The package deletes only the nodes it keeps,
+// and only on Close.
 package node

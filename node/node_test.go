@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -122,4 +123,36 @@ func TestGroupMembers(t *testing.T) {
 	if err != nil || len(got) != 2 || string(got["m1"]) != "moved" {
 		t.Fatalf("members after a change and a leave: %q (%v)", got, err)
 	}
+}
+
+// A PersistentTTL node and its touch child exist while kept; once the
+// keeper stops touching (its Client closed without Close), both expire.
+func TestPersistentTTL(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	raw := locktest.Connect(t, srv.Addr())
+	keeperCtx, stop := context.WithTimeout(ctx, locktest.Guard)
+	defer stop()
+	keeper, err := recipes.New(keeperCtx, []string{srv.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := node.NewPersistentTTL(keeper, "/jobs/j1", []byte("running"), 500*time.Millisecond)
+	if err := n.WaitForInitialCreate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Kept for several TTLs: still there.
+	time.Sleep(1500 * time.Millisecond)
+	for _, p := range []string{"/jobs/j1", "/jobs/j1/touch"} {
+		if st, err := raw.Exists(ctx, p); st == nil || err != nil {
+			t.Fatalf("%s while kept: %v, %v", p, st, err)
+		}
+	}
+	keeper.Close() // the process "dies": no Close, no more touches
+	n.Close(ctx)
+	locktest.Eventually(t, ctx, func() bool {
+		st, err := raw.Exists(ctx, "/jobs/j1")
+		return err == nil && st == nil
+	}, func() string { return "/jobs/j1 never expired" })
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"path"
 	"sync"
 	"time"
 
@@ -18,12 +19,18 @@ type Option func(*options)
 
 type options struct {
 	protected bool
+	ttl       time.Duration
 }
 
 // WithProtection names the node as Curator's protection mode does
 // (<parent>/_c_<uuid>-<name>), so that a create whose reply was lost is
 // found again rather than made twice.
 func WithProtection() Option { return func(o *options) { o.protected = true } }
+
+// WithTTL is the TTL of a node in a TTL mode (recipes.PersistentWithTTL,
+// recipes.PersistentSequentialWithTTL); the server deletes the node once it
+// has had no child and no change for ttl.
+func WithTTL(ttl time.Duration) Option { return func(o *options) { o.ttl = ttl } }
 
 // Persistent is Curator's PersistentNode.
 type Persistent struct {
@@ -168,11 +175,11 @@ func (n *Persistent) create(actual string, data []byte) (string, error) {
 	var err error
 	switch {
 	case actual != "":
-		made, err = n.c.CreateWithParents(n.ctx, actual, data, fixed(n.mode))
+		made, err = n.make(actual, data, fixed(n.mode))
 	case n.opts.protected:
 		made, err = n.c.CreateProtected(n.ctx, n.path, data, n.mode)
 	default:
-		made, err = n.c.CreateWithParents(n.ctx, n.path, data, n.mode)
+		made, err = n.make(n.path, data, n.mode)
 	}
 	if errors.Is(err, zk.ErrNodeExists) {
 		made = actual
@@ -188,6 +195,21 @@ func (n *Persistent) create(actual string, data []byte) (string, error) {
 	return made, err
 }
 
+// make creates the node at p, parents first as containers.
+func (n *Persistent) make(p string, data []byte, mode recipes.CreateMode) (string, error) {
+	if !mode.HasTTL() {
+		return n.c.CreateWithParents(n.ctx, p, data, mode)
+	}
+	made, err := n.c.CreateTTL(n.ctx, p, data, mode, n.opts.ttl)
+	if errors.Is(err, zk.ErrNoNode) {
+		_, err = n.c.CreateWithParents(n.ctx, path.Dir(p), nil, recipes.Container)
+		if err == nil || errors.Is(err, zk.ErrNodeExists) {
+			made, err = n.c.CreateTTL(n.ctx, p, data, mode, n.opts.ttl)
+		}
+	}
+	return made, err
+}
+
 // fixed is the non-sequential form of a mode.
 func fixed(m recipes.CreateMode) recipes.CreateMode {
 	switch m {
@@ -195,6 +217,8 @@ func fixed(m recipes.CreateMode) recipes.CreateMode {
 		return recipes.Ephemeral
 	case recipes.PersistentSequential:
 		return recipes.Persistent
+	case recipes.PersistentSequentialWithTTL:
+		return recipes.PersistentWithTTL
 	}
 	return m
 }

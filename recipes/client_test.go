@@ -472,6 +472,12 @@ func TestCreateTTL(t *testing.T) {
 	if _, err := c.CreateProtected(ctx, "/ttl", nil, PersistentWithTTL); !errors.Is(err, zk.ErrInvalidFlags) {
 		t.Fatalf("TTL mode through CreateProtected: %v, want ErrInvalidFlags", err)
 	}
+	if _, err := c.CreateTTL(ctx, "/ttls/a", nil, PersistentWithTTL, time.Second); !errors.Is(err, zk.ErrNoNode) {
+		t.Fatalf("CreateTTL under a missing parent: %v, want ErrNoNode (it makes no parents)", err)
+	}
+	if _, err := c.Create(ctx, "/ttls", nil, Persistent); err != nil {
+		t.Fatal(err)
+	}
 	p, err := c.CreateTTL(ctx, "/ttls/a", []byte("x"), PersistentWithTTL, 300*time.Millisecond)
 	if err != nil || p != "/ttls/a" {
 		t.Fatalf("CreateTTL: %q, %v", p, err)

@@ -55,13 +55,14 @@ func (c *Client) CreateWithParents(ctx context.Context, p string, data []byte, m
 	return c.create(ctx, p, data, mode, 0, true)
 }
 
-// CreateTTL is CreateWithParents for the TTL modes: the server deletes the
-// node once it has had no child and no change for ttl.
+// CreateTTL is Create for the TTL modes: the server deletes the node once
+// it has had no child and no change for ttl. It makes no parents: a parent
+// made for it could be mistaken for the TTL node a recipe is keeping.
 func (c *Client) CreateTTL(ctx context.Context, p string, data []byte, mode CreateMode, ttl time.Duration) (string, error) {
 	if !mode.HasTTL() || ttl <= 0 {
 		return "", opErr("create", p, fmt.Errorf("%w: mode %v with ttl %v", zk.ErrInvalidFlags, mode, ttl))
 	}
-	return c.create(ctx, p, data, mode, ttl, true)
+	return c.create(ctx, p, data, mode, ttl, false)
 }
 
 // create retries a create; a retry recognises the node an earlier attempt
