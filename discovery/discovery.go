@@ -75,9 +75,6 @@ func New[P any](c *recipes.Client, basePath string, opts ...Option) *ServiceDisc
 	}
 }
 
-// Serializer is the serializer this ServiceDiscovery writes and reads with.
-func (d *ServiceDiscovery[P]) Serializer() Serializer[P] { return d.ser }
-
 // PathFor is the node an instance with this name and id is registered at
 // (for DynamicSequential, the prefix of its name).
 func (d *ServiceDiscovery[P]) PathFor(name, id string) string {

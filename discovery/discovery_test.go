@@ -55,6 +55,15 @@ func TestRegisterQueryUnregister(t *testing.T) {
 			t.Errorf("%s: %+v (%v), want ephemeral %v", p, st, err, ephemeral)
 		}
 	}
+	// A sequential instance's node is <id><sequence>; its JSON keeps the id.
+	seq := instance("jobs", "worker-", 1)
+	seq.ServiceType = discovery.DynamicSequential
+	if err := d.Register(ctx, seq); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.QueryForInstances(ctx, "jobs"); err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], seq) {
+		t.Fatalf("sequential instances %+v (%v)", got, err)
+	}
 	if err := d.Unregister(ctx, "a1"); err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +79,9 @@ func TestRegisterQueryUnregister(t *testing.T) {
 	// Close unregisters the rest, static included, as Curator's close does.
 	if err := d.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := d.QueryForInstances(ctx, "jobs"); err != nil || len(got) != 0 {
+		t.Errorf("sequential instances after Close %+v (%v)", got, err)
 	}
 	for _, p := range []string{"/services/api/a2", "/services/db/d1"} {
 		if st, err := c.Exists(ctx, p); st != nil || err != nil {
