@@ -1,6 +1,7 @@
 package counter
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -50,8 +51,9 @@ func WithRetry(p recipes.RetryPolicy) Option {
 }
 
 // WithPromotion makes an update whose optimistic attempts all lost take the
-// lock.Mutex at lockPath for up to timeout and try again under it, under
-// retry (nil: once), as Curator's PromotedToLock. The mutex only serialises
+// lock.Mutex at lockPath for up to timeout (which must be positive: there is
+// no turn in no time) and try again under it, under retry (nil: once), as
+// Curator's PromotedToLock. The mutex only serialises
 // promoted writers; correctness still comes from the versioned write.
 func WithPromotion(lockPath string, timeout time.Duration, retry recipes.RetryPolicy) Option {
 	return func(o *atomicOptions) { o.lockPath, o.lockTimeout, o.promotionRetry = lockPath, timeout, retry }
@@ -126,23 +128,29 @@ func (a *Atomic[T]) Get(ctx context.Context) (T, error) {
 
 // read returns the value and stat (nil when the node is missing).
 func (a *Atomic[T]) read(ctx context.Context) (T, *zk.Stat, error) {
+	v, st, _, err := a.readRaw(ctx)
+	return v, st, err
+}
+
+// readRaw is read that also returns the stored bytes.
+func (a *Atomic[T]) readRaw(ctx context.Context) (T, *zk.Stat, []byte, error) {
 	data, st, err := a.c.Get(ctx, a.path)
 	if errors.Is(err, zk.ErrNoNode) {
-		return 0, nil, nil
+		return 0, nil, nil, nil
 	}
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	v, err := decode[T](data)
 	if err != nil {
-		return 0, nil, fmt.Errorf("counter %s: %w", a.path, err)
+		return 0, nil, nil, fmt.Errorf("counter %s: %w", a.path, err)
 	}
-	return v, st, nil
+	return v, st, data, nil
 }
 
 // Add adds delta (Curator's add/increment/decrement/subtract).
 func (a *Atomic[T]) Add(ctx context.Context, delta T) (Result[T], error) {
-	return a.update(ctx, func(v T) (T, bool) { return v + delta, true })
+	return a.update(ctx, func(v T, _ current) (T, bool) { return v + delta, true })
 }
 
 // Increment adds 1.
@@ -151,16 +159,20 @@ func (a *Atomic[T]) Increment(ctx context.Context) (Result[T], error) { return a
 // Decrement subtracts 1.
 func (a *Atomic[T]) Decrement(ctx context.Context) (Result[T], error) { return a.Add(ctx, -1) }
 
-// CompareAndSet sets newValue if the value is expected (the stored bytes
-// compared, as Curator compares them); a different value fails without
+// CompareAndSet sets newValue if the stored bytes are expected's encoding,
+// byte for byte, as Curator compares them: a missing node, empty data or
+// data longer than the encoding never match. A mismatch fails without
 // retrying.
 func (a *Atomic[T]) CompareAndSet(ctx context.Context, expected, newValue T) (Result[T], error) {
-	return a.update(ctx, func(v T) (T, bool) { return newValue, v == expected })
+	want := encode(expected)
+	return a.update(ctx, func(_ T, cur current) (T, bool) {
+		return newValue, cur.exists && bytes.Equal(cur.data, want)
+	})
 }
 
 // TrySet sets the value, losing (Succeeded false) only to contention.
 func (a *Atomic[T]) TrySet(ctx context.Context, v T) (Result[T], error) {
-	return a.update(ctx, func(T) (T, bool) { return v, true })
+	return a.update(ctx, func(T, current) (T, bool) { return v, true })
 }
 
 // Initialize creates the node with v if it does not exist; false when it
@@ -188,8 +200,18 @@ func (a *Atomic[T]) ForceSet(ctx context.Context, v T) error {
 // errLost means an attempt lost a race: retry under the recipe's policy.
 var errLost = errors.New("counter: lost a race")
 
+// current is the node as an attempt read it.
+type current struct {
+	data   []byte
+	exists bool
+}
+
+// step computes the value to write from the one read; false leaves the
+// counter as it is (a compare-and-set that does not match).
+type step[T Integer] func(pre T, cur current) (T, bool)
+
 // update runs Curator's optimistic loop, then the promoted one.
-func (a *Atomic[T]) update(ctx context.Context, next func(T) (T, bool)) (Result[T], error) {
+func (a *Atomic[T]) update(ctx context.Context, next step[T]) (Result[T], error) {
 	r, err := a.tryUnder(ctx, a.opts.retry, next)
 	if err != nil || r.Succeeded || a.lock == nil {
 		return r, err
@@ -214,7 +236,7 @@ func (a *Atomic[T]) update(ctx context.Context, next func(T) (T, bool)) (Result[
 }
 
 // tryUnder repeats tryOnce while it loses races and policy allows.
-func (a *Atomic[T]) tryUnder(ctx context.Context, policy recipes.RetryPolicy, next func(T) (T, bool)) (Result[T], error) {
+func (a *Atomic[T]) tryUnder(ctx context.Context, policy recipes.RetryPolicy, next step[T]) (Result[T], error) {
 	var r Result[T]
 	err := backoff.Retry(func() error {
 		var err error
@@ -232,12 +254,12 @@ func (a *Atomic[T]) tryUnder(ctx context.Context, policy recipes.RetryPolicy, ne
 
 // tryOnce is one versioned read-modify-write; errLost when another writer
 // came between the read and the write.
-func (a *Atomic[T]) tryOnce(ctx context.Context, next func(T) (T, bool)) (Result[T], error) {
-	pre, st, err := a.read(ctx)
+func (a *Atomic[T]) tryOnce(ctx context.Context, next step[T]) (Result[T], error) {
+	pre, st, data, err := a.readRaw(ctx)
 	if err != nil {
 		return Result[T]{}, err
 	}
-	post, ok := next(pre)
+	post, ok := next(pre, current{data: data, exists: st != nil})
 	r := Result[T]{PreValue: pre, PostValue: pre}
 	if !ok {
 		return r, nil

@@ -17,7 +17,8 @@
 // A SharedCount keeps a local copy of the value, updated from a data watch,
 // and streams every newer value (by mzxid) to its listeners.
 //
-// Empty data reads as 0, as Curator's atomic values read it; data shorter
-// than the encoding is an error, never a guess. The package never deletes
+// Empty data reads as 0, as Curator's atomic values read it (a SharedCount
+// reads it as 0 too, where Curator's throws); data shorter than the
+// encoding is an error, never a guess. The package never deletes
 // the counter node.
 package counter

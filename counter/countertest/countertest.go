@@ -100,8 +100,26 @@ func Encoding(t *testing.T, addr, path string) {
 	if r, err := i.CompareAndSet(ctx, -2, 4); err != nil || !r.Succeeded || r.PreValue != -2 || r.PostValue != 4 {
 		t.Fatalf("compare-and-set: %+v, %v", r, err)
 	}
+	// Curator compares bytes: a missing node never matches, nor does
+	// empty data (which reads as 0) or data longer than the encoding.
+	missing := counter.NewAtomicLong(c, path+"/missing")
+	if r, err := missing.CompareAndSet(ctx, 0, 5); err != nil || r.Succeeded {
+		t.Fatalf("compare-and-set on a missing node: %+v, %v", r, err)
+	}
+	if st, err := c.Exists(ctx, path+"/missing"); st != nil || err != nil {
+		t.Fatalf("compare-and-set created the node: %v, %v", st, err)
+	}
+	if _, err := c.Create(ctx, path+"/long9", append(encodeLong(7), 0), recipes.Persistent); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := counter.NewAtomicLong(c, path+"/long9").CompareAndSet(ctx, 7, 5); err != nil || r.Succeeded {
+		t.Fatalf("compare-and-set on 9 bytes: %+v, %v", r, err)
+	}
 	if _, err := c.Create(ctx, path+"/empty", nil, recipes.Persistent); err != nil {
 		t.Fatal(err)
+	}
+	if r, err := counter.NewAtomicLong(c, path+"/empty").CompareAndSet(ctx, 0, 5); err != nil || r.Succeeded {
+		t.Fatalf("compare-and-set on empty data: %+v, %v", r, err)
 	}
 	if v, err := counter.NewAtomicLong(c, path+"/empty").Get(ctx); v != 0 || err != nil {
 		t.Fatalf("empty node: %d, %v; want 0", v, err)
@@ -164,4 +182,14 @@ func SharedCounts(t *testing.T, addr, path string, sessions, n int) {
 	if got := watcher.Count(); got != want {
 		t.Fatalf("count %d, want %d", got, want)
 	}
+}
+
+// encodeLong is Curator's 8-byte big-endian encoding, written out here so
+// the test does not trust the code it checks.
+func encodeLong(v int64) []byte {
+	b := make([]byte, 8)
+	for i := range 8 {
+		b[i] = byte(v >> (56 - 8*i))
+	}
+	return b
 }
