@@ -8,12 +8,12 @@
 // or as an ensemble of voters and observers (StartApacheEnsemble,
 // StartZookitEnsemble, with Kill to SIGKILL one server), compiles the Java
 // peers in java/ against Debian's Curator (CompileJava: LockPeer,
-// ElectionPeer, BarrierPeer, QueuePeer, CounterPeer, CuratorCheck,
-// FailoverCheck), runs them as line
-// speaking processes (PeerProcess), and drives line-oriented shells
-// (Console). The recipe tests reuse the bodies of lock/locktest,
-// election/electiontest and barrier/barriertest against both servers, and
-// put Go and Curator contenders on one path.
+// ElectionPeer, BarrierPeer, QueuePeer, CounterPeer, DiscoveryPeer,
+// CuratorCheck, FailoverCheck), runs them as line-speaking processes
+// (PeerProcess), and drives line-oriented shells (Console). The recipe tests
+// run the bodies of lock/locktest, election/electiontest,
+// barrier/barriertest, counter/countertest and queue/queuetest against both
+// servers, and put Go and Curator participants on one path.
 //
 // A missing peer skips the test with the name of the Debian package to
 // install, unless ZOOKIT_INTEROP=1 is set: then it fails, so that a CI run
