@@ -1,4 +1,8 @@
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
@@ -10,6 +14,8 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
  *
  * QueuePeer CONNECT offer PATH N PREFIX  offers PREFIX/0000 .. PREFIX/N-1, prints "OK"
  * QueuePeer CONNECT take PATH N          takes N messages, printing "MSG <text>" for each, then "OK"
+ * QueuePeer CONNECT bench PATH N THREADS THREADS threads offer N messages in all, then take them;
+ *                                        prints "PUT <n> <seconds>", "TAKE <n> <seconds>", "OK"
  */
 public class QueuePeer {
     public static void main(String[] args) throws Exception {
@@ -38,6 +44,8 @@ public class QueuePeer {
                     }
                     System.out.println("MSG " + new String(m, "UTF-8"));
                 }
+            } else if (mode.equals("bench")) {
+                bench(q, n, Integer.parseInt(args[4]));
             } else {
                 throw new IllegalArgumentException("unknown mode " + mode);
             }
@@ -45,5 +53,47 @@ public class QueuePeer {
         } finally {
             client.close();
         }
+    }
+
+    interface Step { void run(int i) throws Exception; }
+
+    /** Runs step n times over threads threads and returns the seconds it took. */
+    static double timed(int n, int threads, Step step) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> all = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int t = 0; t < threads; t++) {
+            Thread th = new Thread(() -> {
+                try {
+                    for (int i = next.getAndIncrement(); i < n && failure.get() == null; i = next.getAndIncrement()) {
+                        step.run(i);
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+            th.start();
+            all.add(th);
+        }
+        for (Thread th : all) {
+            th.join();
+        }
+        if (failure.get() != null) {
+            throw new RuntimeException(failure.get());
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    static void bench(SimpleDistributedQueue q, int n, int threads) throws Exception {
+        byte[] msg = new byte[100];
+        double put = timed(n, threads, i -> q.offer(msg));
+        System.out.println("PUT " + n + " " + put);
+        double take = timed(n, threads, i -> {
+            if (q.poll(60, TimeUnit.SECONDS) == null) {
+                throw new IllegalStateException("queue ran dry");
+            }
+        });
+        System.out.println("TAKE " + n + " " + take);
     }
 }
