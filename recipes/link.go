@@ -51,6 +51,7 @@ type wire struct {
 	mu        sync.Mutex
 	closed    bool
 	cur       net.Conn
+	dials     int
 	sessionID int64
 	timeout   time.Duration
 }
@@ -77,9 +78,42 @@ func (w *wire) dial(network, addr string, timeout time.Duration) (net.Conn, erro
 	if w.cur != nil {
 		w.cur.Close()
 	}
-	w.cur = &sniffConn{Conn: conn, w: w}
+	w.dials++
+	s := &sniffConn{Conn: conn, w: w}
+	if w.dials > 1 {
+		s.gate = newReplyGate()
+	}
+	w.cur = s
 	return w.cur, nil
 }
+
+// setWatchesGrace bounds how long a reconnection holds back replies waiting
+// for go-zk's setWatches request; only a go-zk with no watches to restore
+// sends none, and then it reads no zxid that a reply could race with.
+const setWatchesGrace = 50 * time.Millisecond
+
+// replyGate works around a data race in go-zk v1.0.4 (go-zookeeper/zk
+// PR #35): on a reconnection, its loop reads Conn.lastZxid to build the
+// setWatches request while its receive loop may already be writing it
+// for the replies of queued requests. Holding every reply back until go-zk
+// writes its setWatches request, which it builds after that read, orders
+// the read before any write.
+type replyGate struct {
+	open chan struct{}
+	once sync.Once
+}
+
+func newReplyGate() *replyGate {
+	g := &replyGate{open: make(chan struct{})}
+	time.AfterFunc(setWatchesGrace, g.release)
+	return g
+}
+
+func (g *replyGate) release() { g.once.Do(func() { close(g.open) }) }
+
+// opSetWatches is the setWatches opcode; a request frame is length, xid,
+// opcode.
+const opSetWatches = 101
 
 func (w *wire) close() {
 	w.mu.Lock()
@@ -128,16 +162,29 @@ const frameHead = 20
 type sniffConn struct {
 	net.Conn
 	w         *wire
-	handshook bool // the connect response has been read
+	gate      *replyGate // nil on a Client's first connection
+	handshook bool       // the connect response has been read
 	head      [frameHead]byte
 	have      int // bytes of head filled
 	skip      int // bytes of the current frame's body past its head still to come
 }
 
 func (s *sniffConn) Read(p []byte) (int, error) {
+	if s.gate != nil && s.handshook && s.skip == 0 {
+		<-s.gate.open
+	}
 	n, err := s.Conn.Read(p)
 	s.follow(p[:n])
 	return n, err
+}
+
+// Write opens the reply gate when go-zk sends its setWatches request (it
+// writes each request with one Write).
+func (s *sniffConn) Write(p []byte) (int, error) {
+	if s.gate != nil && len(p) >= 12 && int32(binary.BigEndian.Uint32(p[8:12])) == opSetWatches {
+		s.gate.release()
+	}
+	return s.Conn.Write(p)
 }
 
 func (s *sniffConn) follow(b []byte) {
