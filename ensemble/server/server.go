@@ -326,10 +326,14 @@ type waiter struct {
 	at   time.Time
 }
 
-func (s *Server) forget(seq uint64) {
+// forget drops the callback of proposal seq; false when it was no longer
+// there, because the proposal applied and its callback has run or runs.
+func (s *Server) forget(seq uint64) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.waiters[seq]
 	delete(s.waiters, seq)
-	s.mu.Unlock()
+	return ok
 }
 
 // forgetLost drops the callbacks of proposals older than any client waits
@@ -360,8 +364,13 @@ func (s *Server) proposeAsync(ctx context.Context, txn *tree.Txn, done func(zxid
 		s.mu.Unlock()
 	}
 	if err := s.node.Propose(ctx, txn.Marshal()); err != nil {
-		if done != nil {
-			s.forget(txn.Seq)
+		// Propose can fail (its ctx ended, say) after handing the entry
+		// to raft, which may still commit it. If it did and its callback
+		// has been taken, the callback reports the outcome: failing too
+		// would answer twice (a connection's write count once went below
+		// zero that way, and the server panicked).
+		if done != nil && !s.forget(txn.Seq) {
+			return nil
 		}
 		return err
 	}
