@@ -15,23 +15,29 @@ import (
 //go:embed java/*.java
 var javaSources embed.FS
 
-// CompileJava compiles java/<name>.java into dir against Debian's Curator
-// and ZooKeeper jars and returns the classpath to run it with; javac and
-// the jars must be present (see Require(t, Curator)).
+// CompileJava compiles java/<name>.java, with the helpers every peer shares
+// (java/Peers.java), into dir against Debian's Curator and ZooKeeper jars
+// and returns the classpath to run it with; javac and the jars must be
+// present (see Require(t, Curator)).
 func CompileJava(ctx context.Context, dir, name string) (string, error) {
 	cp, missing := CuratorClasspath()
 	if len(missing) > 0 {
 		return "", fmt.Errorf("curator jars missing: %v", missing)
 	}
-	source, err := javaSources.ReadFile("java/" + name + ".java")
-	if err != nil {
-		return "", err
+	var srcs []string
+	for _, n := range []string{name, "Peers"} {
+		source, err := javaSources.ReadFile("java/" + n + ".java")
+		if err != nil {
+			return "", err
+		}
+		src := filepath.Join(dir, n+".java")
+		if err := os.WriteFile(src, source, 0o644); err != nil {
+			return "", err
+		}
+		srcs = append(srcs, src)
 	}
-	src := filepath.Join(dir, name+".java")
-	if err := os.WriteFile(src, source, 0o644); err != nil {
-		return "", err
-	}
-	if out, err := exec.CommandContext(ctx, "javac", "-d", dir, "-cp", cp, src).CombinedOutput(); err != nil {
+	args := append([]string{"-d", dir, "-cp", cp}, srcs...)
+	if out, err := exec.CommandContext(ctx, "javac", args...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("javac %s.java: %w\n%s", name, err, out)
 	}
 	return dir + string(os.PathListSeparator) + cp, nil

@@ -1,13 +1,8 @@
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
-import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.KeeperException;
 
 /**
@@ -28,39 +23,13 @@ public class BarrierPeer {
         int threads = Integer.parseInt(args[2]);
         int members = Integer.parseInt(args[3]);
         long seconds = Long.parseLong(args[4]);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        List<Thread> all = new ArrayList<>();
-        for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> {
-                try {
-                    member(connect, path, members, seconds);
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                }
-            });
-            t.start();
-            all.add(t);
-        }
-        for (Thread t : all) {
-            t.join();
-        }
-        if (failure.get() != null) {
-            throw new RuntimeException(failure.get());
-        }
+        Peers.inThreads(threads, run -> member(connect, path, members, seconds));
         System.out.println("OK " + threads);
     }
 
     static void member(String connect, String path, int members, long seconds) throws Exception {
-        CuratorFramework client = CuratorFrameworkFactory.builder()
-                .connectString(connect)
-                .sessionTimeoutMs(10000)
-                .retryPolicy(new ExponentialBackoffRetry(100, 10))
-                .build();
-        client.start();
+        CuratorFramework client = Peers.connect(connect, 10000, seconds);
         try {
-            if (!client.blockUntilConnected((int) seconds, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("not connected to " + connect);
-            }
             DistributedDoubleBarrier barrier = new DistributedDoubleBarrier(client, path, members);
             register(client, path + "-arrived");
             if (!barrier.enter(seconds, TimeUnit.SECONDS)) {

@@ -1,19 +1,15 @@
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.curator.RetryPolicy;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.atomic.AtomicValue;
 import org.apache.curator.framework.recipes.atomic.DistributedAtomicInteger;
 import org.apache.curator.framework.recipes.atomic.DistributedAtomicLong;
@@ -24,7 +20,6 @@ import org.apache.curator.framework.recipes.shared.SharedCountListener;
 import org.apache.curator.framework.recipes.shared.SharedCountReader;
 import org.apache.curator.framework.recipes.shared.VersionedValue;
 import org.apache.curator.framework.state.ConnectionState;
-import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.curator.retry.RetryNTimes;
 
 /**
@@ -76,16 +71,8 @@ public class CounterPeer {
     static void run(String[] args) throws Exception {
         String connect = args[0];
         seconds = Long.parseLong(args[1]);
-        client = CuratorFrameworkFactory.builder()
-                .connectString(connect)
-                .sessionTimeoutMs(10000)
-                .retryPolicy(new ExponentialBackoffRetry(100, 10))
-                .build();
-        client.start();
+        client = Peers.connect(connect, 10000, seconds);
         try {
-            if (!client.blockUntilConnected((int) seconds, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("not connected to " + connect);
-            }
             System.out.println("READY");
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             for (String line; (line = in.readLine()) != null; ) {
@@ -179,47 +166,31 @@ public class CounterPeer {
                 : null;
         long end = deadline();
         AtomicLong ok = new AtomicLong(), failed = new AtomicLong(), promoted = new AtomicLong();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        List<Thread> all = new ArrayList<>();
-        for (int i = 0; i < threads; i++) {
+        Peers.inThreads(threads, run -> {
             RetryPolicy optimistic = new RetryNTimes(retries, 5);
             DistributedAtomicNumber<? extends Number> counter = isLong
                     ? (promotion == null ? new DistributedAtomicLong(client, path, optimistic)
                             : new DistributedAtomicLong(client, path, optimistic, promotion))
                     : (promotion == null ? new DistributedAtomicInteger(client, path, optimistic)
                             : new DistributedAtomicInteger(client, path, optimistic, promotion));
-            Thread t = new Thread(() -> {
-                try {
-                    for (int done = 0; done < n && failure.get() == null; ) {
-                        if (System.nanoTime() > end) {
-                            throw new IllegalStateException("increments not done within " + seconds + "s");
-                        }
-                        AtomicValue<? extends Number> v = counter.increment();
-                        if (!v.succeeded()) {
-                            failed.incrementAndGet();
-                            continue;
-                        }
-                        boolean p = v.getStats().getPromotedLockTries() > 0;
-                        if (p) {
-                            promoted.incrementAndGet();
-                        }
-                        System.out.println("POST " + v.preValue() + " " + v.postValue() + " " + (p ? 1 : 0));
-                        ok.incrementAndGet();
-                        done++;
-                    }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
+            for (int done = 0; done < n && run.ok(); ) {
+                if (System.nanoTime() > end) {
+                    throw new IllegalStateException("increments not done within " + seconds + "s");
                 }
-            });
-            t.start();
-            all.add(t);
-        }
-        for (Thread t : all) {
-            t.join();
-        }
-        if (failure.get() != null) {
-            throw new RuntimeException(failure.get());
-        }
+                AtomicValue<? extends Number> v = counter.increment();
+                if (!v.succeeded()) {
+                    failed.incrementAndGet();
+                    continue;
+                }
+                boolean p = v.getStats().getPromotedLockTries() > 0;
+                if (p) {
+                    promoted.incrementAndGet();
+                }
+                System.out.println("POST " + v.preValue() + " " + v.postValue() + " " + (p ? 1 : 0));
+                ok.incrementAndGet();
+                done++;
+            }
+        });
         System.out.println("OK " + ok.get() + " " + failed.get() + " " + promoted.get());
     }
 
@@ -249,38 +220,22 @@ public class CounterPeer {
         SharedCount s = sharedCount(path);
         long end = deadline();
         AtomicLong ok = new AtomicLong(), failed = new AtomicLong();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        List<Thread> all = new ArrayList<>();
-        for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(() -> {
-                try {
-                    for (int done = 0; done < n && failure.get() == null; ) {
-                        if (System.nanoTime() > end) {
-                            throw new IllegalStateException("trySetCount loops not done within " + seconds + "s");
-                        }
-                        VersionedValue<Integer> prev = s.getVersionedValue();
-                        int next = prev.getValue() + 1;
-                        if (!s.trySetCount(prev, next)) {
-                            failed.incrementAndGet();
-                            continue;
-                        }
-                        System.out.println("SET " + next);
-                        ok.incrementAndGet();
-                        done++;
-                    }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
+        Peers.inThreads(threads, run -> {
+            for (int done = 0; done < n && run.ok(); ) {
+                if (System.nanoTime() > end) {
+                    throw new IllegalStateException("trySetCount loops not done within " + seconds + "s");
                 }
-            });
-            t.start();
-            all.add(t);
-        }
-        for (Thread t : all) {
-            t.join();
-        }
-        if (failure.get() != null) {
-            throw new RuntimeException(failure.get());
-        }
+                VersionedValue<Integer> prev = s.getVersionedValue();
+                int next = prev.getValue() + 1;
+                if (!s.trySetCount(prev, next)) {
+                    failed.incrementAndGet();
+                    continue;
+                }
+                System.out.println("SET " + next);
+                ok.incrementAndGet();
+                done++;
+            }
+        });
         System.out.println("OK " + ok.get() + " " + failed.get());
     }
 

@@ -6,11 +6,8 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
-import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.curator.utils.ZKPaths;
 import org.apache.curator.x.discovery.ServiceDiscovery;
 import org.apache.curator.x.discovery.ServiceDiscoveryBuilder;
@@ -41,16 +38,8 @@ public class DiscoveryPeer {
 
     public static void main(String[] args) throws Exception {
         String connect = args[0], base = args[1];
-        CuratorFramework client = CuratorFrameworkFactory.builder()
-                .connectString(connect)
-                .sessionTimeoutMs(10000)
-                .retryPolicy(new ExponentialBackoffRetry(100, 10))
-                .build();
-        client.start();
+        CuratorFramework client = Peers.connect(connect, 10000, 60);
         try {
-            if (!client.blockUntilConnected(60, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("not connected to " + connect);
-            }
             ServiceDiscovery<Object> discovery = ServiceDiscoveryBuilder.builder(Object.class)
                     .client(client)
                     .basePath(base)

@@ -9,13 +9,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.api.transaction.CuratorTransactionResult;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderSelector;
 import org.apache.curator.framework.recipes.leader.LeaderSelectorListenerAdapter;
 import org.apache.curator.framework.recipes.locks.StandardLockInternalsDriver;
-import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.data.Stat;
@@ -93,15 +91,7 @@ public class ElectionPeer {
         String prefix = args[5];
         List<Participant> all = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            CuratorFramework client = CuratorFrameworkFactory.builder()
-                    .connectString(connect)
-                    .sessionTimeoutMs(sessionMs)
-                    .retryPolicy(new ExponentialBackoffRetry(100, 10))
-                    .build();
-            client.start();
-            if (!client.blockUntilConnected(60, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("not connected to " + connect);
-            }
+            CuratorFramework client = Peers.connect(connect, sessionMs, 60);
             Participant p = new Participant(prefix + "-" + i, client);
             switch (mode) {
                 case "latch":

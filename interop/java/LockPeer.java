@@ -1,17 +1,12 @@
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
 import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
 import org.apache.curator.framework.recipes.locks.Lease;
-import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 
@@ -34,16 +29,8 @@ public class LockPeer {
     public static void main(String[] args) throws Exception {
         String connect = args[0], mode = args[1], path = args[2];
         int threads = Integer.parseInt(args[3]);
-        CuratorFramework client = CuratorFrameworkFactory.builder()
-                .connectString(connect)
-                .sessionTimeoutMs(10000)
-                .retryPolicy(new ExponentialBackoffRetry(100, 10))
-                .build();
-        client.start();
+        CuratorFramework client = Peers.connect(connect, 10000, 60);
         try {
-            if (!client.blockUntilConnected(60, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("not connected to " + connect);
-            }
             if (mode.equals("bench")) {
                 bench(client, path, threads, Long.parseLong(args[4]));
             } else {
@@ -81,34 +68,18 @@ public class LockPeer {
     static void contend(CuratorFramework client, String mode, String path, int threads, int rounds, int maxLeases)
             throws Exception {
         AtomicLong acquired = new AtomicLong();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        List<Thread> all = new ArrayList<>();
-        for (int i = 0; i < threads; i++) {
+        Peers.inThreads(threads, run -> {
             Acquirer a = acquirer(client, mode, path, maxLeases);
-            Thread t = new Thread(() -> {
+            for (int r = 0; r < rounds && run.ok(); r++) {
+                Held h = a.acquire();
                 try {
-                    for (int r = 0; r < rounds && failure.get() == null; r++) {
-                        Held h = a.acquire();
-                        try {
-                            check(client, mode, path, maxLeases);
-                        } finally {
-                            h.release();
-                        }
-                        acquired.incrementAndGet();
-                    }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
+                    check(client, mode, path, maxLeases);
+                } finally {
+                    h.release();
                 }
-            });
-            t.start();
-            all.add(t);
-        }
-        for (Thread t : all) {
-            t.join();
-        }
-        if (failure.get() != null) {
-            throw new RuntimeException(failure.get());
-        }
+                acquired.incrementAndGet();
+            }
+        });
         System.out.println("OK " + acquired.get());
     }
 
@@ -157,32 +128,16 @@ public class LockPeer {
 
     static void bench(CuratorFramework client, String path, int threads, long millis) throws Exception {
         AtomicLong cycles = new AtomicLong();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
         long start = System.nanoTime();
         long end = start + TimeUnit.MILLISECONDS.toNanos(millis);
-        List<Thread> all = new ArrayList<>();
-        for (int i = 0; i < threads; i++) {
+        Peers.inThreads(threads, run -> {
             InterProcessMutex m = new InterProcessMutex(client, path);
-            Thread t = new Thread(() -> {
-                try {
-                    while (System.nanoTime() < end) {
-                        m.acquire();
-                        m.release();
-                        cycles.incrementAndGet();
-                    }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                }
-            });
-            t.start();
-            all.add(t);
-        }
-        for (Thread t : all) {
-            t.join();
-        }
-        if (failure.get() != null) {
-            throw new RuntimeException(failure.get());
-        }
+            while (System.nanoTime() < end && run.ok()) {
+                m.acquire();
+                m.release();
+                cycles.incrementAndGet();
+            }
+        });
         double secs = (System.nanoTime() - start) / 1e9;
         System.out.println("CYCLES " + cycles.get() + " " + secs);
     }

@@ -1,13 +1,8 @@
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.queue.SimpleDistributedQueue;
-import org.apache.curator.retry.ExponentialBackoffRetry;
 
 /**
  * Curator 5.4's side of zookit's SimpleQueue interop test.
@@ -21,16 +16,8 @@ public class QueuePeer {
     public static void main(String[] args) throws Exception {
         String connect = args[0], mode = args[1], path = args[2];
         int n = Integer.parseInt(args[3]);
-        CuratorFramework client = CuratorFrameworkFactory.builder()
-                .connectString(connect)
-                .sessionTimeoutMs(10000)
-                .retryPolicy(new ExponentialBackoffRetry(100, 10))
-                .build();
-        client.start();
+        CuratorFramework client = Peers.connect(connect, 10000, 60);
         try {
-            if (!client.blockUntilConnected(60, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("not connected to " + connect);
-            }
             SimpleDistributedQueue q = new SimpleDistributedQueue(client, path);
             if (mode.equals("offer")) {
                 for (int i = 0; i < n; i++) {
@@ -60,28 +47,12 @@ public class QueuePeer {
     /** Runs step n times over threads threads and returns the seconds it took. */
     static double timed(int n, int threads, Step step) throws Exception {
         AtomicInteger next = new AtomicInteger();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        List<Thread> all = new ArrayList<>();
         long start = System.nanoTime();
-        for (int t = 0; t < threads; t++) {
-            Thread th = new Thread(() -> {
-                try {
-                    for (int i = next.getAndIncrement(); i < n && failure.get() == null; i = next.getAndIncrement()) {
-                        step.run(i);
-                    }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                }
-            });
-            th.start();
-            all.add(th);
-        }
-        for (Thread th : all) {
-            th.join();
-        }
-        if (failure.get() != null) {
-            throw new RuntimeException(failure.get());
-        }
+        Peers.inThreads(threads, run -> {
+            for (int i = next.getAndIncrement(); i < n && run.ok(); i = next.getAndIncrement()) {
+                step.run(i);
+            }
+        });
         return (System.nanoTime() - start) / 1e9;
     }
 
