@@ -18,6 +18,11 @@ import (
 // ErrClosed is returned by every operation on a closed Client.
 var ErrClosed = errors.New("recipes: client closed")
 
+// ErrReplyTooLarge fails a request whose reply is larger than the Client's
+// bound (WithMaxReply), as a Java client's jute.maxbuffer would refuse it.
+// It is not retried: the same request would get the same reply.
+var ErrReplyTooLarge = errors.New("recipes: reply larger than the client's jute.maxbuffer bound (WithMaxReply)")
+
 // Option configures a Client.
 type Option func(*options)
 
@@ -27,6 +32,7 @@ type options struct {
 	log            *zap.Logger
 	retry          RetryPolicy
 	acl            []zk.ACL
+	maxReply       int
 	// wrap lets this package's tests put a fault injector between the Client
 	// and go-zk.
 	wrap func(zkConn) zkConn
@@ -59,6 +65,19 @@ func WithRetry(p RetryPolicy) Option {
 // zk.WorldACL(zk.PermAll).
 func WithACL(acl []zk.ACL) Option {
 	return func(o *options) { o.acl = acl }
+}
+
+// DefaultMaxReply is the default bound of WithMaxReply: jute.maxbuffer's
+// default, 0xfffff, which ZooKeeper's Java client applies to what it reads.
+const DefaultMaxReply = 0xfffff
+
+// WithMaxReply bounds the size in bytes of a reply the Client accepts, as
+// jute.maxbuffer does in ZooKeeper's Java client: a longer reply (a
+// getChildren of a very large directory, say) fails its request with
+// ErrReplyTooLarge, and the connection and other requests carry on. n <= 0
+// accepts replies of any size. The default is DefaultMaxReply.
+func WithMaxReply(n int) Option {
+	return func(o *options) { o.maxReply = n }
 }
 
 // Client is a ZooKeeper session manager for recipes. It is safe for
@@ -98,6 +117,7 @@ func New(ctx context.Context, servers []string, opts ...Option) (*Client, error)
 		log:            zap.NewNop(),
 		retry:          BoundedExponentialBackoff(100*time.Millisecond, 2*time.Second, 10),
 		acl:            zk.WorldACL(zk.PermAll),
+		maxReply:       DefaultMaxReply,
 	}
 	for _, f := range opts {
 		f(&o)
@@ -133,7 +153,7 @@ func New(ctx context.Context, servers []string, opts ...Option) (*Client, error)
 // count for generation gen. It resolves the servers' names, which can take
 // long, so it runs without mu.
 func (c *Client) dial(gen uint64) (*link, zkConn, error) {
-	w := newWire(&c.zxid)
+	w := newWire(&c.zxid, c.opts.maxReply)
 	raw, events, err := zk.Connect(c.servers, c.opts.sessionTimeout,
 		zk.WithLogger(zkLogger{c.log}),
 		zk.WithLogInfo(false),

@@ -551,3 +551,43 @@ func TestReconnectWithWatchesAndRequests(t *testing.T) {
 		t.Fatal("the watch set before the reconnections never fired")
 	}
 }
+
+// A reply over WithMaxReply fails its own request with ErrReplyTooLarge, at
+// once and without a retry, and the session and its other requests carry
+// on; a Client with a larger bound reads the same reply.
+func TestReplyTooLarge(t *testing.T) {
+	addr := ensembletest.Start(t).Addr()
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	big := connect(t, addr)
+	ops := make([]any, 0, 400)
+	for i := range 400 {
+		ops = append(ops, &zk.CreateRequest{Path: fmt.Sprintf("/dir/child-%04d", i), Acl: zk.WorldACL(zk.PermAll)})
+	}
+	if _, err := big.Create(ctx, "/dir", nil, Persistent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := big.Multi(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	small := connect(t, addr, WithMaxReply(4096))
+	session := small.SessionID()
+	for _, list := range []func() error{
+		func() error { _, err := small.Children(ctx, "/dir"); return err },
+		func() error { _, _, err := small.ChildrenW(ctx, "/dir"); return err },
+	} {
+		if err := list(); !errors.Is(err, ErrReplyTooLarge) {
+			t.Fatalf("listing 400 children under a 4 KiB bound: %v, want ErrReplyTooLarge", err)
+		}
+	}
+	if _, _, err := small.Get(ctx, "/dir/child-0007"); err != nil {
+		t.Fatalf("a small read after the refused reply: %v", err)
+	}
+	if got := small.SessionID(); got != session || small.State() != Connected {
+		t.Fatalf("session %x in state %v after the refused reply, want %x connected", got, small.State(), session)
+	}
+	children, err := big.Children(ctx, "/dir")
+	if err != nil || len(children) != 400 {
+		t.Fatalf("default bound: %d children, %v", len(children), err)
+	}
+}

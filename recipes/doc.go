@@ -20,6 +20,10 @@
 //   - Curator's ordering of sequential names (SortKey, SortChildren), which
 //     a recipe must share with Java processes or mutual exclusion is lost.
 //   - A namespace (chroot) applied to every path.
+//   - A bound on reply size, as jute.maxbuffer bounds a Java client: a reply
+//     over it (the child list of a directory grown too large, say) fails
+//     its request with ErrReplyTooLarge while the session carries on,
+//     where a Java client drops the connection and retries for ever.
 //
 // Every call that can block takes a context.Context. A Client must be closed;
 // closing ends its session, which removes its ephemeral nodes.

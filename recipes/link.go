@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -47,6 +49,8 @@ type wire struct {
 	ctx    context.Context // ends when the link closes, aborting a dial
 	cancel context.CancelFunc
 	zxid   *zxidSeen // the Client's, shared by all its links
+	// maxReply bounds a reply's body in bytes; 0 means no bound.
+	maxReply int
 
 	mu        sync.Mutex
 	closed    bool
@@ -56,9 +60,9 @@ type wire struct {
 	timeout   time.Duration
 }
 
-func newWire(zxid *zxidSeen) *wire {
+func newWire(zxid *zxidSeen, maxReply int) *wire {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &wire{ctx: ctx, cancel: cancel, zxid: zxid}
+	return &wire{ctx: ctx, cancel: cancel, zxid: zxid, maxReply: max(maxReply, 0)}
 }
 
 func (w *wire) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
@@ -157,24 +161,38 @@ func (z *zxidSeen) see(zxid int64) {
 // int32 (ms), sessionId int64.
 const frameHead = 20
 
-// sniffConn follows the frames go-zk reads, byte stream in, without
-// buffering them: it keeps the head of the current frame and skips the rest.
+// sniffConn reads frames ahead of go-zk, one head at a time, and hands them
+// on unchanged, except a reply longer than the wire's maxReply: it skips
+// that one's body and hands on the reply header alone with codeTooLarge in
+// it, so that its request fails with ErrReplyTooLarge and the connection
+// stays up. (go-zk's own bound, WithMaxBufferSize, drops the connection,
+// and the retried request then drops it again, for ever.)
 type sniffConn struct {
 	net.Conn
 	w         *wire
 	gate      *replyGate // nil on a Client's first connection
 	handshook bool       // the connect response has been read
 	head      [frameHead]byte
-	have      int // bytes of head filled
-	skip      int // bytes of the current frame's body past its head still to come
+	pending   []byte // the part of head go-zk has still to read
+	skip      int    // bytes of the current frame's body past its head still to come
 }
 
 func (s *sniffConn) Read(p []byte) (int, error) {
-	if s.gate != nil && s.handshook && s.skip == 0 {
-		<-s.gate.open
+	if len(s.pending) == 0 && s.skip == 0 {
+		if s.gate != nil && s.handshook {
+			<-s.gate.open
+		}
+		if err := s.readHead(); err != nil {
+			return 0, err
+		}
 	}
-	n, err := s.Conn.Read(p)
-	s.follow(p[:n])
+	if len(s.pending) > 0 {
+		n := copy(p, s.pending)
+		s.pending = s.pending[n:]
+		return n, nil
+	}
+	n, err := s.Conn.Read(p[:min(len(p), s.skip)])
+	s.skip -= n
 	return n, err
 }
 
@@ -187,51 +205,59 @@ func (s *sniffConn) Write(p []byte) (int, error) {
 	return s.Conn.Write(p)
 }
 
-func (s *sniffConn) follow(b []byte) {
-	for len(b) > 0 {
-		if s.skip > 0 {
-			k := min(s.skip, len(b))
-			s.skip -= k
-			b = b[k:]
-			continue
-		}
-		k := copy(s.head[s.have:s.headLen()], b)
-		s.have += k
-		b = b[k:]
-		if s.have < s.headLen() {
-			continue
-		}
-		s.frame()
-		s.skip = s.bodyLen() - (s.have - 4)
-		s.have = 0
+// readHead reads the next frame's length and as much of its body as
+// frameHead covers, and takes what it needs from them.
+func (s *sniffConn) readHead() error {
+	if _, err := io.ReadFull(s.Conn, s.head[:4]); err != nil {
+		return err
 	}
-}
-
-// headLen is how much of the current frame's head to collect: its length,
-// then as much of the body as frameHead covers.
-func (s *sniffConn) headLen() int {
-	if s.have < 4 {
-		return 4
+	body := int(binary.BigEndian.Uint32(s.head[:4]))
+	have := 4 + min(body, frameHead-4)
+	if _, err := io.ReadFull(s.Conn, s.head[4:have]); err != nil {
+		return err
 	}
-	return 4 + min(s.bodyLen(), frameHead-4)
-}
-
-func (s *sniffConn) bodyLen() int { return int(binary.BigEndian.Uint32(s.head[:4])) }
-
-// frame takes what it needs from a frame head; a frame too short to carry a
-// full header (which no server sends) is passed over.
-func (s *sniffConn) frame() {
-	if s.have < frameHead {
+	s.pending, s.skip = s.head[:have], body-(have-4)
+	switch {
+	case have < frameHead: // too short for any header; no server sends it
 		s.handshook = true
-		return
-	}
-	if !s.handshook {
+	case !s.handshook:
 		s.handshook = true
 		s.w.mu.Lock()
 		s.w.timeout = time.Duration(binary.BigEndian.Uint32(s.head[8:12])) * time.Millisecond
 		s.w.sessionID = int64(binary.BigEndian.Uint64(s.head[12:20]))
 		s.w.mu.Unlock()
-		return
+	default:
+		s.w.zxid.see(int64(binary.BigEndian.Uint64(s.head[8:16])))
+		if s.w.maxReply > 0 && body > s.w.maxReply {
+			return s.dropBody()
+		}
 	}
-	s.w.zxid.see(int64(binary.BigEndian.Uint64(s.head[8:16])))
+	return nil
+}
+
+// codeTooLarge is the error code sniffConn puts in a reply whose body it
+// dropped. No ZooKeeper server sends it, so go-zk reports it as an unknown
+// code, which replyErr turns into ErrReplyTooLarge.
+const codeTooLarge zk.ErrCode = -1000
+
+var tooLargeText = fmt.Sprintf("unknown error: %v", codeTooLarge)
+
+// replyErr is err, or ErrReplyTooLarge for a reply sniffConn dropped.
+func replyErr(err error) error {
+	if err != nil && err.Error() == tooLargeText {
+		return ErrReplyTooLarge
+	}
+	return err
+}
+
+// dropBody turns the current reply into its header with codeTooLarge.
+func (s *sniffConn) dropBody() error {
+	if _, err := io.CopyN(io.Discard, s.Conn, int64(s.skip)); err != nil {
+		return err
+	}
+	binary.BigEndian.PutUint32(s.head[:4], frameHead-4)
+	code := int32(codeTooLarge)
+	binary.BigEndian.PutUint32(s.head[16:20], uint32(code))
+	s.skip = 0
+	return nil
 }

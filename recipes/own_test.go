@@ -1,6 +1,7 @@
 package recipes
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -230,27 +231,34 @@ func TestMultiRetryFailureOfOthers(t *testing.T) {
 	}
 }
 
-// sniffConn follows frames however the stream is cut.
+// sniffConn hands go-zk the stream unchanged however it is cut, except a
+// reply over the bound, which loses its body and gets codeTooLarge.
 func TestSniffConnFrames(t *testing.T) {
-	var stream []byte
-	add := func(fields ...any) {
+	var stream, want []byte
+	frame := func(fields ...any) []byte {
 		var body []byte
 		for _, f := range fields {
 			body, _ = binary.Append(body, binary.BigEndian, f)
 		}
-		stream = binary.BigEndian.AppendUint32(stream, uint32(len(body)))
-		stream = append(stream, body...)
+		return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+	}
+	add := func(fields ...any) []byte {
+		f := frame(fields...)
+		stream = append(stream, f...)
+		return f
 	}
 	// Connect response: protocolVersion, timeOut, sessionId, passwd.
-	add(int32(0), int32(4000), int64(0x1234), int32(16), make([]byte, 16))
-	add(int32(1), int64(7), int32(0), make([]byte, 300))  // a reply with a body
-	add(int32(-2), int64(5), int32(0))                    // a ping
-	add(int32(-1), int64(-1), int32(0), make([]byte, 40)) // a notification
-	add(int32(2), int64(9), int32(-101))                  // an error reply
-	add(int32(3), int64(8), int32(0), []byte{1})
+	want = append(want, add(int32(0), int32(4000), int64(0x1234), int32(16), make([]byte, 16))...)
+	want = append(want, add(int32(1), int64(7), int32(0), make([]byte, 80))...) // a reply at the bound
+	add(int32(4), int64(10), int32(0), make([]byte, 300))                       // a reply over it
+	want = append(want, frame(int32(4), int64(10), int32(codeTooLarge))...)
+	want = append(want, add(int32(-2), int64(5), int32(0))...)                    // a ping
+	want = append(want, add(int32(-1), int64(-1), int32(0), make([]byte, 40))...) // a notification
+	want = append(want, add(int32(2), int64(9), int32(-101))...)                  // an error reply
+	want = append(want, add(int32(3), int64(8), int32(0), []byte{1})...)
 	for range 50 {
 		var z zxidSeen
-		w := newWire(&z)
+		w := newWire(&z, 96)
 		client, server := net.Pipe()
 		s := &sniffConn{Conn: client, w: w}
 		go func() {
@@ -262,18 +270,24 @@ func TestSniffConnFrames(t *testing.T) {
 			}
 			server.Close()
 		}()
+		var got []byte
 		buf := make([]byte, 1+rand.IntN(30))
 		for {
-			if _, err := s.Read(buf); err != nil {
+			n, err := s.Read(buf)
+			got = append(got, buf[:n]...)
+			if err != nil {
 				break
 			}
 		}
 		client.Close()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("go-zk reads\n%x\nwant\n%x", got, want)
+		}
 		if id, timeout := w.result(); id != 0x1234 || timeout != 4*time.Second {
 			t.Fatalf("session %x, timeout %v", id, timeout)
 		}
-		if got := z.load(); got != 9 {
-			t.Fatalf("largest zxid %d, want 9", got)
+		if got := z.load(); got != 10 {
+			t.Fatalf("largest zxid %d, want 10", got)
 		}
 	}
 }

@@ -145,7 +145,8 @@ func await[T any](ctx context.Context, calls *sync.WaitGroup, f func() (T, error
 		return zero, err
 	}
 	if ctx.Done() == nil {
-		return f()
+		v, err := f()
+		return v, replyErr(err)
 	}
 	type result struct {
 		v   T
@@ -164,7 +165,7 @@ func await[T any](ctx context.Context, calls *sync.WaitGroup, f func() (T, error
 	}()
 	select {
 	case r := <-done:
-		return r.v, r.err
+		return r.v, replyErr(r.err)
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	}
