@@ -1,8 +1,10 @@
 package queue_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,5 +78,152 @@ func TestSimpleQueueBasics(t *testing.T) {
 	kids, err := c.Children(ctx, "/q")
 	if err != nil || len(kids) != 1 || kids[0] != "foreign" {
 		t.Fatalf("children after taking everything: %v, %v", kids, err)
+	}
+}
+
+func TestDistributedDefaultMode(t *testing.T) {
+	srv := ensembletest.Start(t)
+	queuetest.Distributed(t, srv.Addr(), "/dq/plain", "", 3, 3, 30)
+}
+
+func TestDistributedLockMode(t *testing.T) {
+	srv := ensembletest.Start(t)
+	queuetest.Distributed(t, srv.Addr(), "/dq/safe", "/dq/safe-locks", 3, 3, 30)
+}
+
+func TestPriorityOrder(t *testing.T) {
+	srv := ensembletest.Start(t)
+	queuetest.Priority(t, srv.Addr(), "/dq/prio")
+}
+
+func TestDelayNotBeforeDue(t *testing.T) {
+	srv := ensembletest.Start(t)
+	queuetest.Delay(t, srv.Addr(), "/dq/delay")
+}
+
+func TestIDRemove(t *testing.T) {
+	srv := ensembletest.Start(t)
+	queuetest.IDRemove(t, srv.Addr(), "/dq/id")
+}
+
+func TestKilledConsumer(t *testing.T) {
+	srv := ensembletest.Start(t)
+	queuetest.KilledConsumer(t, srv.Addr(), "/dq/killed", "/dq/killed-locks")
+}
+
+func TestRequeue(t *testing.T) {
+	srv := ensembletest.Start(t)
+	queuetest.Requeue(t, srv.Addr(), "/dq/requeue", "/dq/requeue-locks")
+}
+
+func TestMaxItems(t *testing.T) {
+	srv := ensembletest.Start(t)
+	queuetest.MaxItems(t, srv.Addr(), "/dq/max")
+}
+
+// The names each queue gives its items, byte for byte as Curator 5.4 names
+// them, and the item data in Curator's envelope.
+func TestItemNames(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	c := locktest.Connect(t, srv.Addr())
+	dq, err := queue.NewDistributedQueue(ctx, c, "/n/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pq, err := queue.NewPriorityQueue(ctx, c, "/n/prio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yq, err := queue.NewDelayQueue(ctx, c, "/n/delay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iq, err := queue.NewIDQueue(ctx, c, "/n/id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := queue.NewIDQueue(ctx, c, "/n/a|b"); err == nil {
+		t.Fatal("id queue on a path with '|'")
+	}
+	for _, err := range []error{
+		dq.Put(ctx, []byte("m")),
+		pq.Put(ctx, 5, []byte("m")),
+		pq.Put(ctx, -1, []byte("m")),
+		yq.Put(ctx, time.UnixMilli(0x18C0000000A), []byte("m")),
+		iq.Put(ctx, "a/b|c", []byte("m")),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := yq.Put(ctx, time.UnixMilli(0), []byte("m")); err == nil {
+		t.Fatal("delay put due at the epoch")
+	}
+	if err := iq.Put(ctx, "", []byte("m")); err == nil {
+		t.Fatal("id put with an empty id")
+	}
+	want := map[string][]string{
+		"/n/plain": {"queue-0000000000"},
+		"/n/prio":  {"queue-0FFFFFFFF0000000001", "queue-1000000050000000000"},
+		"/n/delay": {"queue-|18C0000000A|0000000000"},
+		"/n/id":    {"queue-|a_b_c|0000000000"},
+	}
+	for p, names := range want {
+		kids, err := c.Children(ctx, p)
+		slices.Sort(kids)
+		if err != nil || !slices.Equal(kids, names) {
+			t.Fatalf("%s: %v, %v; want %v", p, kids, err, names)
+		}
+		data, _, err := c.Get(ctx, p+"/"+names[0])
+		if err != nil || !bytes.Equal(data, queue.EncodeItem([]byte("m"))) {
+			t.Fatalf("%s data % x, %v", names[0], data, err)
+		}
+	}
+}
+
+// A foreign child is skipped as Curator skips it, and a corrupt item is
+// dropped without stopping the consumer.
+func TestForeignAndCorrupt(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	c := locktest.Connect(t, srv.Addr())
+	for _, lockPath := range []string{"", "/fc/locks"} {
+		var opts []queue.Option
+		if lockPath != "" {
+			opts = append(opts, queue.WithLockPath(lockPath))
+		}
+		q, err := queue.NewDistributedQueue(ctx, c, "/fc/q", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Create(ctx, "/fc/q/foreign", nil, recipes.Persistent); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Create(ctx, "/fc/q/queue-", []byte("not an item"), recipes.PersistentSequential); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.PutMulti(ctx, []byte("a"), []byte("b")); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.PutMulti(ctx); err == nil {
+			t.Fatal("put of no message")
+		}
+		msgs, err := q.Take(ctx, 10)
+		if err != nil || len(msgs) != 2 || string(msgs[0]) != "a" || string(msgs[1]) != "b" {
+			t.Fatalf("take: %q, %v", msgs, err)
+		}
+		kids, err := c.Children(ctx, "/fc/q")
+		if err != nil || !slices.Equal(kids, []string{"foreign"}) {
+			t.Fatalf("children after taking: %v, %v", kids, err)
+		}
+		if n, err := q.Len(ctx); n != 0 || err != nil {
+			t.Fatalf("len %d, %v", n, err)
+		}
+		if err := c.Delete(ctx, "/fc/q/foreign", -1); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/go-zookeeper/zk"
@@ -95,14 +94,7 @@ func (q *SimpleQueue) children(ctx context.Context) ([]string, error) {
 // messages are children's qn- names in queue order; Curator skips any
 // other child as foreign.
 func messages(children []string) []string {
-	var out []string
-	for _, n := range children {
-		if strings.HasPrefix(n, simplePrefix) {
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
-	return out
+	return sortedWithPrefix(children, simplePrefix, strings.Compare)
 }
 
 func first(children []string) (string, bool) {
