@@ -2,12 +2,17 @@ package interop
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zookit/zookit/lock/locktest"
 	"github.com/zookit/zookit/queue"
@@ -23,6 +28,14 @@ func TestQueue(t *testing.T) {
 			addr := srv.start(t, Options{})
 			t.Run("InOrder", func(t *testing.T) { queuetest.Exchange(t, addr, "/queues/order", 3, 1, 20) })
 			t.Run("Contended", func(t *testing.T) { queuetest.Exchange(t, addr, "/queues/many", 3, 3, 20) })
+			t.Run("Distributed", func(t *testing.T) { queuetest.Distributed(t, addr, "/dq/plain", "", 3, 3, 20) })
+			t.Run("DistributedLocked", func(t *testing.T) { queuetest.Distributed(t, addr, "/dq/safe", "/dq/safe-locks", 3, 3, 20) })
+			t.Run("Priority", func(t *testing.T) { queuetest.Priority(t, addr, "/dq/prio") })
+			t.Run("Delay", func(t *testing.T) { queuetest.Delay(t, addr, "/dq/delay") })
+			t.Run("IDRemove", func(t *testing.T) { queuetest.IDRemove(t, addr, "/dq/id") })
+			t.Run("KilledConsumer", func(t *testing.T) { queuetest.KilledConsumer(t, addr, "/dq/killed", "/dq/killed-locks") })
+			t.Run("Requeue", func(t *testing.T) { queuetest.Requeue(t, addr, "/dq/requeue", "/dq/requeue-locks") })
+			t.Run("MaxItems", func(t *testing.T) { queuetest.MaxItems(t, addr, "/dq/max") })
 		})
 	}
 }
@@ -52,13 +65,7 @@ func TestQueueCurator(t *testing.T) {
 					}
 				}
 				out := runQueuePeer(t, ctx, cp, addr, "take", "/interop/q1", n)
-				var got []string
-				for _, l := range strings.Split(out, "\n") {
-					if m, ok := strings.CutPrefix(l, "MSG "); ok {
-						got = append(got, m)
-					}
-				}
-				checkInOrder(t, got, "go", n)
+				checkInOrder(t, peerMessages(out), "go", n)
 			})
 			t.Run("CuratorToGo", func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
@@ -82,9 +89,271 @@ func TestQueueCurator(t *testing.T) {
 	}
 }
 
+// TestQueueCuratorDistributed exchanges messages between Go's
+// DistributedQueue family and Curator 5.4's on one path, both ways, in
+// default and lock-path mode (each message delivered once, PutMulti
+// batches included); a consumer of either language SIGKILLed or cut off
+// mid-message leaves its message to the other; priorities order the same
+// on both sides.
+func TestQueueCuratorDistributed(t *testing.T) {
+	Require(t, ZooKeeper, Curator)
+	compileCtx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	cp, err := CompileJava(compileCtx, t.TempDir(), "QueuePeer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	for _, srv := range servers {
+		t.Run(srv.name, func(t *testing.T) {
+			addr := srv.start(t, Options{})
+			for _, mode := range []struct{ name, lockPath string }{{"Default", ""}, {"Locked", "/interop/dlocks"}} {
+				t.Run("GoToCurator"+mode.name, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+					defer cancel()
+					p := "/interop/dq-go-" + mode.name
+					q := openDistributed(t, ctx, addr, p, mode.lockPath)
+					for i := 0; i < n; i++ {
+						var err error
+						if i%3 == 2 && i+1 < n {
+							err = q.PutMulti(ctx, []byte(fmt.Sprintf("go/%04d", i)), []byte(fmt.Sprintf("go/%04d", i+1)))
+							i++
+						} else {
+							err = q.Put(ctx, []byte(fmt.Sprintf("go/%04d", i)))
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+					}
+					out := runQueuePeer(t, ctx, cp, addr, "dtake", p, n, orDash(mode.lockPath))
+					checkInOrder(t, peerMessages(out), "go", n)
+					checkQueueEmpty(t, ctx, q)
+				})
+				t.Run("CuratorToGo"+mode.name, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+					defer cancel()
+					p := "/interop/dq-java-" + mode.name
+					runQueuePeer(t, ctx, cp, addr, "dput", p, n, "java")
+					q := openDistributed(t, ctx, addr, p, mode.lockPath)
+					var got []string
+					cctx, stop := context.WithCancel(ctx)
+					err := q.Consume(cctx, func(_ context.Context, m []byte) error {
+						if got = append(got, string(m)); len(got) == n {
+							stop()
+						}
+						return nil
+					})
+					if !errors.Is(err, context.Canceled) {
+						t.Fatal(err)
+					}
+					checkInOrder(t, got, "java", n)
+					checkQueueEmpty(t, ctx, q)
+				})
+			}
+			t.Run("CuratorKilled", func(t *testing.T) { curatorConsumerKilled(t, cp, addr) })
+			t.Run("GoKilled", func(t *testing.T) { goConsumerKilled(t, cp, addr) })
+			t.Run("PriorityGoToCurator", func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+				defer cancel()
+				q, err := queue.NewPriorityQueue(ctx, locktest.Connect(t, addr), "/interop/pq-go")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, p := range queuePriorities {
+					if err := q.Put(ctx, p, []byte(fmt.Sprintf("%d/%d", p, i))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				out := runQueuePeer(t, ctx, cp, addr, "ptake", "/interop/pq-go", len(queuePriorities))
+				checkPriorityOrder(t, peerMessages(out))
+			})
+			t.Run("PriorityCuratorToGo", func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+				defer cancel()
+				var args []string
+				for _, p := range queuePriorities {
+					args = append(args, strconv.Itoa(int(p)))
+				}
+				runQueuePeerArgs(t, ctx, cp, addr, "pput", "/interop/pq-java", args...)
+				q, err := queue.NewPriorityQueue(ctx, locktest.Connect(t, addr), "/interop/pq-java")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for range queuePriorities {
+					msgs, err := q.Take(ctx, 1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, string(msgs[0]))
+				}
+				checkPriorityOrder(t, got)
+			})
+		})
+	}
+}
+
+// queuePriorities are put in this order; "<p>/<i>" must come out sorted by
+// p, then by i.
+var queuePriorities = []int32{7, -3, 0, 7, math.MaxInt32, math.MinInt32, -1, 2, 0}
+
+func checkPriorityOrder(t *testing.T, got []string) {
+	t.Helper()
+	var want []string
+	idx := make([]int, len(queuePriorities))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(queuePriorities[a], queuePriorities[b]) })
+	for _, i := range idx {
+		want = append(want, fmt.Sprintf("%d/%d", queuePriorities[i], i))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+}
+
+// curatorConsumerKilled: a Curator lock-path consumer is SIGKILLed while it
+// handles a message; a Go consumer waiting behind its lock takes the
+// message once the dead session has expired.
+func curatorConsumerKilled(t *testing.T, cp, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	const p, locks = "/interop/dq-jkill", "/interop/dq-jkill-locks"
+	q := openDistributed(t, ctx, addr, p, locks)
+	java, err := StartPeer(exec.CommandContext(ctx, "java", "-cp", cp, "QueuePeer", addr, "dhold", p, locks, "4000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer java.Kill()
+	if _, err := java.Await(ctx, "STARTED"); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Put(ctx, []byte("job")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := java.Await(ctx, "HOLDING", "job"); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	java.Kill()
+	msgs, err := q.Take(ctx, 1)
+	if err != nil || len(msgs) != 1 || string(msgs[0]) != "job" {
+		t.Fatalf("Go consumer after the Curator one was killed: %q, %v", msgs, err)
+	}
+	t.Logf("taken by Go %v after SIGKILL of the Curator consumer (its session timeout 4s)", time.Since(killed).Round(time.Millisecond))
+	checkQueueEmpty(t, ctx, q)
+}
+
+// goConsumerKilled: a Go lock-path consumer's Client is closed under it
+// while it handles a message, so its session ends with nothing deleted by
+// it; a Curator consumer then takes the message. Curator lists the queue
+// again only when its children change, so a second message nudges it.
+func goConsumerKilled(t *testing.T, cp, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	const p, locks = "/interop/dq-gkill", "/interop/dq-gkill-locks"
+	c1 := locktest.Connect(t, addr)
+	q1, err := queue.NewDistributedQueue(ctx, c1, p, queue.WithLockPath(locks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	holding := make(chan struct{})
+	ctx1, stop1 := context.WithCancel(ctx)
+	done1 := make(chan error, 1)
+	defer func() { stop1(); <-done1 }()
+	go func() {
+		done1 <- q1.Consume(ctx1, func(ctx context.Context, m []byte) error {
+			close(holding)
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	}()
+	if err := q1.Put(ctx, []byte("job")); err != nil {
+		t.Fatal(err)
+	}
+	<-holding
+	java, err := StartPeer(exec.CommandContext(ctx, "java", "-cp", cp, "QueuePeer", addr, "dtake", p, "2", locks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer java.Kill()
+	if _, err := java.Await(ctx, "STARTED"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case l := <-java.Lines():
+		t.Fatalf("Curator consumed while the Go consumer held the message: %v", l.Fields)
+	case <-time.After(time.Second):
+	}
+	c1.Close()
+	q2 := openDistributed(t, ctx, addr, p, locks)
+	if err := q2.Put(ctx, []byte("nudge")); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for range 2 {
+		l, err := java.Await(ctx, "MSG")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[strings.Join(l.Fields[1:], " ")]++
+	}
+	if got["job"] != 1 || got["nudge"] != 1 {
+		t.Fatalf("Curator consumed %v", got)
+	}
+	if _, err := java.Await(ctx, "OK"); err != nil {
+		t.Fatal(err)
+	}
+	checkQueueEmpty(t, ctx, q2)
+}
+
+func openDistributed(t *testing.T, ctx context.Context, addr, p, lockPath string) *queue.DistributedQueue {
+	t.Helper()
+	var opts []queue.Option
+	if lockPath != "" {
+		opts = append(opts, queue.WithLockPath(lockPath))
+	}
+	q, err := queue.NewDistributedQueue(ctx, locktest.Connect(t, addr), p, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func checkQueueEmpty(t *testing.T, ctx context.Context, q *queue.DistributedQueue) {
+	t.Helper()
+	if n, err := q.Len(ctx); n != 0 || err != nil {
+		t.Fatalf("%d items left, %v", n, err)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// peerMessages are the texts of a peer's MSG lines.
+func peerMessages(out string) []string {
+	var got []string
+	for _, l := range strings.Split(out, "\n") {
+		if m, ok := strings.CutPrefix(l, "MSG "); ok {
+			got = append(got, m)
+		}
+	}
+	return got
+}
+
 func runQueuePeer(t *testing.T, ctx context.Context, classpath, addr, mode, path string, n int, extra ...string) string {
 	t.Helper()
-	args := append([]string{"-cp", classpath, "QueuePeer", addr, mode, path, strconv.Itoa(n)}, extra...)
+	return runQueuePeerArgs(t, ctx, classpath, addr, mode, path, append([]string{strconv.Itoa(n)}, extra...)...)
+}
+
+func runQueuePeerArgs(t *testing.T, ctx context.Context, classpath, addr, mode, path string, extra ...string) string {
+	t.Helper()
+	args := append([]string{"-cp", classpath, "QueuePeer", addr, mode, path}, extra...)
 	cmd := exec.CommandContext(ctx, "java", args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
