@@ -2,24 +2,24 @@ package barrier_test
 
 import (
 	"context"
+	"fmt"
 	"log"
+	"sync"
 	"time"
 
 	"github.com/zookit/zookit/barrier"
-	"github.com/zookit/zookit/recipes"
+	"github.com/zookit/zookit/recipes/recipestest"
 )
 
-// Hold workers back until a coordinator lets them go. It needs a server on
-// 127.0.0.1:2181, so it has no Output line and is only compiled.
+// Hold workers back until a coordinator lets them go.
 func ExampleBarrier() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := recipes.New(ctx, []string{"127.0.0.1:2181"})
+	c, done, err := recipestest.Connect(ctx) // a server of its own
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
-
+	defer done()
 	b := barrier.New(c, "/jobs/42/start")
 	// The coordinator raises the barrier before any worker looks...
 	if err := b.Set(ctx); err != nil {
@@ -27,6 +27,7 @@ func ExampleBarrier() {
 	}
 	go func() {
 		// ...and lowers it once the inputs are in place.
+		time.Sleep(50 * time.Millisecond)
 		if err := b.Remove(ctx); err != nil {
 			log.Print(err)
 		}
@@ -35,30 +36,43 @@ func ExampleBarrier() {
 	if err := b.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
-	log.Print("inputs ready")
+	fmt.Println("inputs ready")
+	// Output: inputs ready
 }
 
-// Run one phase of a computation in step with the other four processes,
-// Go or Java (Curator's DistributedDoubleBarrier), on the same path. It
-// needs a server on 127.0.0.1:2181, so it has no Output line and is only
-// compiled.
+// Run one phase of a computation in step with the other members, Go or
+// Java (Curator's DistributedDoubleBarrier), on the same path: Enter
+// returns once all three have entered, Leave once all three have left.
 func ExampleDoubleBarrier() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := recipes.New(ctx, []string{"127.0.0.1:2181"})
+	c, done, err := recipestest.Connect(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
-
-	d := barrier.NewDouble(c, "/jobs/42/phase", 5, barrier.WithData([]byte("worker-3")))
-	// Enter returns once all five have entered.
-	if err := d.Enter(ctx); err != nil {
-		log.Fatal(err)
+	defer done()
+	const members = 3
+	var entered, left sync.WaitGroup
+	entered.Add(members)
+	left.Add(members)
+	for i := range members {
+		go func() {
+			d := barrier.NewDouble(c, "/jobs/42/phase", members, barrier.WithData([]byte(fmt.Sprint("worker-", i))))
+			if err := d.Enter(ctx); err != nil {
+				log.Fatal(err)
+			}
+			entered.Done()
+			if err := d.Leave(ctx); err != nil {
+				log.Fatal(err)
+			}
+			left.Done()
+		}()
 	}
-	log.Print("computing with all five")
-	// Leave returns once all five have left.
-	if err := d.Leave(ctx); err != nil {
-		log.Fatal(err)
-	}
+	entered.Wait()
+	fmt.Println("all entered")
+	left.Wait()
+	fmt.Println("all left")
+	// Output:
+	// all entered
+	// all left
 }

@@ -121,20 +121,24 @@ znode.container.checkIntervalMs=1000
 // port out again).
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	var lns []net.Listener
+	ports, err := freePorts(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ports
+}
+
+func freePorts(n int) ([]int, error) {
 	var ports []int
 	for range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		lns = append(lns, ln)
+		defer ln.Close()
 		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
+	return ports, nil
 }
 
 // Kill stops the member's server as a crash would, without handing over

@@ -3,6 +3,7 @@ package ensembletest
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -51,12 +52,58 @@ type Server struct {
 // expire; tests of expiry ask for short timeouts or call ExpireSession.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	o := newOptions(opts)
+	s := &Server{t: t, instance: standalone(t.TempDir(), FreePorts(t, 1)[0], o.logger(t), o)}
+	if err := s.start(); err != nil {
+		t.Fatalf("ensembletest: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Standalone is a server started by Run.
+type Standalone struct {
+	instance
+	dir string
+}
+
+// Run starts a server as Start does, for code that has no testing.TB, such
+// as an Example: the caller must Close it. WithLogs has no effect.
+func Run(opts ...Option) (*Standalone, error) {
+	o := newOptions(opts)
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, fmt.Errorf("ensembletest: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "ensembletest")
+	if err != nil {
+		return nil, fmt.Errorf("ensembletest: %w", err)
+	}
+	s := &Standalone{instance: standalone(dir, ports[0], zap.NewNop(), o), dir: dir}
+	if err := s.start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("ensembletest: %w", err)
+	}
+	return s, nil
+}
+
+// Close stops the server and removes its data directory.
+func (s *Standalone) Close() {
+	s.stop(false)
+	os.RemoveAll(s.dir)
+}
+
+func newOptions(opts []Option) options {
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
-	port := FreePorts(t, 1)[0]
-	dir := t.TempDir()
+	return o
+}
+
+// standalone is the lifecycle of a standalone server on 127.0.0.1:port
+// keeping its data in dir.
+func standalone(dir string, port int, log *zap.Logger, o options) instance {
 	// The configuration is a zoo.cfg text, so tests exercise the same
 	// parsing as deployments.
 	text := fmt.Sprintf(`tickTime=200
@@ -68,7 +115,7 @@ clientPort=%d
 extendedTypesEnabled=true
 znode.container.checkIntervalMs=1000
 `, dir, port)
-	s := &Server{t: t, instance: instance{
+	return instance{
 		load: func() (*config.Config, error) {
 			cfg, err := config.Parse(strings.NewReader(text), "ensembletest.cfg")
 			if err != nil {
@@ -78,14 +125,9 @@ znode.container.checkIntervalMs=1000
 			return cfg, nil
 		},
 		configure: o.configure,
-		log:       o.logger(t),
+		log:       log,
 		addr:      fmt.Sprintf("127.0.0.1:%d", port),
-	}}
-	if err := s.start(); err != nil {
-		t.Fatalf("ensembletest: %v", err)
 	}
-	t.Cleanup(s.Stop)
-	return s
 }
 
 // Stop closes the server, keeping its data directory. Safe to call twice.
