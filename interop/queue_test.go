@@ -150,6 +150,7 @@ func TestQueueCuratorDistributed(t *testing.T) {
 					checkQueueEmpty(t, ctx, q)
 				})
 			}
+			t.Run("MixedConsumers", func(t *testing.T) { mixedConsumers(t, cp, addr) })
 			t.Run("CuratorKilled", func(t *testing.T) { curatorConsumerKilled(t, cp, addr) })
 			t.Run("GoKilled", func(t *testing.T) { goConsumerKilled(t, cp, addr) })
 			t.Run("PriorityGoToCurator", func(t *testing.T) {
@@ -211,6 +212,78 @@ func checkPriorityOrder(t *testing.T, got []string) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
+}
+
+// mixedConsumers: a Curator and a Go consumer in lock-path mode consume
+// one queue side by side while Go puts; every message is delivered to one
+// of them, once.
+func mixedConsumers(t *testing.T, cp, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	const p, locks, n = "/interop/dq-mixed", "/interop/dq-mixed-locks", 60
+	java, err := StartPeer(exec.CommandContext(ctx, "java", "-cp", cp, "QueuePeer", addr, "dserve", p, locks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer java.Kill()
+	if _, err := java.Await(ctx, "STARTED"); err != nil {
+		t.Fatal(err)
+	}
+	type delivery struct{ by, msg string }
+	got := make(chan delivery, 2*n)
+	go func() {
+		for l := range java.Lines() {
+			if len(l.Fields) == 2 && l.Fields[0] == "MSG" {
+				got <- delivery{"curator", l.Fields[1]}
+			}
+		}
+	}()
+	consumer := openDistributed(t, ctx, addr, p, locks)
+	cctx, stop := context.WithCancel(ctx)
+	consumed := make(chan error, 1)
+	go func() {
+		consumed <- consumer.Consume(cctx, func(_ context.Context, m []byte) error {
+			got <- delivery{"go", string(m)}
+			// Slower than Curator's, so that both get a share.
+			time.Sleep(5 * time.Millisecond)
+			return nil
+		})
+	}()
+	producer := openDistributed(t, ctx, addr, p, locks)
+	for i := 0; i < n; i++ {
+		if err := producer.Put(ctx, []byte(fmt.Sprintf("m/%04d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]string{}
+	count := map[string]int{}
+	for len(seen) < n {
+		select {
+		case d := <-got:
+			if by, dup := seen[d.msg]; dup {
+				t.Fatalf("%s delivered to %s and to %s", d.msg, by, d.by)
+			}
+			seen[d.msg] = d.by
+			count[d.by]++
+		case <-ctx.Done():
+			t.Fatalf("%d of %d messages delivered", len(seen), n)
+		}
+	}
+	locktest.Eventually(t, ctx, func() bool {
+		left, err := producer.Len(ctx)
+		return err == nil && left == 0
+	}, func() string { return "items left in the queue" })
+	if err := java.Exit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	<-consumed
+	select {
+	case d := <-got:
+		t.Fatalf("%s delivered again, to %s", d.msg, d.by)
+	default:
+	}
+	t.Logf("deliveries: %v", count)
 }
 
 // curatorConsumerKilled: a Curator lock-path consumer is SIGKILLed while it

@@ -193,7 +193,8 @@ func sortedWithPrefix(children []string, prefix string, compare func(a, b string
 // several). In lock-path mode the items are locked while they are read and
 // removed, so Take never takes an item another consumer is handling; Take
 // itself delivers at most once, as the messages are returned only after
-// their items are gone.
+// their items are gone. When it fails after taking some items, it returns
+// their messages with the error.
 func (q *Queue) Take(ctx context.Context, max int) ([][]byte, error) {
 	if max < 1 {
 		max = 1

@@ -32,6 +32,8 @@ import org.apache.curator.framework.state.ConnectionState;
  * QueuePeer CONNECT dhold PATH LOCKPATH MS   consumes in lock-path mode with a session of MS ms;
  *                                            prints "HOLDING <text>" for the first message and
  *                                            never returns from it (the test kills the process)
+ * QueuePeer CONNECT dserve PATH LOCKPATH    consumes, printing "MSG <text>" for each, until stdin
+ *                                            says "exit" or ends, then prints "OK"
  * QueuePeer CONNECT pput PATH P...           priority queue: puts "<P>/<i>" with priority P for
  *                                            the i-th P, prints "OK"
  * QueuePeer CONNECT ptake PATH N             priority queue: consumes N messages as dtake does
@@ -41,7 +43,7 @@ import org.apache.curator.framework.state.ConnectionState;
 public class QueuePeer {
     public static void main(String[] args) throws Exception {
         String connect = args[0], mode = args[1], path = args[2];
-        int n = mode.equals("pput") || mode.equals("dhold") ? 0 : Integer.parseInt(args[3]);
+        int n = mode.equals("pput") || mode.equals("dhold") || mode.equals("dserve") ? 0 : Integer.parseInt(args[3]);
         int sessionMs = mode.equals("dhold") ? Integer.parseInt(args[4]) : 10000;
         CuratorFramework client = Peers.connect(connect, sessionMs, 60);
         try {
@@ -66,6 +68,8 @@ public class QueuePeer {
                 consume(client, path, n, args[4], false);
             } else if (mode.equals("dhold")) {
                 hold(client, path, args[3]);
+            } else if (mode.equals("dserve")) {
+                serve(client, path, args[3]);
             } else if (mode.equals("pput")) {
                 pput(client, path, args);
             } else if (mode.equals("ptake")) {
@@ -204,6 +208,22 @@ public class QueuePeer {
         System.out.println("STARTED");
         System.out.flush();
         Thread.sleep(Long.MAX_VALUE);
+    }
+
+    static void serve(CuratorFramework client, String path, String lockPath) throws Exception {
+        try (DistributedQueue<String> q = builder(client, consumer(m -> {
+            synchronized (System.out) {
+                System.out.println("MSG " + m);
+                System.out.flush();
+            }
+        }), path, lockPath).buildQueue()) {
+            q.start();
+            System.out.println("STARTED");
+            System.out.flush();
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8));
+            for (String line = in.readLine(); line != null && !line.equals("exit"); line = in.readLine()) {
+            }
+        }
     }
 
     static void pput(CuratorFramework client, String path, String[] args) throws Exception {
