@@ -17,6 +17,7 @@ import (
 	"github.com/zookit/zookit/lock/locktest"
 	"github.com/zookit/zookit/queue"
 	"github.com/zookit/zookit/queue/queuetest"
+	"github.com/zookit/zookit/recipes"
 )
 
 // TestQueue runs package queue's server-independent tests against zkserver
@@ -318,15 +319,17 @@ func curatorConsumerKilled(t *testing.T, cp, addr string) {
 	checkQueueEmpty(t, ctx, q)
 }
 
-// goConsumerKilled: a Go lock-path consumer's Client is closed under it
-// while it handles a message, so its session ends with nothing deleted by
-// it; a Curator consumer then takes the message. Curator lists the queue
-// again only when its children change, so a second message nudges it.
+// goConsumerKilled: a Go lock-path consumer's TCP link is cut while it
+// handles a message, as a killed process's is, so its session expires with
+// nothing deleted by it; a Curator consumer then takes the message. Curator
+// lists the queue again only when its children change, so a second message
+// put once the dead session's lock node is gone nudges it.
 func goConsumerKilled(t *testing.T, cp, addr string) {
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	const p, locks = "/interop/dq-gkill", "/interop/dq-gkill-locks"
-	c1 := locktest.Connect(t, addr)
+	link := queuetest.NewLink(t, addr)
+	c1 := locktest.Connect(t, link.Addr(), recipes.WithSessionTimeout(4*time.Second))
 	q1, err := queue.NewDistributedQueue(ctx, c1, p, queue.WithLockPath(locks))
 	if err != nil {
 		t.Fatal(err)
@@ -359,8 +362,14 @@ func goConsumerKilled(t *testing.T, cp, addr string) {
 		t.Fatalf("Curator consumed while the Go consumer held the message: %v", l.Fields)
 	case <-time.After(time.Second):
 	}
-	c1.Close()
+	link.Cut()
 	q2 := openDistributed(t, ctx, addr, p, locks)
+	obs := locktest.Connect(t, addr)
+	locktest.Eventually(t, ctx, func() bool {
+		kids, err := obs.Children(ctx, locks)
+		return err == nil && len(kids) == 0
+	}, func() string { return "the cut-off consumer's lock node outlived its session" })
+	c1.Close()
 	if err := q2.Put(ctx, []byte("nudge")); err != nil {
 		t.Fatal(err)
 	}

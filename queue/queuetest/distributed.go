@@ -236,14 +236,15 @@ func IDRemove(t *testing.T, addr, path string) {
 	}
 }
 
-// KilledConsumer checks lock-path mode: a consumer whose session ends while
-// it handles a message (its Client closed under it, nothing deleted by it)
-// leaves the message to another consumer, which gets it once the lock
-// node has gone with that session.
+// KilledConsumer checks lock-path mode: a consumer whose TCP link is cut
+// while it handles a message, as a killed process's is (no session close,
+// nothing deleted by it), leaves the message to another consumer, which
+// gets it once the server has expired that session and its lock node.
 func KilledConsumer(t *testing.T, addr, path, lockPath string) {
 	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
 	defer cancel()
-	c1 := locktest.Connect(t, addr)
+	link := NewLink(t, addr)
+	c1 := locktest.Connect(t, link.Addr(), recipes.WithSessionTimeout(time.Second))
 	q1, err := queue.NewDistributedQueue(ctx, c1, path, queue.WithLockPath(lockPath))
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +281,7 @@ func KilledConsumer(t *testing.T, addr, path, lockPath string) {
 		t.Fatalf("second consumer took %q while the first held it", m)
 	case <-time.After(300 * time.Millisecond):
 	}
-	c1.Close()
+	link.Cut()
 	select {
 	case m := <-got:
 		if m != "job" {
@@ -289,6 +290,7 @@ func KilledConsumer(t *testing.T, addr, path, lockPath string) {
 	case <-ctx.Done():
 		t.Fatal("the message of the dead consumer was not delivered again")
 	}
+	c1.Close()
 	stop1()
 	if err := <-done1; err == nil {
 		t.Error("dead consumer's Consume returned nil")
