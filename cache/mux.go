@@ -10,7 +10,7 @@ import (
 // shardSize bounds the channels one mux goroutine selects over: reflect.Select
 // scans all its cases on every call, so a small shard keeps each wake-up
 // cheap while 10,000 watches still need only about a hundred goroutines.
-const shardSize = 128
+const shardSize = 64
 
 // watchKind is what a watch was set by.
 type watchKind int
