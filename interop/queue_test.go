@@ -45,13 +45,7 @@ func TestQueue(t *testing.T) {
 // Curator 5.4's SimpleDistributedQueue on one path, both ways: every
 // message arrives once, in the order it was offered.
 func TestQueueCurator(t *testing.T) {
-	Require(t, ZooKeeper, Curator)
-	compileCtx, cancel := context.WithTimeout(context.Background(), hangGuard)
-	defer cancel()
-	cp, err := CompileJava(compileCtx, t.TempDir(), "QueuePeer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp := compileQueuePeer(t)
 	const n = 50
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
@@ -97,13 +91,7 @@ func TestQueueCurator(t *testing.T) {
 // mid-message leaves its message to the other; priorities order the same
 // on both sides.
 func TestQueueCuratorDistributed(t *testing.T) {
-	Require(t, ZooKeeper, Curator)
-	compileCtx, cancel := context.WithTimeout(context.Background(), hangGuard)
-	defer cancel()
-	cp, err := CompileJava(compileCtx, t.TempDir(), "QueuePeer")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp := compileQueuePeer(t)
 	const n = 40
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
@@ -388,6 +376,19 @@ func goConsumerKilled(t *testing.T, cp, addr string) {
 		t.Fatal(err)
 	}
 	checkQueueEmpty(t, ctx, q2)
+}
+
+// compileQueuePeer compiles QueuePeer.java and returns its classpath.
+func compileQueuePeer(t *testing.T) string {
+	t.Helper()
+	Require(t, ZooKeeper, Curator)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	cp, err := CompileJava(ctx, t.TempDir(), "QueuePeer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp
 }
 
 func openDistributed(t *testing.T, ctx context.Context, addr, p, lockPath string) *queue.DistributedQueue {
