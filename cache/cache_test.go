@@ -2,13 +2,17 @@ package cache_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zookit/zookit/cache"
 	"github.com/zookit/zookit/cache/cachetest"
@@ -146,6 +150,80 @@ func TestChangesWhileDisconnected(t *testing.T) {
 		t.Fatalf("session %x (was %x); Reconnected %d, Lost %d, Initialized %d; want the same session, 1, 0, 1",
 			c.SessionID(), session, f.Count(cache.Reconnected), f.Count(cache.Lost), f.Count(cache.Initialized))
 	}
+}
+
+// A session the client gives up on while cut off (Lost after the session
+// timeout, then a new session) is rebuilt like an expired one; the old
+// connection's watches, closed by go-zk, must not confuse the new epoch.
+func TestRebuildAfterSimulatedExpiry(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	g := startGate(t, srv.Addr())
+	c := locktest.Connect(t, g.addr(), recipes.WithSessionTimeout(time.Second))
+	w := locktest.Connect(t, srv.Addr())
+	if _, err := w.CreateWithParents(ctx, "/s/a", []byte("v1"), recipes.Persistent); err != nil {
+		t.Fatal(err)
+	}
+	tc := cache.NewTreeCache(c, "/s")
+	defer tc.Close()
+	f := cachetest.Follow(tc.Events(ctx))
+	if err := tc.AwaitInitialized(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g.cut(true)
+	locktest.Eventually(t, ctx, func() bool { return f.Count(cache.Lost) == 1 }, func() string { return "no Lost" })
+	if _, err := w.Set(ctx, "/s/a", []byte("v2"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Create(ctx, "/s/b", []byte("v1"), recipes.Persistent); err != nil {
+		t.Fatal(err)
+	}
+	g.cut(false)
+	locktest.Eventually(t, ctx, func() bool { return f.Count(cache.Initialized) == 2 }, func() string { return "no second Initialized" })
+	cachetest.AwaitEqual(t, ctx, tc, c, "/s", -1)
+	if err := w.Delete(ctx, "/s/a", -1); err != nil {
+		t.Fatal(err)
+	}
+	cachetest.AwaitEqual(t, ctx, tc, c, "/s", -1)
+	f.Check(t, ctx, tc)
+}
+
+// Reads that fail while the client is cut off (its retries spent) are
+// done again after it reconnects in the same session.
+func TestFailedReadsRetried(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	g := startGate(t, srv.Addr())
+	core, logs := observer.New(zap.DebugLevel)
+	c := locktest.Connect(t, g.addr(), recipes.WithSessionTimeout(20*time.Second),
+		recipes.WithRetry(recipes.RetryNTimes(1, 10*time.Millisecond)), recipes.WithLogger(zap.New(core)))
+	w := locktest.Connect(t, srv.Addr())
+	const n = 1000
+	var ops []any
+	for i := range n {
+		ops = append(ops, &zk.CreateRequest{Path: fmt.Sprintf("/f/n%04d", i), Acl: zk.WorldACL(zk.PermAll)})
+	}
+	if _, err := w.Create(ctx, "/f", nil, recipes.Persistent); err != nil {
+		t.Fatal(err)
+	}
+	tc := cache.NewTreeCache(c, "/f")
+	defer tc.Close()
+	if err := tc.AwaitInitialized(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// One multi makes the cache read a thousand new nodes, one at a time;
+	// the cut lands while it does.
+	if _, err := w.Multi(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	locktest.Eventually(t, ctx, func() bool { return len(tc.Snapshot()) > 1 }, func() string { return "no node read" })
+	g.cut(true)
+	locktest.Eventually(t, ctx, func() bool { return logs.FilterMessageSnippet("will retry").Len() > 0 },
+		func() string { return "no read failed" })
+	g.cut(false)
+	cachetest.AwaitEqual(t, ctx, tc, c, "/f", -1)
 }
 
 // A late subscriber gets the content as Added events, then Initialized.
