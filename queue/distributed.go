@@ -41,7 +41,7 @@ const (
 // Handler is given each message a consumer takes. In lock-path mode the item
 // stays in the queue until Handler returns; an error is dealt with by the
 // ErrorMode. Without a lock path the item is already gone when Handler
-// runs, and an error is only logged.
+// runs, and an error is logged (see WithErrorMode).
 type Handler func(ctx context.Context, msg []byte) error
 
 // Option configures a queue.
@@ -61,7 +61,10 @@ type options struct {
 func WithLockPath(p string) Option { return func(o *options) { o.lockPath = p } }
 
 // WithErrorMode sets what a lock-path consumer does when its Handler fails
-// (ErrorRequeue unless set). Without a lock path it has no effect.
+// (ErrorRequeue unless set). Without a lock path the item is gone before
+// the Handler runs, and the mode only says whether a failing message ends
+// the delivery of a multi-message item (ErrorRequeue, as in Curator) or
+// not (ErrorDelete).
 func WithErrorMode(m ErrorMode) Option { return func(o *options) { o.errorMode = m } }
 
 // WithMaxItems bounds the queue: a put waits while the queue path has n
