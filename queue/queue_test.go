@@ -227,3 +227,47 @@ func TestForeignAndCorrupt(t *testing.T) {
 		}
 	}
 }
+
+// Without a lock path a failing Handler loses nothing more than Curator's
+// does: the item is gone already, and under ErrorRequeue (Curator's only
+// mode there) the failing message ends the delivery of its item.
+func TestDefaultModeHandlerError(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	c := locktest.Connect(t, srv.Addr())
+	for _, tc := range []struct {
+		mode queue.ErrorMode
+		want string
+	}{{queue.ErrorRequeue, "ab"}, {queue.ErrorDelete, "abc"}} {
+		q, err := queue.NewDistributedQueue(ctx, c, "/dm", queue.WithErrorMode(tc.mode))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.PutMulti(ctx, []byte("a"), []byte("b"), []byte("c")); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Put(ctx, []byte("end")); err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		cctx, stop := context.WithCancel(ctx)
+		err = q.Consume(cctx, func(_ context.Context, m []byte) error {
+			if string(m) == "end" {
+				stop()
+				return nil
+			}
+			got += string(m)
+			if string(m) == "b" {
+				return errors.New("fails")
+			}
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) || got != tc.want {
+			t.Fatalf("mode %d: delivered %q (%v), want %q", tc.mode, got, err, tc.want)
+		}
+		if n, err := q.Len(ctx); n != 0 || err != nil {
+			t.Fatalf("mode %d: %d items left, %v", tc.mode, n, err)
+		}
+	}
+}
