@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -224,6 +225,25 @@ func TestFailedReadsRetried(t *testing.T) {
 		func() string { return "no read failed" })
 	g.cut(false)
 	cachetest.AwaitEqual(t, ctx, tc, c, "/f", -1)
+}
+
+func TestUnreadable(t *testing.T) {
+	srv := ensembletest.Start(t)
+	cachetest.Unreadable(t, srv.Addr(), "/acl")
+}
+
+// AwaitInitialized fails once the cache is closed.
+func TestAwaitAfterClose(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	c := locktest.Connect(t, srv.Addr())
+	srv.Stop()
+	tc := cache.NewTreeCache(c, "/x")
+	tc.Close()
+	if err := tc.AwaitInitialized(ctx); !errors.Is(err, cache.ErrClosed) {
+		t.Fatalf("AwaitInitialized: %v, want ErrClosed", err)
+	}
 }
 
 // A late subscriber gets the content as Added events, then Initialized.

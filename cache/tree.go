@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -26,6 +27,10 @@ const (
 	// subtrees at the same moment.
 	rebuildJitter = 250 * time.Millisecond
 )
+
+// ErrClosed is returned by AwaitInitialized when the cache or its Client
+// was closed first.
+var ErrClosed = fmt.Errorf("cache: closed: %w", recipes.ErrClosed)
 
 // Option configures a TreeCache.
 type Option func(*options)
@@ -56,6 +61,7 @@ type TreeCache struct {
 	events *fanout.Fanout[Event]
 	once   sync.Once
 	inited chan struct{} // closed at the first Initialized
+	closed chan struct{} // closed by Close
 
 	mu    sync.Mutex
 	nodes map[string]*entry
@@ -121,6 +127,7 @@ func newTreeCache(c *recipes.Client, root string, o options) *TreeCache {
 		inbox:   newInbox(),
 		events:  fanout.New[Event](),
 		inited:  make(chan struct{}),
+		closed:  make(chan struct{}),
 		nodes:   map[string]*entry{},
 		watched: map[watchID]bool{},
 		pending: map[taskKey]*task{},
@@ -203,15 +210,18 @@ func (t *TreeCache) Events(ctx context.Context) <-chan Event {
 	return t.events.Subscribe(ctx, first...)
 }
 
-// AwaitInitialized waits until the cache has read its subtree once.
+// AwaitInitialized waits until the cache has read its subtree once. It
+// fails with ErrClosed if the cache or its Client is closed first.
 func (t *TreeCache) AwaitInitialized(ctx context.Context) error {
 	select {
 	case <-t.inited:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-t.closed:
+		return ErrClosed
 	case <-t.c.Closed():
-		return recipes.ErrClosed
+		return ErrClosed
 	}
 }
 
@@ -221,6 +231,7 @@ func (t *TreeCache) AwaitInitialized(ctx context.Context) error {
 // they cost the server a little memory, and the client nothing once fired.
 func (t *TreeCache) Close() {
 	t.once.Do(func() {
+		close(t.closed)
 		t.cancel()
 		t.bg.Wait()
 		t.mux.close()
@@ -288,7 +299,9 @@ func (t *TreeCache) run(ctx context.Context) {
 			return
 		}
 		if len(t.queue) > 0 {
-			t.step(ctx)
+			if !t.step(ctx) {
+				return
+			}
 			continue
 		}
 		if t.loading && len(t.failed) == 0 {
@@ -413,7 +426,9 @@ func (t *TreeCache) onWatch(f fired) {
 	}
 }
 
-func (t *TreeCache) step(ctx context.Context) {
+// step does the next read. It reports false once the Client is closed,
+// when nothing more can be read.
+func (t *TreeCache) step(ctx context.Context) bool {
 	q := t.queue[0]
 	t.queue[0] = nil
 	t.queue = t.queue[1:]
@@ -424,14 +439,22 @@ func (t *TreeCache) step(ctx context.Context) {
 	} else {
 		err = t.readData(ctx, q)
 	}
-	if err == nil || ctx.Err() != nil || errors.Is(err, recipes.ErrClosed) {
-		return
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, recipes.ErrClosed):
+		return false
+	case !recipes.Retryable(err):
+		// Such as NOAUTH: reading again would fail again. The node stays
+		// as last read (or out of the cache).
+		t.log.Warn("cache cannot read a node; leaving it", zap.String("path", q.path), zap.Error(err))
+	default:
+		t.log.Debug("cache read failed; will retry", zap.String("path", q.path), zap.Error(err))
+		t.failed = append(t.failed, q)
+		if t.retrying == nil {
+			t.retrying = time.AfterFunc(retryDelay, func() { t.inbox.push(msg{retry: true}) })
+		}
 	}
-	t.log.Debug("cache read failed; will retry", zap.String("path", q.path), zap.Error(err))
-	t.failed = append(t.failed, q)
-	if t.retrying == nil {
-		t.retrying = time.AfterFunc(retryDelay, func() { t.inbox.push(msg{retry: true}) })
-	}
+	return true
 }
 
 // readData reads a node with a data watch (getData, not exists: a watch

@@ -26,6 +26,7 @@ func TestCache(t *testing.T) {
 			t.Run("MissingRoot", func(t *testing.T) { cachetest.MissingRoot(t, addr, "/caches/later") })
 			t.Run("Depth", func(t *testing.T) { cachetest.Depth(t, addr, "/caches/shallow") })
 			t.Run("NodeLifecycle", func(t *testing.T) { cachetest.NodeLifecycle(t, addr, "/caches/node") })
+			t.Run("Unreadable", func(t *testing.T) { cachetest.Unreadable(t, addr, "/caches/acl") })
 		})
 	}
 }

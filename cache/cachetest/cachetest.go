@@ -387,3 +387,35 @@ func NodeLifecycle(t *testing.T, addr, path string) {
 	}
 	next(cache.Added, "three")
 }
+
+// Unreadable checks that a node the cache may not read (NOAUTH) is left
+// out, and does not hold back Initialized or the rest of the subtree.
+func Unreadable(t *testing.T, addr, root string) {
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	c := locktest.Connect(t, addr)
+	if _, err := c.CreateWithParents(ctx, root+"/open", []byte("o"), recipes.Persistent); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := c.Conn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Create(c.FullPath(root+"/secret"), []byte("s"), 0, zk.DigestACL(zk.PermAll, "someone", "else")); err != nil {
+		t.Fatal(err)
+	}
+	tc := cache.NewTreeCache(c, root)
+	defer tc.Close()
+	if err := tc.AwaitInitialized(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, root+"/later", []byte("l"), recipes.Persistent); err != nil {
+		t.Fatal(err)
+	}
+	locktest.Eventually(t, ctx, func() bool { _, ok := tc.Get(root + "/later"); return ok },
+		func() string { return fmt.Sprint("no later node: ", tc.Snapshot()) })
+	names, _ := tc.Children(root)
+	if !slices.Equal(names, []string{"later", "open"}) {
+		t.Fatalf("children %v, want [later open]", names)
+	}
+}
