@@ -8,71 +8,110 @@ import (
 
 	"github.com/zookit/zookit/cache"
 	"github.com/zookit/zookit/recipes"
+	"github.com/zookit/zookit/recipes/recipestest"
 )
 
-// Follow a configuration subtree and react to its changes. It needs a
-// server on 127.0.0.1:2181, so it has no Output line and is only compiled.
+// Follow a configuration subtree: a subscriber after the first load gets
+// the content as Added events, then Initialized, then every change.
 func ExampleTreeCache() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := recipes.New(ctx, []string{"127.0.0.1:2181"})
+	c, done, err := recipestest.Connect(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
-	tc := cache.NewTreeCache(c, "/config", cache.WithMaxDepth(2))
-	defer tc.Close()
-	for e := range tc.Events(ctx) {
-		switch e.Type {
-		case cache.Initialized:
-			names, _ := tc.Children("/config")
-			fmt.Println("loaded; services:", names)
-		case cache.Added, cache.Updated:
-			fmt.Printf("%s = %s (version %d)\n", e.Node.Path, e.Node.Data, e.Node.Stat.Version)
-		case cache.Removed:
-			fmt.Println(e.Node.Path, "removed")
-		default:
-			fmt.Println("connection:", e.Type)
+	defer done()
+	for _, p := range []string{"/config/db", "/config/web"} {
+		if _, err := c.CreateWithParents(ctx, p, []byte("v1"), recipes.Persistent); err != nil {
+			log.Fatal(err)
 		}
 	}
+	tc := cache.NewTreeCache(c, "/config", cache.WithMaxDepth(1))
+	defer tc.Close()
+	if err := tc.AwaitInitialized(ctx); err != nil {
+		log.Fatal(err)
+	}
+	for e := range tc.Events(ctx) {
+		switch e.Type {
+		case cache.Added:
+			fmt.Println("added", e.Node.Path)
+		case cache.Initialized:
+			fmt.Println("initialized")
+			if _, err := c.Set(ctx, "/config/db", []byte("v2"), -1); err != nil {
+				log.Fatal(err)
+			}
+		case cache.Updated:
+			fmt.Printf("updated %s to %s (version %d)\n", e.Node.Path, e.Node.Data, e.Node.Stat.Version)
+			return
+		}
+	}
+	// Output:
+	// added /config
+	// added /config/db
+	// added /config/web
+	// initialized
+	// updated /config/db to v2 (version 1)
 }
 
 // Read a feature flag from memory, whether or not its node exists yet.
 func ExampleNodeCache() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := recipes.New(ctx, []string{"127.0.0.1:2181"})
+	c, done, err := recipestest.Connect(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
+	defer done()
 	nc := cache.NewNodeCache(c, "/flags/new-ui")
 	defer nc.Close()
 	if err := nc.AwaitInitialized(ctx); err != nil {
 		log.Fatal(err)
 	}
-	if n, ok := nc.Get(); ok {
-		fmt.Printf("new-ui = %s\n", n.Data)
-	} else {
+	if _, ok := nc.Get(); !ok {
 		fmt.Println("new-ui is not set")
 	}
+	events := nc.Events(ctx)
+	if _, err := c.CreateWithParents(ctx, "/flags/new-ui", []byte("on"), recipes.Persistent); err != nil {
+		log.Fatal(err)
+	}
+	for e := range events {
+		if e.Type == cache.Added {
+			break
+		}
+	}
+	n, _ := nc.Get()
+	fmt.Printf("new-ui = %s\n", n.Data)
+	// Output:
+	// new-ui is not set
+	// new-ui = on
 }
 
-// Print what a cache holds, parents before children.
+// List what a cache holds, parents before children.
 func ExampleTreeCache_Snapshot() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := recipes.New(ctx, []string{"127.0.0.1:2181"})
+	c, done, err := recipestest.Connect(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer c.Close()
+	defer done()
+	for _, p := range []string{"/services/api/i-2", "/services/api/i-1", "/services/web"} {
+		if _, err := c.CreateWithParents(ctx, p, []byte("up"), recipes.Persistent); err != nil {
+			log.Fatal(err)
+		}
+	}
 	tc := cache.NewTreeCache(c, "/services")
 	defer tc.Close()
 	if err := tc.AwaitInitialized(ctx); err != nil {
 		log.Fatal(err)
 	}
 	for _, n := range tc.Snapshot() {
-		fmt.Println(n.Path, len(n.Data))
+		fmt.Println(n.Path)
 	}
+	// Output:
+	// /services
+	// /services/api
+	// /services/api/i-1
+	// /services/api/i-2
+	// /services/web
 }
