@@ -410,8 +410,9 @@ func (t *TreeCache) onWatch(f fired) {
 	if f.key.epoch != t.epoch {
 		return
 	}
-	id := watchID{f.key.path, f.key.kind}
-	t.watched[id] = false
+	// Deleted, not set false, so that the map holds only pending watches
+	// and does not grow with every path that ever came and went.
+	delete(t.watched, watchID{f.key.path, f.key.kind})
 	p := f.key.path
 	switch {
 	case f.ev.Type == zk.EventNotWatching:
