@@ -37,6 +37,7 @@ func TestQueue(t *testing.T) {
 			t.Run("KilledConsumer", func(t *testing.T) { queuetest.KilledConsumer(t, addr, "/dq/killed", "/dq/killed-locks") })
 			t.Run("Requeue", func(t *testing.T) { queuetest.Requeue(t, addr, "/dq/requeue", "/dq/requeue-locks") })
 			t.Run("MaxItems", func(t *testing.T) { queuetest.MaxItems(t, addr, "/dq/max") })
+			t.Run("IdempotentPuts", func(t *testing.T) { queuetest.IdempotentPuts(t, addr, "/dq/idem") })
 		})
 	}
 }

@@ -271,3 +271,8 @@ func TestDefaultModeHandlerError(t *testing.T) {
 		}
 	}
 }
+
+func TestIdempotentPuts(t *testing.T) {
+	srv := ensembletest.Start(t)
+	queuetest.IdempotentPuts(t, srv.Addr(), "/idem")
+}

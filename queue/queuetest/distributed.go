@@ -380,3 +380,52 @@ func MaxItems(t *testing.T, addr, path string) {
 		t.Fatalf("batch take: %q, %v", msgs, err)
 	}
 }
+
+// IdempotentPuts loses the reply to a put of each queue kind and checks
+// that the Client's retry recognises the item its first attempt made
+// (recipes' own-write check of sequential creates) instead of putting a
+// second one, for every name prefix of the family.
+func IdempotentPuts(t *testing.T, addr, path string) {
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	link := NewLink(t, addr)
+	c := locktest.Connect(t, link.Addr())
+	dq, err := queue.NewDistributedQueue(ctx, c, path+"/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pq, err := queue.NewPriorityQueue(ctx, c, path+"/priority")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yq, err := queue.NewDelayQueue(ctx, c, path+"/delay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iq, err := queue.NewIDQueue(ctx, c, path+"/id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	puts := []struct {
+		kind string
+		put  func() error
+	}{
+		{"plain", func() error { return dq.Put(ctx, []byte("m")) }},
+		{"priority", func() error { return pq.Put(ctx, -7, []byte("m")) }},
+		{"delay", func() error { return yq.Put(ctx, time.Now(), []byte("m")) }},
+		{"id", func() error { return iq.Put(ctx, "a/b", []byte("m")) }},
+	}
+	for i, p := range puts {
+		link.LoseReply("/" + p.kind + "/queue-")
+		if err := p.put(); err != nil {
+			t.Fatalf("%s put: %v", p.kind, err)
+		}
+		if link.Lost() != i+1 {
+			t.Fatalf("%s put: its reply was not lost", p.kind)
+		}
+		kids, err := c.Children(ctx, path+"/"+p.kind)
+		if err != nil || len(kids) != 1 {
+			t.Fatalf("%s put retried after a lost reply: items %v, %v; want one", p.kind, kids, err)
+		}
+	}
+}
