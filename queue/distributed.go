@@ -68,7 +68,9 @@ func WithLockPath(p string) Option { return func(o *options) { o.lockPath = p } 
 func WithErrorMode(m ErrorMode) Option { return func(o *options) { o.errorMode = m } }
 
 // WithMaxItems bounds the queue: a put waits while the queue path has n
-// children or more (Curator's maxItems). n <= 0 means no bound.
+// children or more (Curator's maxItems). n <= 0 means no bound. The bound is
+// soft, as Curator's is: producers that find room at the same time may all
+// put.
 func WithMaxItems(n int) Option { return func(o *options) { o.maxItems = n } }
 
 // layout is what tells the queues of the family apart besides the name a
@@ -104,7 +106,7 @@ func open(ctx context.Context, c *recipes.Client, p string, lay layout, opts []O
 		o(&q.opts)
 	}
 	if err := q.ensure(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("queue %s: open: %w", p, err)
 	}
 	return q, nil
 }
@@ -116,7 +118,7 @@ func (q *Queue) ensure(ctx context.Context) error {
 		}
 		_, err := q.c.CreateWithParents(ctx, p, nil, recipes.Persistent)
 		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
-			return fmt.Errorf("queue %s: %w", q.path, err)
+			return err
 		}
 	}
 	return nil
@@ -133,13 +135,13 @@ func (q *Queue) put(ctx context.Context, prefix string, msgs [][]byte) error {
 	if len(msgs) == 0 {
 		return fmt.Errorf("queue %s: put of no message", q.path)
 	}
-	if err := q.put1(ctx, prefix, msgs); err != nil {
+	if err := q.create(ctx, prefix, msgs); err != nil {
 		return fmt.Errorf("queue %s: put: %w", q.path, err)
 	}
 	return nil
 }
 
-func (q *Queue) put1(ctx context.Context, prefix string, msgs [][]byte) error {
+func (q *Queue) create(ctx context.Context, prefix string, msgs [][]byte) error {
 	if q.opts.maxItems > 0 {
 		err := contend.WaitChildren(ctx, q.c, q.path, func(children []string) (bool, error) {
 			return len(children) < q.opts.maxItems, nil
