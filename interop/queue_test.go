@@ -143,6 +143,8 @@ func TestQueueCuratorDistributed(t *testing.T) {
 			t.Run("MixedConsumers", func(t *testing.T) { mixedConsumers(t, cp, addr) })
 			t.Run("CuratorKilled", func(t *testing.T) { curatorConsumerKilled(t, cp, addr) })
 			t.Run("GoKilled", func(t *testing.T) { goConsumerKilled(t, cp, addr) })
+			t.Run("DelayGoToCurator", func(t *testing.T) { delayGoToCurator(t, cp, addr) })
+			t.Run("DelayCuratorToGo", func(t *testing.T) { delayCuratorToGo(t, cp, addr) })
 			t.Run("PriorityGoToCurator", func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 				defer cancel()
@@ -201,6 +203,74 @@ func checkPriorityOrder(t *testing.T, got []string) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
+	}
+}
+
+// queueDelays are the due times, from the put, of the delay tests' items,
+// in put order; they come out earliest first.
+var queueDelays = []time.Duration{1500 * time.Millisecond, -time.Hour, 500 * time.Millisecond, 0}
+
+// delayGoToCurator: Curator's DistributedDelayQueue reads the due times in
+// Go's item names: it delivers each item no earlier than it is due,
+// earliest first.
+func delayGoToCurator(t *testing.T, cp, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	q, err := queue.NewDelayQueue(ctx, locktest.Connect(t, addr), "/interop/yq-go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	due := map[string]time.Time{}
+	for i, d := range queueDelays {
+		m := strconv.Itoa(i)
+		due[m] = now.Add(d)
+		if err := q.Put(ctx, due[m], []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := runQueuePeer(t, ctx, cp, addr, "ytake", "/interop/yq-go", len(queueDelays))
+	var order []string
+	for _, l := range peerMessages(out) {
+		var m string
+		var at int64
+		if _, err := fmt.Sscanf(l, "%s %d", &m, &at); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if at < due[m].UnixMilli() {
+			t.Errorf("%s delivered %d ms before it was due", m, due[m].UnixMilli()-at)
+		}
+		order = append(order, m)
+	}
+	if want := []string{"1", "3", "2", "0"}; !slices.Equal(order, want) {
+		t.Fatalf("Curator delivered %v, want %v", order, want)
+	}
+}
+
+// delayCuratorToGo: Go's DelayQueue reads the due times in Curator's item
+// names.
+func delayCuratorToGo(t *testing.T, cp, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	var args []string
+	for _, d := range queueDelays {
+		args = append(args, strconv.FormatInt(d.Milliseconds(), 10))
+	}
+	put := time.Now()
+	runQueuePeerArgs(t, ctx, cp, addr, "yput", "/interop/yq-java", args...)
+	q, err := queue.NewDelayQueue(ctx, locktest.Connect(t, addr), "/interop/yq-java")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1", "3", "2", "0"} {
+		msgs, err := q.Take(ctx, 1)
+		if err != nil || len(msgs) != 1 || string(msgs[0]) != want {
+			t.Fatalf("took %q, %v; want %q", msgs, err, want)
+		}
+		i, _ := strconv.Atoi(want)
+		if early := put.Add(queueDelays[i]).Sub(time.Now()); early > 0 {
+			t.Errorf("%s taken at least %v before it was due", want, early)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.recipes.queue.DistributedDelayQueue;
 import org.apache.curator.framework.recipes.queue.DistributedPriorityQueue;
 import org.apache.curator.framework.recipes.queue.DistributedQueue;
 import org.apache.curator.framework.recipes.queue.MultiItem;
@@ -37,13 +38,17 @@ import org.apache.curator.framework.state.ConnectionState;
  * QueuePeer CONNECT pput PATH P...           priority queue: puts "<P>/<i>" with priority P for
  *                                            the i-th P, prints "OK"
  * QueuePeer CONNECT ptake PATH N             priority queue: consumes N messages as dtake does
+ * QueuePeer CONNECT yput PATH MS...         delay queue: puts "<i>" due at now + the i-th MS (may be
+ *                                            negative), prints "OK"
+ * QueuePeer CONNECT ytake PATH N             delay queue: consumes N messages, printing
+ *                                            "MSG <text> <Unix ms at delivery>" for each, then "OK"
  * QueuePeer CONNECT dbench PATH N THREADS    as bench, on a DistributedQueue: THREADS threads put,
  *                                            then THREADS queues on the client consume
  */
 public class QueuePeer {
     public static void main(String[] args) throws Exception {
         String connect = args[0], mode = args[1], path = args[2];
-        int n = mode.equals("pput") || mode.equals("dhold") || mode.equals("dserve") ? 0 : Integer.parseInt(args[3]);
+        int n = List.of("pput", "yput", "dhold", "dserve").contains(mode) ? 0 : Integer.parseInt(args[3]);
         int sessionMs = mode.equals("dhold") ? Integer.parseInt(args[4]) : 10000;
         CuratorFramework client = Peers.connect(connect, sessionMs, 60);
         try {
@@ -74,6 +79,10 @@ public class QueuePeer {
                 pput(client, path, args);
             } else if (mode.equals("ptake")) {
                 consume(client, path, n, "-", true);
+            } else if (mode.equals("yput")) {
+                yput(client, path, args);
+            } else if (mode.equals("ytake")) {
+                ytake(client, path, n);
             } else if (mode.equals("dbench")) {
                 dbench(client, path, n, Integer.parseInt(args[4]));
             } else {
@@ -235,6 +244,33 @@ public class QueuePeer {
             }
             if (!q.flushPuts(60, TimeUnit.SECONDS)) {
                 throw new IllegalStateException("puts not flushed");
+            }
+        }
+    }
+
+    static void yput(CuratorFramework client, String path, String[] args) throws Exception {
+        try (DistributedDelayQueue<String> q = builder(client, null, path, "-").buildDelayQueue()) {
+            q.start();
+            long now = System.currentTimeMillis();
+            for (int i = 3; i < args.length; i++) {
+                q.put(Integer.toString(i - 3), now + Long.parseLong(args[i]));
+            }
+            if (!q.flushPuts(60, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("puts not flushed");
+            }
+        }
+    }
+
+    static void ytake(CuratorFramework client, String path, int n) throws Exception {
+        CountDownLatch left = new CountDownLatch(n);
+        try (DistributedDelayQueue<String> q = builder(client, consumer(m -> {
+            System.out.println("MSG " + m + " " + System.currentTimeMillis());
+            System.out.flush();
+            left.countDown();
+        }), path, "-").buildDelayQueue()) {
+            q.start();
+            if (!left.await(60, TimeUnit.SECONDS)) {
+                throw new IllegalStateException(left.getCount() + " messages missing after 60 s");
             }
         }
     }
