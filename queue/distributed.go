@@ -344,7 +344,11 @@ func (q *Queue) takeItem(ctx context.Context, name string, h Handler) (bool, err
 	p := path.Join(q.path, name)
 	data, st, err := q.c.Get(ctx, p)
 	if err == nil {
-		err = q.c.Delete(ctx, p, st.Version)
+		// A delete given up on when ctx ends may still remove the item:
+		// see it through, so that the item is delivered, not lost.
+		finish, cancel := q.finish(ctx)
+		err = q.c.Delete(finish, p, st.Version)
+		cancel()
 	}
 	if errors.Is(err, zk.ErrNoNode) || errors.Is(err, zk.ErrBadVersion) { // another consumer has it
 		return false, nil
@@ -409,16 +413,24 @@ func (q *Queue) remove(ctx context.Context, name string) (ok bool, err error) {
 // locked runs f on the item's path while holding the ephemeral node
 // <lockPath>/<name>, then deletes that node (guaranteed). An item locked by
 // another consumer is skipped; when w is set, its lock node is watched, so
-// that the item is taken once that consumer's session ends. f gets finish,
-// a context that outlives ctx by up to a session timeout, for removing the
-// item: a handled item is then not delivered again because ctx ended just
-// after its Handler returned.
+// that the item is taken once that consumer's session ends.
+//
+// The lock is created, and f removes the item, under finish, a context
+// that outlives ctx by up to a session timeout: a create given up on when
+// ctx ends may still make the node, which would lock the item until the
+// session ends, and a handled item whose removal is given up on is
+// delivered again.
 func (q *Queue) locked(ctx context.Context, name string, w *wake, f func(finish context.Context, p string) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	finish, cancel := q.finish(ctx)
+	defer cancel()
 	lock := path.Join(q.opts.lockPath, name)
-	_, err := q.c.Create(ctx, lock, nil, recipes.Ephemeral)
+	_, err := q.c.Create(finish, lock, nil, recipes.Ephemeral)
 	if errors.Is(err, zk.ErrNoNode) { // the lock path was removed: make it again
-		if err = q.ensure(ctx); err == nil {
-			_, err = q.c.Create(ctx, lock, nil, recipes.Ephemeral)
+		if err = q.ensure(finish); err == nil {
+			_, err = q.c.Create(finish, lock, nil, recipes.Ephemeral)
 		}
 	}
 	if errors.Is(err, zk.ErrNodeExists) {
@@ -439,10 +451,14 @@ func (q *Queue) locked(ctx context.Context, name string, w *wake, f func(finish 
 	if err != nil {
 		return err
 	}
-	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), q.c.SessionTimeout())
-	defer cancel()
 	defer q.c.DeleteGuaranteed(finish, lock) // a failure is retried in the background
 	return f(finish, path.Join(q.path, name))
+}
+
+// finish returns a context for writes that must not be given up on when
+// ctx ends, bounded by a session timeout.
+func (q *Queue) finish(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), q.c.SessionTimeout())
 }
 
 // deliver gives the messages of the item at p to h and reports whether the

@@ -71,6 +71,8 @@
 //
 //   - A put whose item is taken by a consumer before the retry looks finds
 //     nothing and puts it again: a duplicate.
+//   - A put whose ctx ends while its create is on the way may still
+//     enqueue the message although it returns an error.
 //   - Two producers putting identical bytes under the same prefix while one
 //     of them retries: the retry may take the other's item for its own,
 //     and one of the two messages is lost.
