@@ -115,6 +115,11 @@ func New(connect string, cfg Config) (*Client, error) {
 // a client's owner must keep reading it.
 func (c *Client) Events() <-chan Event { return c.events.out }
 
+// EventCount is how many events have been queued for Events so far. An
+// event a reply's request caused is queued before the call returns, so a
+// consumer that has read this many events has seen all of them.
+func (c *Client) EventCount() uint64 { return c.events.count() }
+
 // State is the connection state now.
 func (c *Client) State() State {
 	c.mu.Lock()
@@ -330,8 +335,8 @@ func (c *Client) connect(addr string) (*conn, error) {
 	if resp.ReadOnly {
 		c.state, ks = ConnectedReadOnly, StateConnectedReadOnly
 	}
-	close(c.up)
 	c.events.push(Event{Type: EventNone, State: ks})
+	close(c.up)
 	return cn, nil
 }
 

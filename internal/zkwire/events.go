@@ -75,6 +75,7 @@ type Event struct {
 type eventQueue struct {
 	mu     sync.Mutex
 	q      []Event
+	pushed uint64
 	closed bool
 	wake   chan struct{}
 	out    chan Event
@@ -90,6 +91,7 @@ func (e *eventQueue) push(ev Event) {
 	e.mu.Lock()
 	if !e.closed {
 		e.q = append(e.q, ev)
+		e.pushed++
 	}
 	e.mu.Unlock()
 	e.signal()
@@ -127,4 +129,10 @@ func (e *eventQueue) forward() {
 			<-e.wake
 		}
 	}
+}
+
+func (e *eventQueue) count() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pushed
 }

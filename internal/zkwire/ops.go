@@ -115,6 +115,28 @@ func (c *Client) Delete(ctx context.Context, path string, version int32) error {
 	return c.call(ctx, proto.OpDelete, path, &proto.PathInt{Path: c.serverPath(path), N: version}, nil, nil)
 }
 
+// DeleteAll deletes paths, in order, in one multi: all or none. A failure
+// names the first path that failed.
+func (c *Client) DeleteAll(ctx context.Context, paths []string) error {
+	req := &proto.MultiRequest{}
+	for _, p := range paths {
+		if err := ValidatePath(p); err != nil {
+			return err
+		}
+		req.Ops = append(req.Ops, proto.MultiOp{Op: proto.OpDelete, Req: &proto.PathInt{Path: c.serverPath(p), N: -1}})
+	}
+	var resp proto.MultiResponse
+	if err := c.call(ctx, proto.OpMulti, "", req, &resp, nil); err != nil {
+		return err
+	}
+	for i, r := range resp.Results {
+		if r.Op == proto.OpError && r.Err != proto.OK && i < len(paths) {
+			return &OpError{Op: proto.OpDelete, Path: paths[i], Code: r.Err}
+		}
+	}
+	return nil
+}
+
 // Exists returns a znode's Stat. With watch set, a watch is left whether or
 // not the node exists.
 func (c *Client) Exists(ctx context.Context, path string, watch bool) (proto.Stat, error) {
