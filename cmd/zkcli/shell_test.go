@@ -153,7 +153,8 @@ func TestCommands(t *testing.T) {
 	tm.expect("setAcl /acl world:anyone:cdrwa", "", "Insufficient permission : /acl\n", 1)
 	tm.expect("setAcl /cont world:anyone:cdrwa -v 7", "", "version No is not valid : /cont\n", 1)
 	tm.expect("setAcl -R /cont world:anyone:cdrwa", "", "", 0)
-	tm.expect("whoami", "Auth scheme: User\nip: 127.0.0.1\ndigest: alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=\n", "", 0)
+	// Apache names a digest user without its hash, zkserver with it.
+	tm.match("whoami", `^Auth scheme: User\n(ip: 127\.0\.0\.1\ndigest: alice\S*\n|digest: alice\S*\nip: 127\.0\.0\.1\n)$`)
 
 	tm.expect("getEphemerals /", "[/a/e]\n", "", 0)
 	tm.expect("getEphemerals", "[/a/e]\n", "", 0)

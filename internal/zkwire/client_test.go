@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,14 @@ import (
 
 // open starts a client on connect and closes it, draining its events, when
 // the test ends.
+// hasDigest reports whether ids hold the digest user; Apache names it
+// without the hash, zkserver with it.
+func hasDigest(ids []proto.ID, user string) bool {
+	return slices.ContainsFunc(ids, func(id proto.ID) bool {
+		return id.Scheme == "digest" && (id.ID == user || strings.HasPrefix(id.ID, user+":"))
+	})
+}
+
 func open(t *testing.T, connect string) (*Client, <-chan Event) {
 	t.Helper()
 	c, err := New(connect, Config{SessionTimeout: 10 * time.Second})
@@ -129,7 +138,7 @@ func TestOperations(t *testing.T) {
 		t.Fatalf("addauth: %v", err)
 	}
 	ids, err := c.WhoAmI(x)
-	if err != nil || !slices.Contains(ids, proto.ID{Scheme: "digest", ID: "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ="}) {
+	if err != nil || !hasDigest(ids, "u") {
 		t.Fatalf("whoami: %v %v", ids, err)
 	}
 	acl := []proto.ACL{{Perms: proto.PermAll, ID: proto.ID{Scheme: "auth"}}}
@@ -213,7 +222,7 @@ func TestReconnect(t *testing.T) {
 		t.Fatalf("session %x became %x", id, c.SessionID())
 	}
 	ids, err := c.WhoAmI(x)
-	if err != nil || !slices.Contains(ids, proto.ID{Scheme: "digest", ID: "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ="}) {
+	if err != nil || !hasDigest(ids, "u") {
 		t.Fatalf("auth not replayed: %v %v", ids, err)
 	}
 	if err := c.CheckWatches(x, "/r", WatchData); err != nil {
