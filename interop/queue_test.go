@@ -145,6 +145,8 @@ func TestQueueCuratorDistributed(t *testing.T) {
 			t.Run("GoKilled", func(t *testing.T) { goConsumerKilled(t, cp, addr) })
 			t.Run("DelayGoToCurator", func(t *testing.T) { delayGoToCurator(t, cp, addr) })
 			t.Run("DelayCuratorToGo", func(t *testing.T) { delayCuratorToGo(t, cp, addr) })
+			t.Run("IDGoToCurator", func(t *testing.T) { idGoToCurator(t, cp, addr) })
+			t.Run("IDCuratorToGo", func(t *testing.T) { idCuratorToGo(t, cp, addr) })
 			t.Run("PriorityGoToCurator", func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 				defer cancel()
@@ -271,6 +273,71 @@ func delayCuratorToGo(t *testing.T, cp, addr string) {
 		if early := put.Add(queueDelays[i]).Sub(time.Now()); early > 0 {
 			t.Errorf("%s taken at least %v before it was due", want, early)
 		}
+	}
+}
+
+// queueIDs are the id queue tests' items in put order: id=text.
+var queueIDs = []string{"zz=1", "a/b=2", "aa=3", "zz=4", "x|y=5", "b=6"}
+
+// idGoToCurator: Curator's DistributedIdQueue removes Go's items by id and
+// takes the others in put order, whatever their id; ids holding '/' or
+// '|' reach Curator as Go fixed them.
+func idGoToCurator(t *testing.T, cp, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	const p = "/interop/iq-go"
+	q, err := queue.NewIDQueue(ctx, locktest.Connect(t, addr), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range queueIDs {
+		id, text, _ := strings.Cut(it, "=")
+		if err := q.Put(ctx, id, []byte(text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := runQueuePeerArgs(t, ctx, cp, addr, "iremove", p, "zz"); !strings.Contains(out, "REMOVED 2\n") {
+		t.Fatalf("Curator's remove of zz: %q", out)
+	}
+	// Curator compares the id given with the fixed one stored.
+	if out := runQueuePeerArgs(t, ctx, cp, addr, "iremove", p, "x_y"); !strings.Contains(out, "REMOVED 1\n") {
+		t.Fatalf("Curator's remove of x_y: %q", out)
+	}
+	out := runQueuePeer(t, ctx, cp, addr, "itake", p, 3)
+	if got, want := peerMessages(out), []string{"2", "3", "6"}; !slices.Equal(got, want) {
+		t.Fatalf("Curator took %v, want %v", got, want)
+	}
+}
+
+// idCuratorToGo: Go's IDQueue removes Curator's items by id and takes the
+// others in put order.
+func idCuratorToGo(t *testing.T, cp, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	const p = "/interop/iq-java"
+	runQueuePeerArgs(t, ctx, cp, addr, "iput", p, queueIDs...)
+	q, err := queue.NewIDQueue(ctx, locktest.Connect(t, addr), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		id string
+		n  int
+	}{{"zz", 2}, {"x|y", 1}} {
+		if n, err := q.Remove(ctx, r.id); n != r.n || err != nil {
+			t.Fatalf("remove %q: %d, %v; want %d", r.id, n, err, r.n)
+		}
+	}
+	var got []string
+	for range 3 {
+		msgs, err := q.Take(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(msgs[0]))
+	}
+	if want := []string{"2", "3", "6"}; !slices.Equal(got, want) {
+		t.Fatalf("Go took %v, want %v", got, want)
 	}
 }
 

@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.recipes.queue.DistributedDelayQueue;
+import org.apache.curator.framework.recipes.queue.DistributedIdQueue;
 import org.apache.curator.framework.recipes.queue.DistributedPriorityQueue;
 import org.apache.curator.framework.recipes.queue.DistributedQueue;
 import org.apache.curator.framework.recipes.queue.MultiItem;
@@ -42,13 +43,16 @@ import org.apache.curator.framework.state.ConnectionState;
  *                                            negative), prints "OK"
  * QueuePeer CONNECT ytake PATH N             delay queue: consumes N messages, printing
  *                                            "MSG <text> <Unix ms at delivery>" for each, then "OK"
+ * QueuePeer CONNECT iput PATH ID=TEXT...     id queue: puts each TEXT under its ID, prints "OK"
+ * QueuePeer CONNECT iremove PATH ID          id queue: removes ID's items, prints "REMOVED <n>", "OK"
+ * QueuePeer CONNECT itake PATH N             id queue: consumes N messages as dtake does
  * QueuePeer CONNECT dbench PATH N THREADS    as bench, on a DistributedQueue: THREADS threads put,
  *                                            then THREADS queues on the client consume
  */
 public class QueuePeer {
     public static void main(String[] args) throws Exception {
         String connect = args[0], mode = args[1], path = args[2];
-        int n = List.of("pput", "yput", "dhold", "dserve").contains(mode) ? 0 : Integer.parseInt(args[3]);
+        int n = List.of("pput", "yput", "iput", "iremove", "dhold", "dserve").contains(mode) ? 0 : Integer.parseInt(args[3]);
         int sessionMs = mode.equals("dhold") ? Integer.parseInt(args[4]) : 10000;
         CuratorFramework client = Peers.connect(connect, sessionMs, 60);
         try {
@@ -70,7 +74,7 @@ public class QueuePeer {
             } else if (mode.equals("dput")) {
                 dput(client, path, n, args[4]);
             } else if (mode.equals("dtake")) {
-                consume(client, path, n, args[4], false);
+                consume(client, path, n, args[4], "plain");
             } else if (mode.equals("dhold")) {
                 hold(client, path, args[3]);
             } else if (mode.equals("dserve")) {
@@ -78,11 +82,15 @@ public class QueuePeer {
             } else if (mode.equals("pput")) {
                 pput(client, path, args);
             } else if (mode.equals("ptake")) {
-                consume(client, path, n, "-", true);
+                consume(client, path, n, "-", "priority");
             } else if (mode.equals("yput")) {
                 yput(client, path, args);
             } else if (mode.equals("ytake")) {
                 ytake(client, path, n);
+            } else if (mode.equals("iput") || mode.equals("iremove")) {
+                ids(client, path, mode, args);
+            } else if (mode.equals("itake")) {
+                consume(client, path, n, "-", "id");
             } else if (mode.equals("dbench")) {
                 dbench(client, path, n, Integer.parseInt(args[4]));
             } else {
@@ -171,8 +179,8 @@ public class QueuePeer {
         }
     }
 
-    /** Consumes until n messages came, printing each; a priority queue with priority. */
-    static void consume(CuratorFramework client, String path, int n, String lockPath, boolean priority) throws Exception {
+    /** Consumes until n messages came from a queue of kind (plain, priority, id), printing each. */
+    static void consume(CuratorFramework client, String path, int n, String lockPath, String kind) throws Exception {
         CountDownLatch left = new CountDownLatch(n);
         QueueConsumer<String> c = consumer(m -> {
             synchronized (System.out) {
@@ -182,10 +190,14 @@ public class QueuePeer {
             left.countDown();
         });
         java.io.Closeable q;
-        if (priority) {
+        if (kind.equals("priority")) {
             DistributedPriorityQueue<String> pq = builder(client, c, path, lockPath).buildPriorityQueue(0);
             pq.start();
             q = pq;
+        } else if (kind.equals("id")) {
+            DistributedIdQueue<String> iq = builder(client, c, path, lockPath).buildIdQueue();
+            iq.start();
+            q = iq;
         } else {
             DistributedQueue<String> dq = builder(client, c, path, lockPath).buildQueue();
             dq.start();
@@ -271,6 +283,23 @@ public class QueuePeer {
             q.start();
             if (!left.await(60, TimeUnit.SECONDS)) {
                 throw new IllegalStateException(left.getCount() + " messages missing after 60 s");
+            }
+        }
+    }
+
+    static void ids(CuratorFramework client, String path, String mode, String[] args) throws Exception {
+        try (DistributedIdQueue<String> q = builder(client, null, path, "-").buildIdQueue()) {
+            q.start();
+            if (mode.equals("iremove")) {
+                System.out.println("REMOVED " + q.remove(args[3]));
+                return;
+            }
+            for (int i = 3; i < args.length; i++) {
+                String[] idText = args[i].split("=", 2);
+                q.put(idText[1], idText[0]);
+            }
+            if (!q.flushPuts(60, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("puts not flushed");
             }
         }
     }
