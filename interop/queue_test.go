@@ -86,11 +86,12 @@ func TestQueueCurator(t *testing.T) {
 }
 
 // TestQueueCuratorDistributed exchanges messages between Go's
-// DistributedQueue family and Curator 5.4's on one path, both ways, in
-// default and lock-path mode (each message delivered once, PutMulti
-// batches included); a consumer of either language SIGKILLed or cut off
-// mid-message leaves its message to the other; priorities order the same
-// on both sides.
+// DistributedQueue family and Curator 5.4's on one path, both ways, on
+// both servers: plain queues in default and lock-path mode (each message
+// delivered once, PutMulti batches included), Go and Curator consumers side
+// by side, a consumer of either language SIGKILLed or cut off mid-message
+// leaving its message to the other, and priority, delay and id queues
+// ordering, timing and removing alike on both sides.
 func TestQueueCuratorDistributed(t *testing.T) {
 	cp := compileQueuePeer(t)
 	const n = 40
