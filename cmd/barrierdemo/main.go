@@ -7,23 +7,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/zookit/zookit/barrier"
 	"github.com/zookit/zookit/cmd/internal/demo"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], demo.NewLog(os.Stdout)); err != nil {
-		fmt.Fprintln(os.Stderr, "barrierdemo:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("barrierdemo", run) }
 
 type config struct {
 	demo.Flags
@@ -57,17 +47,7 @@ func run(ctx context.Context, args []string, log *demo.Log) error {
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, cfg.workers)
-	for i := range cfg.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = member(ctx, cfg, fmt.Sprintf("%s/m%d", cfg.name, i+1), log)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return demo.Each(cfg.workers, cfg.name, "m", func(who string) error { return member(ctx, cfg, who, log) })
 }
 
 func member(ctx context.Context, cfg config, who string, log *demo.Log) error {

@@ -6,10 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -19,14 +16,7 @@ import (
 	"github.com/zookit/zookit/recipes"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], demo.NewLog(os.Stdout)); err != nil {
-		fmt.Fprintln(os.Stderr, "electiondemo:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("electiondemo", run) }
 
 type config struct {
 	demo.Flags
@@ -58,17 +48,7 @@ func run(ctx context.Context, args []string, log *demo.Log) error {
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, cfg.candidates)
-	for i := range cfg.candidates {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = candidate(ctx, cfg, fmt.Sprintf("%s/c%d", cfg.name, i+1), log)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return demo.Each(cfg.candidates, cfg.name, "c", func(who string) error { return candidate(ctx, cfg, who, log) })
 }
 
 func candidate(ctx context.Context, cfg config, who string, log *demo.Log) error {

@@ -6,23 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/zookit/zookit/cmd/internal/demo"
 	"github.com/zookit/zookit/lock"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], demo.NewLog(os.Stdout)); err != nil {
-		fmt.Fprintln(os.Stderr, "lockdemo:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("lockdemo", run) }
 
 type config struct {
 	demo.Flags
@@ -56,17 +46,7 @@ func run(ctx context.Context, args []string, log *demo.Log) error {
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, cfg.workers)
-	for i := range cfg.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = worker(ctx, cfg, fmt.Sprintf("%s/w%d", cfg.name, i+1), log)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return demo.Each(cfg.workers, cfg.name, "w", func(who string) error { return worker(ctx, cfg, who, log) })
 }
 
 func worker(ctx context.Context, cfg config, who string, log *demo.Log) error {

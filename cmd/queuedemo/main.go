@@ -6,23 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/zookit/zookit/cmd/internal/demo"
 	"github.com/zookit/zookit/queue"
+	"github.com/zookit/zookit/recipes"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], demo.NewLog(os.Stdout)); err != nil {
-		fmt.Fprintln(os.Stderr, "queuedemo:", err)
-		os.Exit(1)
-	}
-}
+func main() { demo.Main("queuedemo", run) }
 
 type config struct {
 	demo.Flags
@@ -63,17 +54,7 @@ func run(ctx context.Context, args []string, log *demo.Log) error {
 			return err
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, cfg.consumers)
-	for i := range cfg.consumers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = consume(ctx, cfg, fmt.Sprintf("%s/c%d", cfg.name, i+1), log)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return demo.Each(cfg.consumers, cfg.name, "c", func(who string) error { return consume(ctx, cfg, who, log) })
 }
 
 func produce(ctx context.Context, cfg config, who string, log *demo.Log) error {
@@ -82,7 +63,7 @@ func produce(ctx context.Context, cfg config, who string, log *demo.Log) error {
 		return err
 	}
 	defer c.Close()
-	q, err := queue.NewDistributedQueue(ctx, c, cfg.path, queue.WithLockPath(cfg.lockPath))
+	q, err := open(ctx, c, cfg)
 	if err != nil {
 		return err
 	}
@@ -102,7 +83,7 @@ func consume(ctx context.Context, cfg config, who string, log *demo.Log) error {
 		return err
 	}
 	defer c.Close()
-	q, err := queue.NewDistributedQueue(ctx, c, cfg.path, queue.WithLockPath(cfg.lockPath))
+	q, err := open(ctx, c, cfg)
 	if err != nil {
 		return err
 	}
@@ -122,4 +103,9 @@ func consume(ctx context.Context, cfg config, who string, log *demo.Log) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", who, err)
+}
+
+// open is the queue as producers and consumers both see it.
+func open(ctx context.Context, c *recipes.Client, cfg config) (*queue.DistributedQueue, error) {
+	return queue.NewDistributedQueue(ctx, c, cfg.path, queue.WithLockPath(cfg.lockPath))
 }

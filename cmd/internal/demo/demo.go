@@ -5,11 +5,15 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zookit/zookit/recipes"
@@ -67,4 +71,32 @@ func (l *Log) Printf(who, format string, args ...any) {
 	defer l.mu.Unlock()
 	// Stamped under the lock, so that the times of the lines only grow.
 	fmt.Fprintf(l.out, "%s %-10s %s\n", time.Now().Format("15:04:05.000"), who, msg)
+}
+
+// Main runs a demo's run function on the process's arguments and stdout,
+// with a context that ends on SIGINT or SIGTERM, and exits 1 on error.
+func Main(name string, run func(ctx context.Context, args []string, log *Log) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], NewLog(os.Stdout)); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// Each runs f for n workers at once, named <name>/<kind><i>, and joins
+// their errors.
+func Each(n int, name, kind string, f func(who string) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(fmt.Sprintf("%s/%s%d", name, kind, i+1))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
