@@ -204,7 +204,6 @@ func (s *Server) writeCons(b *strings.Builder) {
 
 func (s *Server) writeMntr(b *strings.Builder) {
 	lo, avg, hi, _ := s.stats.lat.read()
-	_, _, watches := s.tree.WatchSummary()
 	kv := func(k string, v any) { fmt.Fprintf(b, "zk_%s\t%v\n", k, v) }
 	kv("version", Version)
 	kv("server_state", s.Mode())
@@ -217,7 +216,7 @@ func (s *Server) writeMntr(b *strings.Builder) {
 	kv("outstanding_requests", s.outstanding())
 	kv("uptime", time.Since(s.started).Milliseconds())
 	kv("znode_count", s.tree.NodeCount())
-	kv("watch_count", watches)
+	kv("watch_count", s.tree.WatchCount())
 	kv("ephemerals_count", s.tree.EphemeralCount())
 	kv("approximate_data_size", s.tree.ApproximateDataSize())
 	kv("global_sessions", len(s.tree.Sessions()))

@@ -338,6 +338,20 @@ func (t *Tree) WatchSummary() (watchers int, paths int, total int) {
 	return len(m.byWatcher), len(m.table), total
 }
 
+// WatchCount is mntr's zk_watch_count: data and child watches together, as
+// ZooKeeper counts them there (wchs counts data watches only).
+func (t *Tree) WatchCount() int {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	n := 0
+	for _, m := range []*watchManager{t.watches.data, t.watches.child} {
+		for _, ps := range m.byWatcher {
+			n += len(ps)
+		}
+	}
+	return n
+}
+
 // WatchesBySession is the wchc 4lw (data watches, as ZooKeeper).
 func (t *Tree) WatchesBySession() map[int64][]string {
 	t.wmu.Lock()

@@ -252,10 +252,12 @@ func TestSetWatches(t *testing.T) {
 	eq(t, "wchc", h.tr.WatchesBySession(), map[int64][]string{1: {"/dir", "/p"}})
 	eq(t, "wchp", h.tr.WatchesByPath(), map[string][]int64{"/dir": {1}, "/p": {1}})
 	eq(t, "wchs", fmtSummary(h.tr), [3]int{1, 2, 2})
+	eq(t, "mntr watch_count: the child watch of /p too", h.tr.WatchCount(), 3)
 
 	h.tr.RemoveWatcher(w)
 	h.mustCreate("/p/d", 0)
 	eq(t, "removed watcher hears nothing", w.take(), []event(nil))
 	eq(t, "wchs after remove", fmtSummary(h.tr), [3]int{0, 0, 0})
+	eq(t, "watch_count after remove", h.tr.WatchCount(), 0)
 	eq(t, "seq forgotten", len(h.tr.watches.seq), 0)
 }
