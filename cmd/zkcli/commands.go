@@ -153,6 +153,18 @@ var commands = map[string]*command{
 			{"a", false, "any watcher type"}, {"l", false, "remove locally when there is no server connection"}},
 		run: runRemoveWatches,
 	},
+	"reconfig": {
+		syntax: "[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]",
+		specs: []optionSpec{{"s", false, "stats"}, {"v", true, "required current config version"},
+			{"file", true, "path of config file to parse for membership"},
+			{"members", true, "comma-separated list of config strings for non-incremental reconfig"},
+			{"add", true, "comma-separated list of config strings for new servers"},
+			{"remove", true, "comma-separated list of server IDs to remove"}},
+		run: runReconfig,
+	},
+	"setquota":  {syntax: "-n|-b|-N|-B val path", run: runQuota},
+	"listquota": {syntax: "path", run: runQuota},
+	"delquota":  {syntax: "[-n|-b|-N|-B] path", run: runQuota},
 	"config": {
 		syntax: "[-c] [-w] [-s]",
 		specs:  []optionSpec{{"s", false, "stats"}, {"w", false, "watch"}, {"c", false, "client connection string"}},
@@ -686,4 +698,48 @@ func clientConfig(cfg string) string {
 		addrs = append(addrs, client)
 	}
 	return version + " " + strings.Join(addrs, ",")
+}
+
+func runReconfig(s *Shell, ctx context.Context, c *command, raw []string) error {
+	cl, err := c.parse(raw)
+	if err != nil {
+		return err
+	}
+	nonIncremental := cl.has("file") || cl.has("members")
+	incremental := cl.has("add") || cl.has("remove")
+	if !nonIncremental && !incremental {
+		return c.usageErr("reconfig")
+	}
+	version := int64(-1)
+	if cl.has("v") {
+		if version, err = strconv.ParseInt(cl.opts["v"], 16, 64); err != nil {
+			return failf("-v must be followed by a long (configuration version)")
+		}
+	}
+	if nonIncremental && incremental {
+		return failf("Can't use -file or -members together with -add or -remove (mixing incremental and non-incremental modes is not allowed)")
+	}
+	if cl.has("file") && cl.has("members") {
+		return failf("Can't use -file and -members together (conflicting non-incremental modes)")
+	}
+	if cl.has("file") {
+		return failf("reconfig -file is not supported by zkcli; give the servers with -members")
+	}
+	data, st, err := s.client.Reconfig(ctx, strings.ToLower(cl.opts["add"]), strings.ToLower(cl.opts["remove"]),
+		strings.ToLower(cl.opts["members"]), version)
+	if err != nil {
+		return zkErr(err, "")
+	}
+	fmt.Fprintf(s.out, "Committed new configuration:\n%s\n", data)
+	if cl.has("s") {
+		printStat(s.out, st)
+	}
+	return nil
+}
+
+// runQuota answers the quota commands, which zkcli does not implement:
+// their statistics nodes are kept by the server, and zookit's server keeps
+// none.
+func runQuota(s *Shell, ctx context.Context, c *command, raw []string) error {
+	return failf("%s is not supported by zkcli", raw[0])
 }

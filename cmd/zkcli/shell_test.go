@@ -162,6 +162,10 @@ func TestCommands(t *testing.T) {
 	tm.expect("getAllChildrenNumber", "", "getAllChildrenNumber path\n", 1)
 	tm.expect("sync /a", "Sync is OK\n", "", 0)
 	tm.expect("config", "\n", "", 0)
+	tm.expect("reconfig -add 4=127.0.0.1:1:2;3", "", "KeeperErrorCode = Reconfig is disabled\n", 1)
+	tm.expect("reconfig -members 1=a:1:2 -add 2=b:1:2", "", "Can't use -file or -members together with -add or -remove (mixing incremental and non-incremental modes is not allowed)\n", 1)
+	tm.expect("reconfig -v zz -remove 1", "", "-v must be followed by a long (configuration version)\n", 1)
+	tm.expect("setquota -n 1 /cont", "", "setquota is not supported by zkcli\n", 1)
 	tm.match("version", `^ZooKeeper CLI version: 3\.8\.6-zookit-\S+, built on .*\n$`)
 	tm.expect("version x", "", "version \n", 1)
 

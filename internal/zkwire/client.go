@@ -362,10 +362,10 @@ func (c *Client) serve(cn *conn) {
 	c.mu.Lock()
 	timeout := c.timeout
 	c.mu.Unlock()
-	wdone := make(chan struct{})
+	wdone, rdone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(wdone)
-		cn.writeLoop(timeout/3, c.stop)
+		cn.writeLoop(timeout/3, c.stop, rdone)
 	}()
 	go func() {
 		select {
@@ -375,6 +375,7 @@ func (c *Client) serve(cn *conn) {
 		cn.nc.Close()
 	}()
 	c.readLoop(cn, timeout*2/3)
+	close(rdone)
 	cn.nc.Close()
 	<-wdone
 }

@@ -310,3 +310,20 @@ func TestParseConnectString(t *testing.T) {
 		t.Error("bad chroot accepted")
 	}
 }
+
+// TestAuthFailed offers an unknown scheme: the server refuses it and drops
+// the connection, and the session is over for the client.
+func TestAuthFailed(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c, evs := open(t, srv.Addr())
+	if err := c.AddAuth(ctx(t), "nosuchscheme", []byte("x")); !errors.Is(err, proto.ErrAuthFailed) {
+		t.Fatalf("addauth: %v", err)
+	}
+	session(t, evs, StateAuthFailed)
+	if c.State() != AuthFailed || c.State().Alive() {
+		t.Fatalf("state %v", c.State())
+	}
+	if _, err := c.Exists(ctx(t), "/", false); !errors.Is(err, proto.ErrAuthFailed) {
+		t.Fatalf("after auth failure: %v", err)
+	}
+}

@@ -108,8 +108,9 @@ func (cn *conn) fail(err error) {
 }
 
 // writeLoop sends queued requests in order and a ping whenever nothing was
-// sent for pingEvery. It returns when a write fails or stop closes.
-func (cn *conn) writeLoop(pingEvery time.Duration, stop <-chan struct{}) {
+// sent for pingEvery. It returns when a write fails, the client stops or
+// the reader has given the connection up.
+func (cn *conn) writeLoop(pingEvery time.Duration, stop, readerDone <-chan struct{}) {
 	w := bufio.NewWriterSize(cn.nc, 64<<10)
 	ping := time.NewTimer(pingEvery)
 	defer ping.Stop()
@@ -126,6 +127,8 @@ func (cn *conn) writeLoop(pingEvery time.Duration, stop <-chan struct{}) {
 			case <-ping.C:
 				batch = []*request{{xid: proto.XidPing, op: proto.OpPing, body: &proto.Empty{}}}
 			case <-stop:
+				return
+			case <-readerDone:
 				return
 			}
 		}
