@@ -327,3 +327,45 @@ func TestAuthFailed(t *testing.T) {
 		t.Fatalf("after auth failure: %v", err)
 	}
 }
+
+// TestClusterFailover kills the server a client is connected to: the client
+// moves to another member with the same session, replays its auth and
+// re-registers its watches there.
+func TestClusterFailover(t *testing.T) {
+	cl := ensembletest.StartCluster(t, 3, 0)
+	c, evs := open(t, strings.Join(cl.Addrs(), ","))
+	x := ctx(t)
+	if _, _, err := c.Create(x, "/f", nil, OpenACL, Persistent, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.Get(x, "/f", true)
+	c.AddWatch(x, "/f", AddWatchPersistentRecursive)
+	if err := c.AddAuth(x, "digest", []byte("u:p")); err != nil {
+		t.Fatal(err)
+	}
+	id, first := c.SessionID(), c.Server()
+	for _, m := range cl.Members() {
+		if m.Addr() == first {
+			m.Kill()
+		}
+	}
+	session(t, evs, StateDisconnected)
+	session(t, evs, StateSyncConnected)
+	if c.SessionID() != id || c.Server() == first {
+		t.Fatalf("session %x on %s, was %x on %s", c.SessionID(), c.Server(), id, first)
+	}
+	ids, err := c.WhoAmI(x)
+	if err != nil || !hasDigest(ids, "u") {
+		t.Fatalf("auth not replayed: %v %v", ids, err)
+	}
+	other, _ := open(t, c.Server())
+	other.Set(x, "/f", []byte("1"), -1)
+	other.Create(x, "/f/k", nil, OpenACL, Persistent, 0)
+	// One event for the data change (the one-shot and the recursive watch
+	// are one notification), then the recursive watch sees the child.
+	for _, want := range []Event{{EventNodeDataChanged, StateSyncConnected, "/f"}, {EventNodeCreated, StateSyncConnected, "/f/k"}} {
+		if ev := next(t, evs); ev != want {
+			t.Fatalf("after failover: %+v, want %+v", ev, want)
+		}
+	}
+}
