@@ -4,14 +4,15 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
-// checkClientConfig reads a -client-configuration properties file. zkcli
-// takes the file but has nothing to set from it yet; TLS settings it must
-// refuse, because the server has no TLS and silently connecting in the
-// clear would betray what the file asks for.
-func checkClientConfig(path string) error {
+// readClientConfig reads a -client-configuration properties file into cfg.
+// It honours jute.maxbuffer and passes over the keys it has no use for.
+// TLS settings it refuses: the server has no TLS yet, and connecting in
+// the clear would betray what the file asks for.
+func readClientConfig(path string, cfg *Config) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("client configuration: %w", err)
@@ -31,6 +32,13 @@ func checkClientConfig(path string) error {
 		secure := key == "zookeeper.client.secure" && strings.EqualFold(value, "true")
 		if secure || strings.HasPrefix(key, "zookeeper.ssl.") {
 			return fmt.Errorf("client configuration %s: %s: TLS is not supported (zookit's server has no TLS yet)", path, key)
+		}
+		if key == "jute.maxbuffer" {
+			n, err := strconv.Atoi(value)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("client configuration %s: jute.maxbuffer %q is not a positive number", path, value)
+			}
+			cfg.MaxBuffer = n
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -84,14 +84,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "java.lang.NumberFormatException: For input string: \"%s\"\n", inv.timeout)
 		return exitError
 	}
+	cfg := Config{Server: inv.server, Timeout: time.Duration(ms) * time.Millisecond,
+		ReadOnly: inv.readOnly, WaitForConnection: inv.waitForConnection}
 	if inv.clientConfig != "" {
-		if err := checkClientConfig(inv.clientConfig); err != nil {
+		if err := readClientConfig(inv.clientConfig, &cfg); err != nil {
 			fmt.Fprintln(stderr, err)
 			return exitInvalidUsage
 		}
 	}
-	cfg := Config{Server: inv.server, Timeout: time.Duration(ms) * time.Millisecond,
-		ReadOnly: inv.readOnly, WaitForConnection: inv.waitForConnection}
 
 	fmt.Fprintf(stdout, "Connecting to %s\n", inv.server)
 	if len(inv.command) > 0 {

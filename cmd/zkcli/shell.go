@@ -30,6 +30,7 @@ type Config struct {
 	Timeout           time.Duration
 	ReadOnly          bool
 	WaitForConnection bool
+	MaxBuffer         int // 0: jute.maxbuffer's default
 }
 
 // Shell is zkCli.sh's command interpreter: one session at a time, the
@@ -119,7 +120,7 @@ func (s *Shell) Connect(host string) error {
 		s.printer.wait()
 	}
 	s.host = host
-	c, err := zkwire.New(host, zkwire.Config{SessionTimeout: s.cfg.Timeout, ReadOnly: s.cfg.ReadOnly})
+	c, err := zkwire.New(host, zkwire.Config{SessionTimeout: s.cfg.Timeout, ReadOnly: s.cfg.ReadOnly, MaxBuffer: s.cfg.MaxBuffer})
 	if err != nil {
 		return failf("%v", err)
 	}

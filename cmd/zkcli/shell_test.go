@@ -330,8 +330,19 @@ func TestClientConfiguration(t *testing.T) {
 	if code := run([]string{"-client-configuration", dir + "/missing", "ls", "/"}, nil, &out, &errOut); code != exitInvalidUsage {
 		t.Errorf("missing file: exit %d, %q", code, errOut.String())
 	}
-	if err := checkClientConfig(write("plain.properties", "# comment\nzookeeper.sasl.client=false\n")); err != nil {
-		t.Errorf("plain configuration: %v", err)
+	var cfg Config
+	if err := readClientConfig(write("plain.properties", "# comment\nzookeeper.sasl.client=false\njute.maxbuffer=4096\n"), &cfg); err != nil || cfg.MaxBuffer != 4096 {
+		t.Errorf("plain configuration: %+v %v", cfg, err)
+	}
+	// A reply larger than jute.maxbuffer drops the connection, as Java's
+	// client does, rather than being read.
+	srv := ensembletest.Start(t)
+	big := newTerm(t, srv.Addr())
+	big.run("create /big " + strings.Repeat("x", 5000))
+	errOut.Reset()
+	code := run([]string{"-server", srv.Addr(), "-timeout", "3000", "-client-configuration", write("small.properties", "jute.maxbuffer=4096\n"), "get", "/big"}, nil, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "ConnectionLoss") {
+		t.Errorf("oversized reply: exit %d, %q", code, errOut.String())
 	}
 }
 

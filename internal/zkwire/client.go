@@ -159,10 +159,13 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 func (c *Client) connection(ctx context.Context) (*conn, error) {
 	for {
 		c.mu.Lock()
-		cn, up, fatal := c.cur, c.up, c.fatal
+		cn, up, fatal, closing := c.cur, c.up, c.fatal, c.closing
 		c.mu.Unlock()
-		if fatal != nil {
+		switch {
+		case fatal != nil:
 			return nil, fatal
+		case closing:
+			return nil, ErrClosed
 		}
 		if cn != nil {
 			return cn, nil
@@ -214,11 +217,18 @@ var errExpired = errors.New("session expired")
 func (c *Client) run() {
 	defer close(c.stopped)
 	for i := 0; ; i++ {
+		select {
+		case <-c.stop:
+			return
+		default:
+		}
 		addr := c.servers[i%len(c.servers)]
 		cn, err := c.connect(addr)
 		switch {
 		case errors.Is(err, errExpired):
 			c.end(Connecting, proto.ErrSessionExpired, StateExpired)
+			return
+		case errors.Is(err, ErrClosed):
 			return
 		case err != nil:
 			// After a full round of refusals, pause before the next one so

@@ -369,3 +369,25 @@ func TestClusterFailover(t *testing.T) {
 		}
 	}
 }
+
+func TestClosed(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c, evs := open(t, srv.Addr())
+	c.Close()
+	session(t, evs, StateClosed)
+	if _, err := c.Exists(ctx(t), "/", false); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after close: %v", err)
+	}
+	// A client that never reached a server closes too.
+	never, err := New("127.0.0.1:1,127.0.0.1:2", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range never.Events() {
+		}
+	}()
+	if err := never.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
