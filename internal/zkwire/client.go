@@ -226,7 +226,7 @@ func (c *Client) run() {
 		cn, err := c.connect(addr)
 		switch {
 		case errors.Is(err, errExpired):
-			c.end(Connecting, proto.ErrSessionExpired, StateExpired)
+			c.end(Closed, proto.ErrSessionExpired, StateExpired)
 			return
 		case errors.Is(err, ErrClosed):
 			return
@@ -254,14 +254,12 @@ func (c *Client) run() {
 	}
 }
 
-// end makes the session unusable: state and the error later calls get,
-// and a session event for the stream, which then closes.
+// end makes the session unusable: the state, the error later calls get,
+// and a session event for the stream. An expired session has nothing more
+// to report, so its stream closes.
 func (c *Client) end(state State, code proto.Code, ks KeeperState) {
 	c.mu.Lock()
 	c.state, c.fatal = state, &OpError{Code: code}
-	if state == Connecting {
-		c.state = Closed
-	}
 	c.mu.Unlock()
 	c.events.push(Event{Type: EventNone, State: ks})
 	if ks == StateExpired {
@@ -351,11 +349,11 @@ func (c *Client) connect(addr string) (*conn, error) {
 }
 
 // handshake sends the ConnectRequest and reads the ConnectResponse.
-func handshake(nc net.Conn, r *bufio.Reader, req *proto.ConnectRequest, max int) (*proto.ConnectResponse, error) {
+func handshake(nc net.Conn, r *bufio.Reader, req *proto.ConnectRequest, limit int) (*proto.ConnectResponse, error) {
 	if _, err := nc.Write(proto.AppendFrame(nil, req)); err != nil {
 		return nil, err
 	}
-	frame, err := proto.ReadFrame(r, nil, max)
+	frame, err := proto.ReadFrame(r, nil, limit)
 	if err != nil {
 		return nil, err
 	}
