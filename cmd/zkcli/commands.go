@@ -162,9 +162,9 @@ var commands = map[string]*command{
 			{"remove", true, "comma-separated list of server IDs to remove"}},
 		run: runReconfig,
 	},
-	"setquota":  {syntax: "-n|-b|-N|-B val path", run: runQuota},
-	"listquota": {syntax: "path", run: runQuota},
-	"delquota":  {syntax: "[-n|-b|-N|-B] path", run: runQuota},
+	"setquota":  {syntax: "-n|-b|-N|-B val path", specs: quotaSpecsWithArgs, run: runSetQuota},
+	"listquota": {syntax: "path", run: runListQuota},
+	"delquota":  {syntax: "[-n|-b|-N|-B] path", specs: quotaSpecsFlags, run: runDelQuota},
 	"config": {
 		syntax: "[-c] [-w] [-s]",
 		specs:  []optionSpec{{"s", false, "stats"}, {"w", false, "watch"}, {"c", false, "client connection string"}},
@@ -735,11 +735,4 @@ func runReconfig(s *Shell, ctx context.Context, c *command, raw []string) error 
 		printStat(s.out, st)
 	}
 	return nil
-}
-
-// runQuota answers the quota commands, which zkcli does not implement:
-// their statistics nodes are kept by the server, and zookit's server keeps
-// none.
-func runQuota(s *Shell, ctx context.Context, c *command, raw []string) error {
-	return failf("%s is not supported by zkcli", raw[0])
 }

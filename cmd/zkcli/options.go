@@ -19,8 +19,14 @@ type optionSpec struct {
 // cmdLine is a parsed command: the option values and the other arguments,
 // the command name first.
 type cmdLine struct {
-	opts map[string]string
-	args []string
+	opts  map[string]string
+	order []string // option names in the order given
+	args  []string
+}
+
+func (c *cmdLine) set(name, value string) {
+	c.opts[name] = value
+	c.order = append(c.order, name)
 }
 
 func (c *cmdLine) has(name string) bool { _, ok := c.opts[name]; return ok }
@@ -67,14 +73,14 @@ func parseOptions(specs []optionSpec, tokens []string) (*cmdLine, error) {
 		name := t[1:]
 		if o := find(name); o != nil {
 			if !o.hasArg {
-				cl.opts[o.name] = ""
+				cl.set(o.name, "")
 				continue
 			}
 			if i+1 >= len(tokens) || !isOptionValue(tokens[i+1], find) {
 				return nil, &parseError{"MissingArgumentException", "Missing argument for option: " + o.name}
 			}
 			i++
-			cl.opts[o.name] = tokens[i]
+			cl.set(o.name, tokens[i])
 			continue
 		}
 		o := find(name[:1])
@@ -82,7 +88,7 @@ func parseOptions(specs []optionSpec, tokens []string) (*cmdLine, error) {
 			return nil, &parseError{"UnrecognizedOptionException", "Unrecognized option: " + t}
 		}
 		if o.hasArg {
-			cl.opts[o.name] = name[1:]
+			cl.set(o.name, name[1:])
 			continue
 		}
 		for j := 0; j < len(name); j++ {
@@ -91,18 +97,18 @@ func parseOptions(specs []optionSpec, tokens []string) (*cmdLine, error) {
 				return nil, &parseError{"UnrecognizedOptionException", "Unrecognized option: " + t}
 			}
 			if !o.hasArg {
-				cl.opts[o.name] = ""
+				cl.set(o.name, "")
 				continue
 			}
 			if j+1 < len(name) {
-				cl.opts[o.name] = name[j+1:]
+				cl.set(o.name, name[j+1:])
 				break
 			}
 			if i+1 >= len(tokens) || !isOptionValue(tokens[i+1], find) {
 				return nil, &parseError{"MissingArgumentException", "Missing argument for option: " + o.name}
 			}
 			i++
-			cl.opts[o.name] = tokens[i]
+			cl.set(o.name, tokens[i])
 		}
 	}
 	return cl, nil

@@ -165,7 +165,6 @@ func TestCommands(t *testing.T) {
 	tm.expect("reconfig -add 4=127.0.0.1:1:2;3", "", "KeeperErrorCode = Reconfig is disabled\n", 1)
 	tm.expect("reconfig -members 1=a:1:2 -add 2=b:1:2", "", "Can't use -file or -members together with -add or -remove (mixing incremental and non-incremental modes is not allowed)\n", 1)
 	tm.expect("reconfig -v zz -remove 1", "", "-v must be followed by a long (configuration version)\n", 1)
-	tm.expect("setquota -n 1 /cont", "", "setquota is not supported by zkcli\n", 1)
 	tm.match("version", `^ZooKeeper CLI version: 3\.8\.6-zookit-\S+, built on .*\n$`)
 	tm.expect("version x", "", "version \n", 1)
 
@@ -375,3 +374,28 @@ func TestParseOptions(t *testing.T) {
 }
 
 func writeFile(p, text string) error { return os.WriteFile(p, []byte(text), 0o600) }
+
+func TestQuotaCommands(t *testing.T) {
+	srv := ensembletest.Start(t)
+	tm := newTerm(t, srv.Addr())
+	tm.run("create /q")
+	tm.run("create /q/a")
+	tm.expect("setquota -n 4 /q/a", "", "", 0)
+	tm.expect("listquota /q/a", "Output quota for /q/a count=4,bytes=-1=;byteHardLimit=-1;countHardLimit=-1\nOutput stat for /q/a count=0,bytes=0\n",
+		"absolute path is /zookeeper/quota/q/a/zookeeper_limits\n", 0)
+	tm.expect("setquota -N 2 /q/a", "", "", 0)
+	tm.expect("listquota /q/a", "Output quota for /q/a count=4,bytes=-1=;byteHardLimit=-1;countHardLimit=2\nOutput stat for /q/a count=0,bytes=0\n",
+		"absolute path is /zookeeper/quota/q/a/zookeeper_limits\n", 0)
+	tm.expect("setquota -n 1 /q", "", "/q has a child /q/a which has a quota\n", 1)
+	tm.run("create /q/a/b")
+	tm.expect("setquota -n 1 /q/a/b", "", "/q/a/b has a parent /q/a which has a quota\n", 1)
+	tm.expect("setquota /q", "", "org.apache.commons.cli.MissingOptionException: Missing required option: [-n num soft quota, -b bytes soft quota, -N num hard quota, -B bytes hard quota]\n", 1)
+	tm.expect("setquota -n 1 -B 2 /q", "", "org.apache.commons.cli.AlreadySelectedException: The option 'B' was specified but an option from this group has already been selected: 'n'\n", 1)
+	tm.expect("delquota -N /q/a", "", "", 0)
+	tm.expect("listquota /q/a", "Output quota for /q/a count=4,bytes=-1=;byteHardLimit=-1;countHardLimit=-1\nOutput stat for /q/a count=0,bytes=0\n",
+		"absolute path is /zookeeper/quota/q/a/zookeeper_limits\n", 0)
+	tm.expect("delquota /q/a", "", "", 0)
+	tm.expect("ls /zookeeper/quota", "[]\n", "", 0)
+	tm.expect("delquota /q/a", "Quota does not exist for /q/a\n", "", 0)
+	tm.expect("listquota /q/a", "", "absolute path is /zookeeper/quota/q/a/zookeeper_limits\nquota for /q/a does not exist.\n", 0)
+}
