@@ -59,6 +59,29 @@
 // WithMaxItems bounds a queue: a put waits on a child watch while the
 // queue path has that many children or more.
 //
+// # Size: jute.maxbuffer
+//
+// Every consumer lists the whole queue, so ZooKeeper's bound on a reply,
+// jute.maxbuffer (1 MiB less one byte by default, on servers and Java
+// clients alike), bounds a queue's length: a child list costs about 4 bytes
+// plus the name per item, so some 50,000 queue- items or 75,000 qn- ones
+// reach it (fewer with long ids). Past it a Java consumer cannot read the
+// list and reconnects for ever. A Go consumer's Take and Consume fail at
+// once with recipes.ErrReplyTooLarge (the Client's bound, WithMaxReply,
+// defaults to the same 1 MiB), while puts go on working, so a producer must
+// not outrun its consumers for long. To stay clear of it:
+//
+//   - keep queues short: WithMaxItems makes producers wait once a queue
+//     holds that many items (Curator's maxItems);
+//   - put many messages per item with PutMulti, so a batch costs one name;
+//   - spread load over several queue paths (Curator's QueueSharder idea);
+//   - to drain a queue that has grown too long, consume it with a Client
+//     made WithMaxReply(n) larger than the list; Go clients need no
+//     server change for that, but Java consumers need -Djute.maxbuffer.
+//
+// ZooKeeper's own advice (Curator tech note 4) stands: it makes a poor
+// queue for high volumes; use it for coordination-sized queues.
+//
 // # Retries and residual duplicates
 //
 // A put retried after a lost reply is recognised by the recipes.Client's

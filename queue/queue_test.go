@@ -276,3 +276,53 @@ func TestIdempotentPuts(t *testing.T) {
 	srv := ensembletest.Start(t)
 	queuetest.IdempotentPuts(t, srv.Addr(), "/idem")
 }
+
+// A queue whose child list has outgrown the Client's reply bound (its
+// jute.maxbuffer) fails every consumer's take with ErrReplyTooLarge at
+// once, where a Java consumer would reconnect for ever; a producer's put
+// still works, and a Client with a larger bound drains the queue.
+func TestChildListTooLarge(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	big := locktest.Connect(t, srv.Addr())
+	dq, err := queue.NewDistributedQueue(ctx, big, "/dq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sq := queue.NewSimpleQueue(big, "/sq")
+	// 300 names of 16 bytes make a child list of about 6 KB.
+	for i := range 300 {
+		if err := dq.Put(ctx, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sq.Offer(ctx, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small := locktest.Connect(t, srv.Addr(), recipes.WithMaxReply(4096))
+	sdq, err := queue.NewDistributedQueue(ctx, small, "/dq", queue.WithLockPath("/dq-locks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssq := queue.NewSimpleQueue(small, "/sq")
+	for what, take := range map[string]func() error{
+		"DistributedQueue.Take": func() error { _, err := sdq.Take(ctx, 1); return err },
+		"DistributedQueue.Consume": func() error {
+			return sdq.Consume(ctx, func(context.Context, []byte) error { return nil })
+		},
+		"SimpleQueue.Take": func() error { _, err := ssq.Take(ctx); return err },
+		"SimpleQueue.Poll": func() error { _, _, err := ssq.Poll(ctx); return err },
+	} {
+		if err := take(); !errors.Is(err, recipes.ErrReplyTooLarge) {
+			t.Fatalf("%s on a 6 KB child list under a 4 KB bound: %v, want ErrReplyTooLarge", what, err)
+		}
+	}
+	if err := sdq.Put(ctx, []byte("more")); err != nil {
+		t.Fatalf("put beside the refused take: %v", err)
+	}
+	got, err := dq.Take(ctx, 400)
+	if err != nil || len(got) != 301 {
+		t.Fatalf("default bound took %d messages, %v; want 301", len(got), err)
+	}
+}
