@@ -64,8 +64,8 @@
 // Every consumer lists the whole queue, so ZooKeeper's bound on a reply,
 // jute.maxbuffer (1 MiB less one byte by default, on servers and Java
 // clients alike), bounds a queue's length: a child list costs about 4 bytes
-// plus the name per item, so some 50,000 queue- items or 75,000 qn- ones
-// reach it (fewer with long ids). Past it a Java consumer cannot read the
+// plus the name per item, so some 52,000 queue- items, 61,000 qn- items
+// or 36,000 priority or delay items reach it (fewer with long ids). Past it a Java consumer cannot read the
 // list and reconnects for ever. A Go consumer's Take and Consume fail at
 // once with recipes.ErrReplyTooLarge (the Client's bound, WithMaxReply,
 // defaults to the same 1 MiB), while puts go on working, so a producer must
