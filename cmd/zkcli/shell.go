@@ -214,7 +214,8 @@ func eventString(ev zkwire.Event) string {
 }
 
 // ExecuteLine runs one line typed at the prompt and numbers it in the
-// history.
+// history. A blank line is skipped, like an empty one; zkCli.sh would run
+// the previous command again for it, which no one means.
 func (s *Shell) ExecuteLine(line string) {
 	args := splitLine(line)
 	if len(args) == 0 {
