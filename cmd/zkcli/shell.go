@@ -114,9 +114,12 @@ func (s *Shell) Client() *zkwire.Client { return s.client }
 // host.
 func (s *Shell) Connect(host string) error {
 	if s.client != nil {
-		if s.client.State().Alive() {
-			s.client.Close()
+		// Like zkCli.sh, close only a live session; one that expired or
+		// failed authentication ends without a Closed event.
+		if !s.client.State().Alive() {
+			s.printer.muted.Store(true)
 		}
+		s.client.Close()
 		s.printer.wait()
 	}
 	s.host = host
@@ -144,7 +147,7 @@ func (s *Shell) Close() {
 	if s.client == nil {
 		return
 	}
-	s.printWatches.Store(false)
+	s.printer.muted.Store(true)
 	s.client.Close()
 	s.printer.wait()
 }
@@ -160,6 +163,7 @@ type printer struct {
 	printed uint64
 	done    bool
 	c       *zkwire.Client
+	muted   atomic.Bool // set when the client is closed silently
 }
 
 func newPrinter(s *Shell, c *zkwire.Client) *printer {
@@ -167,7 +171,7 @@ func newPrinter(s *Shell, c *zkwire.Client) *printer {
 	p.cond = sync.NewCond(&p.mu)
 	go func() {
 		for ev := range c.Events() {
-			if s.printWatches.Load() {
+			if s.printWatches.Load() && !p.muted.Load() {
 				s.printMessage("WATCHER::")
 				s.printMessage(eventString(ev))
 			}

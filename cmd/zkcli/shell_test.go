@@ -399,3 +399,20 @@ func TestQuotaCommands(t *testing.T) {
 	tm.expect("delquota /q/a", "Quota does not exist for /q/a\n", "", 0)
 	tm.expect("listquota /q/a", "", "absolute path is /zookeeper/quota/q/a/zookeeper_limits\nquota for /q/a does not exist.\n", 0)
 }
+
+// TestAuthFailedSession: a refused addauth ends the session, as in
+// zkCli.sh, and connect opens a new one.
+func TestAuthFailedSession(t *testing.T) {
+	srv := ensembletest.Start(t)
+	tm := newTerm(t, srv.Addr())
+	tm.expect("addauth nosuchscheme x", "\nWATCHER::\n\nWatchedEvent state:AuthFailed type:None path:null\n", "", 0)
+	tm.expect("ls /", "Not connected\n", "", 0)
+	if got := tm.s.Prompt(); got != "[zk: "+srv.Addr()+"(AUTH_FAILED) 2] " {
+		t.Errorf("prompt %q", got)
+	}
+	tm.run("connect")
+	if err := tm.s.Client().WaitConnected(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tm.expect("ls /zookeeper", "[config, quota]\n", "", 0)
+}
