@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -118,8 +115,8 @@ func TestChangesWhileDisconnected(t *testing.T) {
 	srv := ensembletest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
 	defer cancel()
-	g := startGate(t, srv.Addr())
-	c := locktest.Connect(t, g.addr(), recipes.WithSessionTimeout(20*time.Second))
+	g := ensembletest.NewRelay(t, srv.Addr())
+	c := locktest.Connect(t, g.Addr(), recipes.WithSessionTimeout(20*time.Second))
 	w := locktest.Connect(t, srv.Addr())
 	for _, p := range []string{"/d/a/x", "/d/b"} {
 		if _, err := w.CreateWithParents(ctx, p, []byte("v1"), recipes.Persistent); err != nil {
@@ -133,7 +130,7 @@ func TestChangesWhileDisconnected(t *testing.T) {
 		t.Fatal(err)
 	}
 	session := c.SessionID()
-	g.cut(true)
+	g.SetDown(true)
 	locktest.Eventually(t, ctx, func() bool { return f.Count(cache.Suspended) == 1 }, func() string { return "no Suspended" })
 	if _, err := w.Set(ctx, "/d/a/x", []byte("v2"), -1); err != nil {
 		t.Fatal(err)
@@ -144,7 +141,7 @@ func TestChangesWhileDisconnected(t *testing.T) {
 	if _, err := w.Create(ctx, "/d/a/y", []byte("v1"), recipes.Persistent); err != nil {
 		t.Fatal(err)
 	}
-	g.cut(false)
+	g.SetDown(false)
 	cachetest.AwaitEqual(t, ctx, tc, c, "/d", -1)
 	f.Check(t, ctx, tc)
 	if c.SessionID() != session || f.Count(cache.Reconnected) != 1 || f.Count(cache.Lost) != 0 || f.Count(cache.Initialized) != 1 {
@@ -160,8 +157,8 @@ func TestRebuildAfterSimulatedExpiry(t *testing.T) {
 	srv := ensembletest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
 	defer cancel()
-	g := startGate(t, srv.Addr())
-	c := locktest.Connect(t, g.addr(), recipes.WithSessionTimeout(time.Second))
+	g := ensembletest.NewRelay(t, srv.Addr())
+	c := locktest.Connect(t, g.Addr(), recipes.WithSessionTimeout(time.Second))
 	w := locktest.Connect(t, srv.Addr())
 	if _, err := w.CreateWithParents(ctx, "/s/a", []byte("v1"), recipes.Persistent); err != nil {
 		t.Fatal(err)
@@ -172,7 +169,7 @@ func TestRebuildAfterSimulatedExpiry(t *testing.T) {
 	if err := tc.AwaitInitialized(ctx); err != nil {
 		t.Fatal(err)
 	}
-	g.cut(true)
+	g.SetDown(true)
 	locktest.Eventually(t, ctx, func() bool { return f.Count(cache.Lost) == 1 }, func() string { return "no Lost" })
 	if _, err := w.Set(ctx, "/s/a", []byte("v2"), -1); err != nil {
 		t.Fatal(err)
@@ -180,7 +177,7 @@ func TestRebuildAfterSimulatedExpiry(t *testing.T) {
 	if _, err := w.Create(ctx, "/s/b", []byte("v1"), recipes.Persistent); err != nil {
 		t.Fatal(err)
 	}
-	g.cut(false)
+	g.SetDown(false)
 	locktest.Eventually(t, ctx, func() bool { return f.Count(cache.Initialized) == 2 }, func() string { return "no second Initialized" })
 	cachetest.AwaitEqual(t, ctx, tc, c, "/s", -1)
 	if err := w.Delete(ctx, "/s/a", -1); err != nil {
@@ -196,9 +193,9 @@ func TestFailedReadsRetried(t *testing.T) {
 	srv := ensembletest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
 	defer cancel()
-	g := startGate(t, srv.Addr())
+	g := ensembletest.NewRelay(t, srv.Addr())
 	core, logs := observer.New(zap.DebugLevel)
-	c := locktest.Connect(t, g.addr(), recipes.WithSessionTimeout(20*time.Second),
+	c := locktest.Connect(t, g.Addr(), recipes.WithSessionTimeout(20*time.Second),
 		recipes.WithRetry(recipes.RetryNTimes(1, 10*time.Millisecond)), recipes.WithLogger(zap.New(core)))
 	w := locktest.Connect(t, srv.Addr())
 	const n = 1000
@@ -220,10 +217,10 @@ func TestFailedReadsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	locktest.Eventually(t, ctx, func() bool { return len(tc.Snapshot()) > 1 }, func() string { return "no node read" })
-	g.cut(true)
+	g.SetDown(true)
 	locktest.Eventually(t, ctx, func() bool { return logs.FilterMessageSnippet("will retry").Len() > 0 },
 		func() string { return "no read failed" })
-	g.cut(false)
+	g.SetDown(false)
 	cachetest.AwaitEqual(t, ctx, tc, c, "/f", -1)
 }
 
@@ -283,71 +280,5 @@ func TestCloseWhileDisconnected(t *testing.T) {
 	srv.Stop()
 	tc.Close()
 	for range events {
-	}
-}
-
-// gate forwards connections to a server and, while cut, drops them all and
-// refuses new ones, as a network partition between one client and the
-// server would.
-type gate struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup
-
-	mu    sync.Mutex
-	down  bool
-	conns []net.Conn
-}
-
-func startGate(t *testing.T, target string) *gate {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &gate{ln: ln, target: target}
-	g.wg.Add(1)
-	go g.accept()
-	t.Cleanup(func() { ln.Close(); g.cut(true); g.wg.Wait() })
-	return g
-}
-
-func (g *gate) addr() string { return g.ln.Addr().String() }
-
-func (g *gate) cut(down bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.down = down
-	if down {
-		for _, c := range g.conns {
-			c.Close()
-		}
-		g.conns = nil
-	}
-}
-
-func (g *gate) accept() {
-	defer g.wg.Done()
-	for {
-		in, err := g.ln.Accept()
-		if err != nil {
-			return
-		}
-		g.mu.Lock()
-		if g.down {
-			g.mu.Unlock()
-			in.Close()
-			continue
-		}
-		out, err := net.Dial("tcp", g.target)
-		if err != nil {
-			g.mu.Unlock()
-			in.Close()
-			continue
-		}
-		g.conns = append(g.conns, in, out)
-		g.mu.Unlock()
-		g.wg.Add(2)
-		go func() { defer g.wg.Done(); io.Copy(in, out); in.Close() }()
-		go func() { defer g.wg.Done(); io.Copy(out, in); out.Close() }()
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zookit/zookit/ensemble/ensembletest"
 	"github.com/zookit/zookit/lock/locktest"
 	"github.com/zookit/zookit/queue"
 	"github.com/zookit/zookit/queue/queuetest"
@@ -455,7 +456,7 @@ func goConsumerKilled(t *testing.T, cp, addr string) {
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	const p, locks = "/interop/dq-gkill", "/interop/dq-gkill-locks"
-	link := queuetest.NewLink(t, addr)
+	link := ensembletest.NewRelay(t, addr)
 	c1 := locktest.Connect(t, link.Addr(), recipes.WithSessionTimeout(4*time.Second))
 	q1, err := queue.NewDistributedQueue(ctx, c1, p, queue.WithLockPath(locks))
 	if err != nil {
@@ -489,7 +490,7 @@ func goConsumerKilled(t *testing.T, cp, addr string) {
 		t.Fatalf("Curator consumed while the Go consumer held the message: %v", l.Fields)
 	case <-time.After(time.Second):
 	}
-	link.Cut()
+	link.SetDown(true)
 	q2 := openDistributed(t, ctx, addr, p, locks)
 	obs := locktest.Connect(t, addr)
 	locktest.Eventually(t, ctx, func() bool {

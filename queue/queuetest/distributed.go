@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zookit/zookit/ensemble/ensembletest"
 	"github.com/zookit/zookit/lock/locktest"
 	"github.com/zookit/zookit/queue"
 	"github.com/zookit/zookit/recipes"
@@ -243,7 +244,7 @@ func IDRemove(t *testing.T, addr, path string) {
 func KilledConsumer(t *testing.T, addr, path, lockPath string) {
 	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
 	defer cancel()
-	link := NewLink(t, addr)
+	link := ensembletest.NewRelay(t, addr)
 	c1 := locktest.Connect(t, link.Addr(), recipes.WithSessionTimeout(time.Second))
 	q1, err := queue.NewDistributedQueue(ctx, c1, path, queue.WithLockPath(lockPath))
 	if err != nil {
@@ -281,7 +282,7 @@ func KilledConsumer(t *testing.T, addr, path, lockPath string) {
 		t.Fatalf("second consumer took %q while the first held it", m)
 	case <-time.After(300 * time.Millisecond):
 	}
-	link.Cut()
+	link.SetDown(true)
 	select {
 	case m := <-got:
 		if m != "job" {
@@ -388,7 +389,7 @@ func MaxItems(t *testing.T, addr, path string) {
 func IdempotentPuts(t *testing.T, addr, path string) {
 	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
 	defer cancel()
-	link := NewLink(t, addr)
+	link := ensembletest.NewRelay(t, addr)
 	c := locktest.Connect(t, link.Addr())
 	dq, err := queue.NewDistributedQueue(ctx, c, path+"/plain")
 	if err != nil {
