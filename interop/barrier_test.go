@@ -124,8 +124,8 @@ func doubleWithCurator(t *testing.T, classpath, addr, path string, goMembers, ja
 }
 
 // runBarrierPeer runs Curator's members and checks that each passed Enter
-// and Leave only with every member registered, and Leave only once no
-// member's node was left.
+// and Leave only with every member registered, and Leave only once at most
+// the lowest member's node was left.
 func runBarrierPeer(ctx context.Context, classpath, addr, path string, threads, members int) error {
 	seconds := int(hangGuard.Seconds()) - 10
 	cmd := exec.CommandContext(ctx, "java", "-cp", classpath, "BarrierPeer",
@@ -134,13 +134,22 @@ func runBarrierPeer(ctx context.Context, classpath, addr, path string, threads, 
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	want := map[string]int{
-		"ENTERED " + strconv.Itoa(members):     threads,
-		"LEFT " + strconv.Itoa(members) + " 0": threads,
-		"OK " + strconv.Itoa(threads):          1,
+		"ENTERED " + strconv.Itoa(members): threads,
+		"LEFT " + strconv.Itoa(members):    threads,
+		"OK " + strconv.Itoa(threads):      1,
 	}
 	got := map[string]int{}
 	for line := range strings.Lines(stdout.String()) {
-		got[strings.TrimSpace(line)]++
+		line = strings.TrimSpace(line)
+		// Curator's leave returns to a member that is not the lowest once
+		// its own node is gone and only the lowest member's is left, which
+		// that member deletes as it leaves: one node may still be there.
+		if left, ok := strings.CutPrefix(line, "LEFT "); ok {
+			if registered, nodes, _ := strings.Cut(left, " "); nodes == "0" || nodes == "1" {
+				line = "LEFT " + registered
+			}
+		}
+		got[line]++
 	}
 	if err != nil || !maps.Equal(got, want) {
 		return fmt.Errorf("BarrierPeer: %v; stdout %q, want the lines %v\nstderr:\n%s", err, stdout.String(), want, lastBytes(stderr.String(), 4<<10))
