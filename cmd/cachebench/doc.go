@@ -5,8 +5,8 @@
 //   - onetime: cache.TreeCache, one-time data and child watches on every
 //     node through go-zk, which every ZooKeeper version serves;
 //   - recursive: one persistent recursive watch on the root (addWatch,
-//     ZooKeeper 3.6+), through a minimal client written here on
-//     ensemble/proto, since go-zk has no addWatch.
+//     ZooKeeper 3.6+), through zookit's own wire client internal/zkwire,
+//     since go-zk has no addWatch.
 //
 // For each it times the initial load, reads the server's watch count (4lw
 // wchs), then makes three rounds of changes from another session (setData

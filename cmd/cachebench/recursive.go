@@ -8,44 +8,39 @@ import (
 	"time"
 
 	"github.com/zookit/zookit/ensemble/proto"
-)
-
-// ZooKeeper's watcher event types.
-const (
-	eventCreated     = 1
-	eventDeleted     = 2
-	eventDataChanged = 3
+	"github.com/zookit/zookit/internal/zkwire"
 )
 
 // recursive keeps the subtree with one PERSISTENT_RECURSIVE watch on the
 // root, as CuratorCache does: every create, delete and data change below
 // the root arrives as an event, answered by one getData. Like the
-// TreeCache it reads one node at a time.
+// TreeCache it reads one node at a time. go-zk has no addWatch, so it
+// runs on zkwire.
 type recursive struct {
-	c    *rawConn
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	tr   map[string]int32
-	stop atomic.Bool
+	c   *zkwire.Client
+	ctx context.Context
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	tr  map[string]int32
 
 	added, updated, removed atomic.Int64
 }
 
-func startRecursive(_ context.Context, addr, root string) (*recursive, error) {
-	c, err := dialRaw(addr, 30*time.Second)
+func startRecursive(ctx context.Context, addr, root string) (*recursive, error) {
+	c, err := zkwire.New(addr, zkwire.Config{SessionTimeout: 30 * time.Second})
 	if err != nil {
 		return nil, err
 	}
-	f := &recursive{c: c, tr: map[string]int32{}}
+	f := &recursive{c: c, ctx: ctx, tr: map[string]int32{}}
 	// Watch first, then read: a change made during the read is then an
 	// event that follows it.
-	if err := c.addWatch(root, addWatchRecursive); err != nil {
-		c.close()
+	if err := c.AddWatch(ctx, root, zkwire.AddWatchPersistentRecursive); err != nil {
+		c.Close()
 		return nil, err
 	}
 	var walk func(p string) error
 	walk = func(p string) error {
-		_, st, err := c.getData(p)
+		_, st, err := c.Get(ctx, p, false)
 		if errors.Is(err, proto.ErrNoNode) {
 			return nil
 		}
@@ -53,7 +48,7 @@ func startRecursive(_ context.Context, addr, root string) (*recursive, error) {
 			return err
 		}
 		f.tr[p] = st.Version
-		kids, err := c.children(p)
+		kids, _, err := c.Children(ctx, p, false)
 		if errors.Is(err, proto.ErrNoNode) {
 			return nil
 		}
@@ -68,7 +63,7 @@ func startRecursive(_ context.Context, addr, root string) (*recursive, error) {
 		return nil
 	}
 	if err := walk(root); err != nil {
-		c.close()
+		c.Close()
 		return nil, err
 	}
 	f.wg.Add(1)
@@ -76,26 +71,21 @@ func startRecursive(_ context.Context, addr, root string) (*recursive, error) {
 	return f, nil
 }
 
+// follow applies events until Close ends the stream.
 func (f *recursive) follow() {
 	defer f.wg.Done()
-	for {
-		evs := f.c.nextEvents()
-		if evs == nil {
-			return
-		}
-		for _, ev := range evs {
-			switch ev.Type {
-			case eventCreated, eventDataChanged:
-				_, st, err := f.c.getData(ev.Path)
-				switch {
-				case errors.Is(err, proto.ErrNoNode):
-					f.remove(ev.Path)
-				case err == nil:
-					f.put(ev.Path, st.Version)
-				}
-			case eventDeleted:
+	for ev := range f.c.Events() {
+		switch ev.Type {
+		case zkwire.EventNodeCreated, zkwire.EventNodeDataChanged:
+			_, st, err := f.c.Get(f.ctx, ev.Path, false)
+			switch {
+			case errors.Is(err, proto.ErrNoNode):
 				f.remove(ev.Path)
+			case err == nil:
+				f.put(ev.Path, st.Version)
 			}
+		case zkwire.EventNodeDeleted:
+			f.remove(ev.Path)
 		}
 	}
 }
@@ -137,6 +127,6 @@ func (f *recursive) tree() map[string]int32 {
 }
 
 func (f *recursive) close() {
-	f.c.close()
+	f.c.Close()
 	f.wg.Wait()
 }
