@@ -9,12 +9,12 @@
 // StartZookitEnsemble, with Kill to SIGKILL one server), compiles the Java
 // peers in java/ against Debian's Curator (CompileJava: LockPeer,
 // ElectionPeer, BarrierPeer, QueuePeer, CounterPeer, DiscoveryPeer,
-// CachePeer, CuratorCheck, FailoverCheck), runs them as line-speaking
-// processes (PeerProcess), and drives line-oriented shells (Console). The
-// recipe tests run the bodies of lock/locktest, election/electiontest,
-// barrier/barriertest, counter/countertest, queue/queuetest and
-// cache/cachetest against both servers, and put Go and Curator participants
-// on one path.
+// CachePeer, NodePeer, CuratorCheck, FailoverCheck), runs them as
+// line-speaking processes (PeerProcess), and drives line-oriented shells
+// (Console). The recipe tests run the bodies of lock/locktest,
+// election/electiontest, barrier/barriertest, counter/countertest,
+// queue/queuetest, cache/cachetest and node/nodetest against both servers,
+// and put Go and Curator participants on one path.
 //
 // A missing peer skips the test with the name of the Debian package to
 // install, unless ZOOKIT_INTEROP=1 is set: then it fails, so that a CI run

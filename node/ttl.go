@@ -15,7 +15,9 @@ import (
 const touchName = "touch"
 
 // PersistentTTL is Curator's PersistentTtlNode: a TTL node at path that
-// lives while this process does and about ttl longer.
+// lives while this process does and about ttl longer. Its touch child
+// holds no data; Curator's holds its client's default data (the local IP
+// address), which nothing reads.
 type PersistentTTL struct {
 	node   *Persistent
 	c      *recipes.Client
