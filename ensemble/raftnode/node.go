@@ -196,6 +196,11 @@ func (n *Node) run() {
 	err := n.loop()
 	err = errors.Join(err, n.awaitSnapshot())
 	n.raft.Stop()
+	// A stopped node follows nobody: a server asking whom it follows must
+	// not go on believing it has a leader and serve stale reads.
+	n.leader.Store(0)
+	n.leading.Store(false)
+	n.notify()
 	if cerr := n.disk.wal.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("raftnode: close WAL: %w", cerr))
 	}

@@ -1,0 +1,117 @@
+package raftnode_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/zookit/zookit/ensemble/ensembletest"
+	"github.com/zookit/zookit/ensemble/raftnode"
+)
+
+// listSM keeps every applied entry; its snapshot is the whole list.
+type listSM struct {
+	mu   sync.Mutex
+	data []string
+}
+
+func (s *listSM) Apply(_ uint64, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data = append(s.data, string(data))
+}
+
+func (s *listSM) Snapshot() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return json.Marshal(s.data)
+}
+
+func (s *listSM) Restore(data []byte, _ uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return json.Unmarshal(data, &s.data)
+}
+
+func (s *listSM) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.data)
+}
+
+// A node whose WAL meets a full disk stops with the error instead of
+// going on, and once space is freed a restart recovers every entry it
+// applied (and so acknowledged) before the failure. The WAL is etcd's own,
+// on a real tmpfs: its segments (16 KiB in these tests) are preallocated,
+// so the write that fails is the allocation of the next segment.
+func TestFullDiskStopsNodeAndRestartRecovers(t *testing.T) {
+	disk := ensembletest.SmallDisk(t, 1<<20)
+	cfg := raftnode.Config{
+		ID:           1,
+		WALDir:       filepath.Join(disk.Dir, "wal"),
+		SnapDir:      filepath.Join(disk.Dir, "snap"),
+		TickInterval: 10 * time.Millisecond,
+		Logger:       zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)),
+	}
+	sm := &listSM{}
+	n, err := raftnode.Start(cfg, sm)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer n.Stop()
+	disk.Fill()
+	ctx := context.Background()
+	entry := make([]byte, 2048)
+	var applied int
+	for i := 0; ; i++ {
+		if i == 1000 {
+			t.Fatal("1000 entries of 2 KiB written to a full 1 MiB disk")
+		}
+		copy(entry, fmt.Sprintf("entry-%04d", i))
+		if err := n.Propose(ctx, entry); err != nil {
+			if !errors.Is(err, raftnode.ErrStopped) {
+				t.Fatalf("Propose: %v", err)
+			}
+			break
+		}
+		if err := n.WaitApplied(ctx, n.Applied()+1); err != nil {
+			break
+		}
+		applied = len(sm.list())
+	}
+	<-n.Done()
+	if err := n.Err(); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Err after the disk filled = %v, want ENOSPC", err)
+	}
+	if n.Leader() != 0 || n.IsLeader() {
+		t.Fatalf("a failed node still reports leader %d (leading %v)", n.Leader(), n.IsLeader())
+	}
+	if applied == 0 {
+		t.Fatal("no entry applied before the disk filled")
+	}
+	before := sm.list()[:applied]
+
+	disk.Free()
+	sm = &listSM{}
+	n, err = raftnode.Start(cfg, sm)
+	if err != nil {
+		t.Fatalf("restart after freeing the disk: %v", err)
+	}
+	defer n.Stop()
+	if got := sm.list(); len(got) < applied || !slices.Equal(got[:applied], before) {
+		t.Fatalf("after restart %d entries, want the %d applied before the failure first", len(got), applied)
+	}
+	if err := n.Propose(ctx, []byte("after")); err != nil {
+		t.Fatalf("Propose after restart: %v", err)
+	}
+}
