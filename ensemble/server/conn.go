@@ -41,6 +41,9 @@ type conn struct {
 
 	session tree.Session // set once by the handshake
 	auth    []proto.ID   // reader goroutine only
+	// authNow is auth for the tree's watch delivery, which runs on the
+	// apply goroutine.
+	authNow atomic.Pointer[[]proto.ID]
 
 	outMu   sync.Mutex
 	out     []byte
@@ -157,6 +160,14 @@ func (c *conn) Notify(ev proto.WatcherEvent, zxid int64) {
 
 // SessionID implements tree.Watcher.
 func (c *conn) SessionID() int64 { return c.session.ID }
+
+// Auth implements tree.Watcher.
+func (c *conn) Auth() []proto.ID {
+	if ids := c.authNow.Load(); ids != nil {
+		return *ids
+	}
+	return nil
+}
 
 func (c *conn) writeLoop() {
 	defer c.s.wg.Done()
@@ -538,6 +549,8 @@ func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 	}
 	if !containsID(c.auth, id) {
 		c.auth = append(c.auth[:len(c.auth):len(c.auth)], id)
+		ids := c.auth
+		c.authNow.Store(&ids)
 	}
 	c.send(&proto.ReplyHeader{Xid: xid})
 	return nil

@@ -274,7 +274,7 @@ func (a *applier) create(op proto.Op, r *proto.CreateRequest) (proto.Record, err
 		t.unlink(p)
 		parent.stat = oldParent
 	})
-	a.changes = append(a.changes, change{changeCreated, p})
+	a.changes = append(a.changes, change{changeCreated, p, n.acl, parent.acl})
 	if op == proto.OpCreate {
 		return &proto.PathRequest{Path: p}, nil
 	}
@@ -361,7 +361,7 @@ func (a *applier) remove(p string) {
 		parent.stat.Pzxid = oldPzxid
 		t.put(p, n)
 	})
-	a.changes = append(a.changes, change{changeDeleted, p})
+	a.changes = append(a.changes, change{changeDeleted, p, n.acl, parent.acl})
 }
 
 func (a *applier) setData(r *proto.SetDataRequest) (proto.Record, error) {
@@ -389,7 +389,7 @@ func (a *applier) setData(r *proto.SetDataRequest) (proto.Record, error) {
 		t.dataSize -= int64(len(n.data) - len(oldData))
 		n.data, n.stat = oldData, oldStat
 	})
-	a.changes = append(a.changes, change{changeData, r.Path})
+	a.changes = append(a.changes, change{changeData, r.Path, n.acl, nil})
 	return &proto.StatResponse{Stat: t.statOut(n)}, nil
 }
 

@@ -16,6 +16,7 @@ type event struct {
 
 type fakeWatcher struct {
 	id     int64
+	auth   []proto.ID
 	events []event
 }
 
@@ -27,6 +28,8 @@ func (w *fakeWatcher) Notify(ev proto.WatcherEvent, zxid int64) {
 }
 
 func (w *fakeWatcher) SessionID() int64 { return w.id }
+
+func (w *fakeWatcher) Auth() []proto.ID { return w.auth }
 
 // take returns and clears the events received so far.
 func (w *fakeWatcher) take() []event {
@@ -116,7 +119,7 @@ func (h *harness) children(path string) []string {
 func (h *harness) read(w *fakeWatcher, op proto.Op, req proto.Record) (proto.Record, error) {
 	c := Caller{}
 	if w != nil {
-		c = Caller{Session: w.id, Watcher: w}
+		c = Caller{Session: w.id, Auth: w.auth, Watcher: w}
 	}
 	return h.tr.Read(c, op, req)
 }

@@ -238,10 +238,24 @@ func (t *Tree) multiRead(c Caller, r *proto.MultiRequest) (proto.Record, error) 
 	return &proto.MultiResponse{Results: results}, nil
 }
 
+// watchable is the READ check for setting a watch on path: on a node that
+// exists, as exists does (a watch on a missing node is allowed so that its
+// creation can be heard; delivery checks the created node's ACL).
+func (t *Tree) watchable(c Caller, path string) bool {
+	n := t.lookup(path)
+	return n == nil || t.allowed(n.acl, proto.PermRead, c.Auth)
+}
+
 // addWatch sets a persistent watch: PERSISTENT in both managers,
 // PERSISTENT_RECURSIVE in the data manager only (ZooKeeper 3.9), so the
-// latter never hears NodeChildrenChanged. Called with wmu held.
+// latter never hears NodeChildrenChanged. Called with wmu held. Unlike
+// ZooKeeper, which filters only at delivery, a path the caller may not read
+// is refused with NOAUTH, so the caller learns nothing it could not learn
+// from getData.
 func (t *Tree) addWatch(c Caller, r *proto.PathInt) (proto.Record, error) {
+	if (r.N == proto.AddWatchPersistent || r.N == proto.AddWatchPersistentRecursive) && !t.watchable(c, r.Path) {
+		return nil, proto.ErrNoAuth
+	}
 	switch r.N {
 	case proto.AddWatchPersistent:
 		if c.Watcher != nil {
@@ -316,7 +330,9 @@ func (t *Tree) checkWatches(c Caller, r *proto.PathInt, remove bool) error {
 
 // setWatches re-arms the watches of a reconnecting client and fires at once
 // those whose condition it missed while away (DataTree.setWatches). Such
-// events carry zxid -1, as ZooKeeper 3.9 sends for them.
+// events carry zxid -1, as ZooKeeper 3.9 sends for them. A watch on a node
+// the caller may not read is dropped without a word: ZooKeeper checks
+// nothing here, and an error would fail the whole reconnect for one path.
 func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
 	w := c.Watcher
 	if w == nil {
@@ -329,6 +345,9 @@ func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
 		w.Notify(proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path}, -1)
 	}
 	for _, p := range r.Data {
+		if !t.watchable(c, p) {
+			continue
+		}
 		switch n := t.lookup(p); {
 		case n == nil:
 			notify(proto.EventNodeDeleted, p)
@@ -339,6 +358,9 @@ func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
 		}
 	}
 	for _, p := range r.Exist {
+		if !t.watchable(c, p) {
+			continue
+		}
 		if t.lookup(p) != nil {
 			notify(proto.EventNodeCreated, p)
 		} else {
@@ -346,6 +368,9 @@ func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
 		}
 	}
 	for _, p := range r.Child {
+		if !t.watchable(c, p) {
+			continue
+		}
 		switch n := t.lookup(p); {
 		case n == nil:
 			notify(proto.EventNodeDeleted, p)
@@ -356,10 +381,16 @@ func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
 		}
 	}
 	for _, p := range r.Persistent {
+		if !t.watchable(c, p) {
+			continue
+		}
 		s.addChild(p, w, modePersistent)
 		s.addData(p, w, modePersistent)
 	}
 	for _, p := range r.PersistentRecursive {
+		if !t.watchable(c, p) {
+			continue
+		}
 		s.addData(p, w, modeRecursive)
 	}
 }

@@ -23,13 +23,17 @@ const (
 	maxTTL         = int64(0xFFFFFFFFFF)
 )
 
-// Watcher is one client connection's watch endpoint. Notify is called with
-// the tree lock held, so it must not block and must not call back into the
-// Tree; it queues the event. Implementations must be comparable: watches
-// are keyed by the Watcher value.
+// Watcher is one client connection's watch endpoint. Notify and Auth are
+// called with the tree lock held, so they must not block and must not call
+// back into the Tree; Notify queues the event. Implementations must be
+// comparable: watches are keyed by the Watcher value.
 type Watcher interface {
 	Notify(ev proto.WatcherEvent, zxid int64)
 	SessionID() int64
+	// Auth is the connection's identities now: as in ZooKeeper since
+	// CVE-2024-23944, an event reaches the watcher only if they grant
+	// READ on the node the event is about.
+	Auth() []proto.ID
 }
 
 // Caller identifies who issues a read.
@@ -141,10 +145,13 @@ type Tree struct {
 // New returns a fresh tree holding "/", "/zookeeper", "/zookeeper/quota" and
 // "/zookeeper/config" (readable by anyone, writable by nobody but super).
 func New(opts ...Option) *Tree {
-	t := &Tree{watches: newWatchState()}
+	t := &Tree{}
 	for _, o := range opts {
 		o(&t.opts)
 	}
+	t.watches = newWatchState(func(acl []proto.ACL, w Watcher) bool {
+		return t.allowed(acl, proto.PermRead, w.Auth())
+	})
 	t.reset()
 	return t
 }

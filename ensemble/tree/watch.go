@@ -128,10 +128,14 @@ type watchState struct {
 	data, child *watchManager
 	seq         map[Watcher]uint64 // first-registration order: delivery order
 	next        uint64
+	// reads reports whether w may READ a node with this ACL; an event the
+	// watcher fails it for is dropped, its standard watch consumed all the
+	// same, as ServerCnxn.process does in ZooKeeper 3.8.4 and 3.9.2.
+	reads func(acl []proto.ACL, w Watcher) bool
 }
 
-func newWatchState() *watchState {
-	return &watchState{data: newWatchManager(), child: newWatchManager(), seq: map[Watcher]uint64{}}
+func newWatchState(reads func(acl []proto.ACL, w Watcher) bool) *watchState {
+	return &watchState{data: newWatchManager(), child: newWatchManager(), seq: map[Watcher]uint64{}, reads: reads}
 }
 
 func (s *watchState) register(w Watcher) {
@@ -158,12 +162,13 @@ func (s *watchState) forget(w Watcher) {
 	}
 }
 
-// deliver notifies the watchers in fired that are not in skip, in
-// registration order, so every run of the same history notifies alike.
-func (s *watchState) deliver(fired, skip map[Watcher]struct{}, typ int32, path string, zxid int64) {
+// deliver notifies the watchers in fired that are not in skip and may read
+// a node with acl, in registration order, so every run of the same history
+// notifies alike.
+func (s *watchState) deliver(fired, skip map[Watcher]struct{}, typ int32, path string, acl []proto.ACL, zxid int64) {
 	ws := make([]Watcher, 0, len(fired))
 	for w := range fired {
-		if _, ok := skip[w]; !ok {
+		if _, ok := skip[w]; !ok && s.reads(acl, w) {
 			ws = append(ws, w)
 		}
 	}
@@ -184,9 +189,15 @@ const (
 	changeData
 )
 
+// change is one applied mutation with the ACLs its events are checked
+// against, as they were when it applied: the node's (for a deleted node, its
+// last) and, for a create or delete, the parent's, which guards the parent's
+// NodeChildrenChanged.
 type change struct {
-	kind int
-	path string
+	kind      int
+	path      string
+	acl       []proto.ACL
+	parentACL []proto.ACL
 }
 
 // fire runs DataTree's triggers for one applied change.
@@ -194,25 +205,25 @@ func (s *watchState) fire(c change, zxid int64) {
 	parent, _, _ := splitPath(c.path)
 	switch c.kind {
 	case changeCreated:
-		s.fireOne(s.data, c.path, proto.EventNodeCreated, zxid)
-		s.fireOne(s.child, watchPath(parent), proto.EventNodeChildrenChanged, zxid)
+		s.fireOne(s.data, c.path, proto.EventNodeCreated, c.acl, zxid)
+		s.fireOne(s.child, watchPath(parent), proto.EventNodeChildrenChanged, c.parentACL, zxid)
 	case changeDeleted:
 		fired := map[Watcher]struct{}{}
 		s.data.trigger(c.path, fired)
-		s.deliver(fired, nil, proto.EventNodeDeleted, c.path, zxid)
+		s.deliver(fired, nil, proto.EventNodeDeleted, c.path, c.acl, zxid)
 		// A watcher holding both a data and a child watch on the path
 		// hears NodeDeleted once; its child watch is consumed all the same.
 		second := map[Watcher]struct{}{}
 		s.child.trigger(c.path, second)
-		s.deliver(second, fired, proto.EventNodeDeleted, c.path, zxid)
-		s.fireOne(s.child, watchPath(parent), proto.EventNodeChildrenChanged, zxid)
+		s.deliver(second, fired, proto.EventNodeDeleted, c.path, c.acl, zxid)
+		s.fireOne(s.child, watchPath(parent), proto.EventNodeChildrenChanged, c.parentACL, zxid)
 	case changeData:
-		s.fireOne(s.data, c.path, proto.EventNodeDataChanged, zxid)
+		s.fireOne(s.data, c.path, proto.EventNodeDataChanged, c.acl, zxid)
 	}
 }
 
-func (s *watchState) fireOne(m *watchManager, path string, typ int32, zxid int64) {
+func (s *watchState) fireOne(m *watchManager, path string, typ int32, acl []proto.ACL, zxid int64) {
 	fired := map[Watcher]struct{}{}
 	m.trigger(path, fired)
-	s.deliver(fired, nil, typ, path, zxid)
+	s.deliver(fired, nil, typ, path, acl, zxid)
 }

@@ -84,6 +84,7 @@ type orderWatcher struct {
 
 func (w *orderWatcher) Notify(proto.WatcherEvent, int64) { *w.log = append(*w.log, w.id) }
 func (w *orderWatcher) SessionID() int64                 { return w.id }
+func (w *orderWatcher) Auth() []proto.ID                 { return nil }
 
 func TestPersistentWatches(t *testing.T) {
 	h := newHarness(t)
