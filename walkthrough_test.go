@@ -20,7 +20,8 @@ import (
 // page) says how to run it and what must come out:
 //
 //	start terminal=T [port=H:P]  run the block in the background as terminal T
-//	run [expect=S] [status=any]  run the block to its end; it must succeed
+//	run [expect=S;T] [status=any]  run the block to its end; it must succeed
+//	                               and print each of S, T
 //	wait terminal=T,U [expect=S] wait until they exit, successfully
 //	wait-output terminal=T,U expect=S   wait until one of them prints S
 //	interrupt terminal=T,U | match=S    Ctrl-C them, or the last one that printed S
@@ -164,8 +165,10 @@ func (w *walk) do(s step) {
 		if err != nil && s.args["status"] != "any" {
 			t.Fatalf("%s\n%s\n%v", s.block, out, err)
 		}
-		if want := s.args["expect"]; !strings.Contains(string(out), want) {
-			t.Fatalf("%s\nprinted no %q:\n%s", s.block, want, out)
+		for _, want := range strings.Split(s.args["expect"], ";") {
+			if !strings.Contains(string(out), want) {
+				t.Fatalf("%s\nprinted no %q:\n%s", s.block, want, out)
+			}
 		}
 	case "wait":
 		for _, term := range w.named(s.args["terminal"]) {
