@@ -112,3 +112,43 @@ func TestCreateProtectedLateRequestLeavesNoOrphan(t *testing.T) {
 		return err == nil && len(kids) == 0
 	})
 }
+
+// A plain create given up on while its request waits to be sent makes its
+// node when the request goes out after all; the caller was told it failed,
+// so the Client deletes that node rather than leave an orphan (an
+// ephemeral lock node would hold its lock until the session ended).
+func TestCreateLateRequestIsUndone(t *testing.T) {
+	srv := ensembletest.Start(t)
+	opt, lc := withLossyCreates(0)
+	c := connect(t, srv.Addr(), opt)
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	if _, err := c.Create(ctx, "/p", nil, Persistent); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []CreateMode{EphemeralSequential, Persistent} {
+		gate := make(chan struct{})
+		lc.mu.Lock()
+		lc.gate = gate
+		lc.mu.Unlock()
+		callCtx, stop := context.WithCancel(ctx)
+		time.AfterFunc(100*time.Millisecond, stop)
+		if _, err := c.Create(callCtx, "/p/n-"+mode.String(), nil, mode); !errors.Is(err, context.Canceled) {
+			t.Fatalf("%v create: %v, want context.Canceled", mode, err)
+		}
+		_, made, err := c.ChildrenW(ctx, "/p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		close(gate)
+		select {
+		case <-made: // the late create landed
+		case <-ctx.Done():
+			t.Fatalf("%v: the late create never landed", mode)
+		}
+		waitFor(t, ctx, func() bool {
+			kids, err := c.Children(ctx, "/p")
+			return err == nil && len(kids) == 0
+		})
+	}
+}

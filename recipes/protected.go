@@ -148,8 +148,8 @@ func (c *Client) DeleteGuaranteed(ctx context.Context, p string) error {
 // context has already ended.
 func (c *Client) DeleteInBackground(p string) { c.deleteInBackground(p, c.SessionID()) }
 
-// deleteInBackground keeps deleting p until it is gone or the Client is
-// closed. Once session is no longer the current one, an ephemeral node at p
+// deleteInBackground keeps deleting p until it is gone, has children or
+// the Client is closed. Once session is no longer the current one, an ephemeral node at p
 // is either going with it or someone else's, so only a persistent one is
 // still deleted.
 func (c *Client) deleteInBackground(p string, session int64) {
@@ -164,7 +164,23 @@ func (c *Client) deleteInBackground(p string, session int64) {
 		if errors.Is(err, zk.ErrNoNode) {
 			return nil
 		}
+		if errors.Is(err, zk.ErrNotEmpty) {
+			// Someone builds on it now: no longer ours to take away.
+			c.log.Info("not deleting a node that has children", zap.String("path", p))
+			return nil
+		}
 		return err
+	})
+}
+
+// undoLateCreate deletes the node of a create its caller gave up on, once
+// the call has returned, if it made one (see ctxConn.create).
+func (c *Client) undoLateCreate(landed func() (string, error), session int64) {
+	c.inBackground("undo a create given up on", "", anySession, func(context.Context) error {
+		if full, err := landed(); err == nil {
+			c.deleteInBackground(c.RelPath(full), session)
+		}
+		return nil
 	})
 }
 

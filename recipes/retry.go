@@ -114,7 +114,7 @@ func (c *Client) retryCalls(ctx context.Context, calls *sync.WaitGroup, op func(
 		if err != nil {
 			return backoff.Permanent(err)
 		}
-		err = op(ctxConn{zkConn: conn, ctx: ctx, calls: calls})
+		err = op(ctxConn{zkConn: conn, ctx: ctx, calls: calls, undo: c.undoLateCreate})
 		if err != nil && (!Retryable(err) || ctx.Err() != nil) {
 			return backoff.Permanent(err)
 		}
@@ -140,13 +140,20 @@ func withContext(ctx context.Context, f func() error) error {
 // reply arrives or the connection drops or closes. calls, if not nil,
 // counts f until it has returned.
 func await[T any](ctx context.Context, calls *sync.WaitGroup, f func() (T, error)) (T, error) {
+	v, _, err := awaitLate(ctx, calls, f)
+	return v, err
+}
+
+// awaitLate is await that, when it gives up on f, also returns a function
+// that waits for f's result: a call given up on may still take effect.
+func awaitLate[T any](ctx context.Context, calls *sync.WaitGroup, f func() (T, error)) (T, func() (T, error), error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
-		return zero, err
+		return zero, nil, err
 	}
 	if ctx.Done() == nil {
 		v, err := f()
-		return v, replyErr(err)
+		return v, nil, replyErr(err)
 	}
 	type result struct {
 		v   T
@@ -165,9 +172,9 @@ func await[T any](ctx context.Context, calls *sync.WaitGroup, f func() (T, error
 	}()
 	select {
 	case r := <-done:
-		return r.v, replyErr(r.err)
+		return r.v, nil, replyErr(r.err)
 	case <-ctx.Done():
-		return zero, ctx.Err()
+		return zero, func() (T, error) { r := <-done; return r.v, replyErr(r.err) }, ctx.Err()
 	}
 }
 
@@ -181,6 +188,8 @@ type ctxConn struct {
 	zkConn
 	ctx   context.Context
 	calls *sync.WaitGroup
+	// undo deletes the node of a create given up on, should it land.
+	undo func(landed func() (string, error), session int64)
 }
 
 type pair[A, B any] struct {
@@ -195,15 +204,30 @@ type triple[A, B, C any] struct {
 }
 
 func (cc ctxConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
-	return await(cc.ctx, cc.calls, func() (string, error) { return cc.zkConn.Create(p, data, flags, acl) })
+	return cc.create(func() (string, error) { return cc.zkConn.Create(p, data, flags, acl) })
 }
 
 func (cc ctxConn) CreateTTL(p string, data []byte, flags int32, acl []zk.ACL, ttl time.Duration) (string, error) {
-	return await(cc.ctx, cc.calls, func() (string, error) { return cc.zkConn.CreateTTL(p, data, flags, acl, ttl) })
+	return cc.create(func() (string, error) { return cc.zkConn.CreateTTL(p, data, flags, acl, ttl) })
 }
 
+// CreateContainer is not undone when given up on: the server removes an
+// empty container by itself.
 func (cc ctxConn) CreateContainer(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
 	return await(cc.ctx, cc.calls, func() (string, error) { return cc.zkConn.CreateContainer(p, data, flags, acl) })
+}
+
+// create runs a create call. Its caller is told it failed once ctx ends, so
+// if the call lands after that, its node is deleted rather than left as an
+// orphan nobody knows of: an ephemeral lock node made that way would hold
+// the lock until the session ends.
+func (cc ctxConn) create(f func() (string, error)) (string, error) {
+	session := cc.zkConn.SessionID()
+	p, landed, err := awaitLate(cc.ctx, cc.calls, f)
+	if landed != nil && cc.undo != nil {
+		cc.undo(landed, session)
+	}
+	return p, err
 }
 
 func (cc ctxConn) Children(p string) ([]string, *zk.Stat, error) {
