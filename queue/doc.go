@@ -94,8 +94,10 @@
 //
 //   - A put whose item is taken by a consumer before the retry looks finds
 //     nothing and puts it again: a duplicate.
-//   - A put whose ctx ends while its create is on the way may still
-//     enqueue the message although it returns an error.
+//   - A put whose ctx ends while its create is on the way returns an
+//     error; should the create land after all, the Client deletes the item
+//     again, but a consumer may have taken it in between. An earlier
+//     attempt whose reply was lost is not undone that way.
 //   - Two producers putting identical bytes under the same prefix while one
 //     of them retries: the retry may take the other's item for its own,
 //     and one of the two messages is lost.
