@@ -455,7 +455,7 @@ func (c *conn) request(frame []byte) error {
 		return c.addAuth(h.Xid, req.(*proto.AuthPacket))
 	case proto.OpWhoAmI:
 		if c.waitIdle() {
-			c.reply(start, h.Xid, proto.OK, &proto.WhoAmIResponse{ClientInfo: c.auth})
+			c.reply(start, h.Xid, proto.OK, &proto.WhoAmIResponse{ClientInfo: whoAmI(c.auth)})
 		}
 	case proto.OpSync:
 		return c.sync(start, h.Xid, req.(*proto.PathRequest))
@@ -533,10 +533,9 @@ func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 	var id proto.ID
 	switch p.Scheme {
 	case "digest":
-		user, _, ok := strings.Cut(string(p.Auth), ":")
-		if !ok {
-			break
-		}
+		// As ZooKeeper's digest provider: the user is what comes before
+		// the first colon, or the whole credential when there is none.
+		user, _, _ := strings.Cut(string(p.Auth), ":")
 		sum := sha1.Sum(p.Auth)
 		id = proto.ID{Scheme: "digest", ID: user + ":" + base64.StdEncoding.EncodeToString(sum[:])}
 	case "ip":
@@ -554,6 +553,19 @@ func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 	}
 	c.send(&proto.ReplyHeader{Xid: xid})
 	return nil
+}
+
+// whoAmI is what ZooKeeper's providers report as the user of each
+// identity: for a digest id, the user name without its hash.
+func whoAmI(ids []proto.ID) []proto.ID {
+	out := make([]proto.ID, len(ids))
+	for i, id := range ids {
+		if id.Scheme == "digest" {
+			id.ID, _, _ = strings.Cut(id.ID, ":")
+		}
+		out[i] = id
+	}
+	return out
 }
 
 func containsID(ids []proto.ID, id proto.ID) bool {
