@@ -54,6 +54,10 @@ type Node struct {
 	leader       atomic.Uint64
 	leading      atomic.Bool
 	readSeq      atomic.Uint64
+	// readRequests counts the read-index requests stepped into raft, local
+	// and from peers: an upper bound on what a heartbeat may acknowledge.
+	readRequests atomic.Uint64
+	intakeLog    *zap.Logger // rate-limited, for dropped peer messages
 
 	mu      sync.Mutex
 	changed chan struct{}          // closed and replaced when the applied index or leadership changes
@@ -119,6 +123,7 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 		stopc:   make(chan struct{}),
 		donec:   make(chan struct{}),
 	}
+	n.intakeLog = newIntakeLogger(cfg.Logger)
 	if err := n.restore(rec.snapshot); err != nil {
 		return nil, err
 	}
@@ -478,6 +483,7 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 			return 0, ErrStopped
 		default:
 		}
+		n.readRequests.Add(1)
 		if err := n.raft.ReadIndex(ctx, rctx); err != nil {
 			return 0, wrap(err)
 		}
@@ -533,8 +539,19 @@ func (n *Node) TransferLeadership(ctx context.Context, transferee uint64) {
 // peer's replication progress, which the monitoring commands report.
 func (n *Node) Status() raft.Status { return n.raft.Status() }
 
-// Step hands the node a message a Transport received from a peer.
+// Step hands the node a message a Transport received from a peer. A message
+// no correct member sends, or one raft would panic on, is dropped and logged,
+// and Step returns an error wrapping ErrInvalidMessage.
 func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
+	if err := n.validate(m); err != nil {
+		n.intakeLog.Warn("dropping invalid raft message from a peer",
+			zap.Uint64("from", m.GetFrom()), zap.Stringer("type", m.GetType()),
+			zap.Uint64("term", m.GetTerm()), zap.Error(err))
+		return fmt.Errorf("%w: %v from %d: %w", ErrInvalidMessage, m.GetType(), m.GetFrom(), err)
+	}
+	if m.GetType() == raftpb.MsgReadIndex {
+		n.readRequests.Add(1)
+	}
 	return wrap(n.raft.Step(ctx, m))
 }
 
