@@ -1,13 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/zookit/zookit/ensemble/ensembletest"
 	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/internal/zkwire"
 )
 
 // whoAmI names a digest identity by its user alone, as ZooKeeper's digest
@@ -15,8 +18,18 @@ import (
 // whole of it being the user, as ZooKeeper accepts it.
 func TestWhoAmIAndDigestWithoutColon(t *testing.T) {
 	srv := ensembletest.Start(t)
-	x := opCtx(t)
-	c := wireClient(t, srv.Addr(), "alice:secret", "bob")
+	x, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := zkwire.New(srv.Addr(), zkwire.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, cred := range []string{"alice:secret", "bob"} {
+		if err := c.AddAuth(x, "digest", []byte(cred)); err != nil {
+			t.Fatalf("addAuth %q: %v", cred, err)
+		}
+	}
 	ids, err := c.WhoAmI(x)
 	if err != nil {
 		t.Fatal(err)
