@@ -21,9 +21,10 @@ type instance struct {
 	addr      string
 	onStart   func(*server.Server)
 
-	cfg  *config.Config
-	srv  *server.Server
-	done chan error
+	cfg    *config.Config
+	srv    *server.Server
+	exited chan struct{} // closed when Serve returns
+	err    error         // what Serve returned; written before exited closes
 }
 
 func (in *instance) start() error {
@@ -51,8 +52,12 @@ func (in *instance) start() error {
 		return fmt.Errorf("listen on %s: %w", in.addr, err)
 	}
 	in.cfg, in.srv = cfg, srv
-	in.done = make(chan error, 1)
-	go func() { in.done <- srv.Serve(ln) }()
+	exited := make(chan struct{})
+	in.exited = exited
+	go func() {
+		in.err = srv.Serve(ln)
+		close(exited)
+	}()
 	if in.onStart != nil {
 		in.onStart(srv)
 	}
@@ -70,8 +75,23 @@ func (in *instance) stop(hard bool) {
 	} else {
 		in.srv.Close()
 	}
-	<-in.done
+	<-in.exited
 	in.srv = nil
+}
+
+// Exited is closed when the current run's Serve returns: after a stop, or
+// by itself when the server stops serving on a storage failure.
+func (in *instance) Exited() <-chan struct{} { return in.exited }
+
+// ServeErr is what the current run's Serve returned once Exited is
+// closed (server.ErrClosed after a stop), and nil before.
+func (in *instance) ServeErr() error {
+	select {
+	case <-in.exited:
+		return in.err
+	default:
+		return nil
+	}
 }
 
 // Addr is the client address, "127.0.0.1:port".

@@ -87,27 +87,42 @@ func isFourLetterWord(cmd string) bool {
 
 // send4lw answers a four-letter word and closes, as ZooKeeper does.
 func (c *conn) send4lw(cmd string) {
-	s := c.s
+	c.s.log.Info("processing four-letter word", zap.String("cmd", cmd), zap.String("remote", c.remote))
+	answer := c.s.FourLetterWord(cmd)
+	c.outMu.Lock()
+	c.out = append(c.out, answer...)
+	c.outMu.Unlock()
+	c.closeAfterFlush()
+}
+
+// FourLetterWord is the answer to cmd that a client sending it to the
+// client port gets, whitelist included; it still answers after a storage
+// failure has closed the port.
+func (s *Server) FourLetterWord(cmd string) string {
 	var b strings.Builder
 	if s.cfg.Allowed(cmd) {
-		s.log.Info("processing four-letter word", zap.String("cmd", cmd), zap.String("remote", c.remote))
 		if needsServing[cmd] && !s.Serving() {
 			b.WriteString(notServing)
+			if cmd == "mntr" && s.storageErr() != nil {
+				// Monitoring that parses mntr needs the reason, which the
+				// not-serving line does not give.
+				b.WriteString("zk_storage_failed\t1\n")
+			}
 		} else {
 			fourLetterWords[cmd](s, &b)
 		}
 	} else {
 		b.WriteString(cmd + " is not executed because it is not in the whitelist.\n")
 	}
-	c.outMu.Lock()
-	c.out = append(c.out, b.String()...)
-	c.outMu.Unlock()
-	c.closeAfterFlush()
+	return b.String()
 }
 
-// Serving reports whether the server answers clients: always when
-// standalone, and while it knows a leader in a quorum.
-func (s *Server) Serving() bool { return s.cfg.Standalone() || s.node.Leader() != 0 }
+// Serving reports whether the server answers clients: never once its
+// storage failed; otherwise always when standalone, and while it knows a
+// leader in a quorum.
+func (s *Server) Serving() bool {
+	return s.storageErr() == nil && (s.cfg.Standalone() || s.node.Leader() != 0)
+}
 
 // Mode is what srvr reports: standalone, leader, follower or observer.
 func (s *Server) Mode() string {

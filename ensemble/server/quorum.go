@@ -201,6 +201,8 @@ func (s *Server) campaignAtStart() {
 		case <-time.After(delay):
 		case <-s.stopping:
 			return
+		case <-s.node.Done():
+			return
 		}
 		if s.node.Leader() != 0 {
 			return

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -56,6 +57,7 @@ type Server struct {
 	perIP    map[string]int
 	ln       net.Listener
 	closed   bool
+	fault    error // why the log stopped on its own; set once
 	stopping chan struct{}
 	wg       sync.WaitGroup
 	started  time.Time
@@ -144,8 +146,9 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	for _, ss := range s.tree.Sessions() {
 		s.sessions.touch(ss.ID, ss.Timeout)
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.housekeeping()
+	go s.watchStorage()
 	if !cfg.Standalone() {
 		s.wg.Add(1)
 		go s.campaignAtStart()
@@ -196,13 +199,16 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(ln)
 }
 
-// Serve accepts connections on ln until Close.
+// Serve accepts connections on ln until Close, or until a WAL or snapshot
+// write fails: then it returns that error, and the caller should Close the
+// server and start a new one, which recovers from what is on disk.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
-	if s.closed {
+	if s.fault != nil || s.closed {
+		err := s.fault
 		s.mu.Unlock()
 		ln.Close()
-		return ErrClosed
+		return cmp.Or(err, ErrClosed)
 	}
 	s.ln = ln
 	s.mu.Unlock()
@@ -211,6 +217,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
+			if err := s.storageErr(); err != nil {
+				return err
+			}
 			select {
 			case <-s.stopping:
 				return ErrClosed
@@ -247,6 +256,44 @@ func (s *Server) Close() error { return s.shutdown(true) }
 // HardStop stops like a crashed process: no leadership hand-over, so the
 // others notice only when the connections drop. Tests use it for faults.
 func (s *Server) HardStop() error { return s.shutdown(false) }
+
+// watchStorage stops serving once the log stops on its own, which it does
+// when it cannot persist or apply an entry: in practice when a WAL or
+// snapshot write (or fsync) fails, a full disk say. Going on would answer
+// reads from a tree that no longer follows the log, and a server that
+// cannot write must not look healthy: its clients move to other servers,
+// Serve returns the error, and a supervisor restarts the process.
+func (s *Server) watchStorage() {
+	defer s.wg.Done()
+	select {
+	case <-s.stopping:
+		return
+	case <-s.node.Done():
+	}
+	err := s.node.Err()
+	if err == nil {
+		return
+	}
+	err = fmt.Errorf("server: storage failed: %w", err)
+	s.log.Error("stopped serving: the data directory cannot be written; restart to recover from what is on disk", zap.Error(err))
+	s.mu.Lock()
+	s.fault = err
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	for _, c := range s.connList() {
+		c.close()
+	}
+}
+
+// storageErr is the storage failure that stopped the server, or nil.
+func (s *Server) storageErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fault
+}
 
 func (s *Server) shutdown(handOver bool) error {
 	s.mu.Lock()
@@ -422,6 +469,9 @@ func (s *Server) housekeeping() {
 	for {
 		select {
 		case <-s.stopping:
+			return
+		case <-s.node.Done():
+			// Nothing left to do without a log; watchStorage reports why.
 			return
 		case now := <-tick.C:
 			if l := s.node.IsLeader(); l != leading {
