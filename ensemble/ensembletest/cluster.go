@@ -239,7 +239,9 @@ func (c *Cluster) Leader() *Member {
 }
 
 // WaitLeader waits until one running member leads and every running
-// member that can reach it knows it, and returns the leader.
+// member that can reach it knows it, and returns the leader. A member whose
+// server stopped serving on its own (a storage failure) does not count as
+// running.
 func (c *Cluster) WaitLeader() *Member {
 	c.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -255,7 +257,7 @@ func (c *Cluster) WaitLeader() *Member {
 
 func (c *Cluster) allServing(leader *Member) bool {
 	for _, m := range c.members {
-		if m.srv != nil && c.connected(m.ID, leader.ID) && !m.srv.Serving() {
+		if m.srv != nil && m.ServeErr() == nil && c.connected(m.ID, leader.ID) && !m.srv.Serving() {
 			return false
 		}
 	}

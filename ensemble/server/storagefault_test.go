@@ -111,6 +111,9 @@ func TestFollowerWithFullDiskStepsDown(t *testing.T) {
 	waitFor(t, "writes before the disk fills", func() bool { return w.count() > 10 })
 	disk.Fill()
 	checkNotServing(t, failing, failing.Server().FourLetterWord)
+	if cl.WaitLeader() == failing {
+		t.Fatal("the server whose disk failed still leads")
+	}
 	before := w.count()
 	waitFor(t, "writes after the disk filled", func() bool { return w.count() > before+50 })
 	acked := w.finish()
