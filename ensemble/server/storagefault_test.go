@@ -93,14 +93,28 @@ func TestFullDiskStopsServerAndRestartRecovers(t *testing.T) {
 // A follower whose disk fills up stops serving, its clients move on, and
 // the others go on acknowledging writes; restarted once space is freed,
 // it catches up, and no acknowledged write is lost anywhere.
-func TestFollowerWithFullDiskStepsDown(t *testing.T) {
+func TestFollowerWithFullDiskStepsDown(t *testing.T) { fullDiskInCluster(t, false) }
+
+// A leader whose disk fills up stops too, and the others elect a leader
+// of their own, with the same guarantees.
+func TestLeaderWithFullDiskStepsDown(t *testing.T) { fullDiskInCluster(t, true) }
+
+func fullDiskInCluster(t *testing.T, leads bool) {
 	disk := ensembletest.SmallDisk(t, 1<<20)
 	cl := ensembletest.StartCluster(t, 3, 0, snapshotsOn(disk, 3))
 	failing := cl.Member(3)
-	if cl.Leader() == failing {
-		// Stop hands leadership over; the restarted server follows.
-		failing.Stop()
-		failing.Restart()
+	// Stop hands leadership over, to another server or, when a follower
+	// is stopped, keeps it; a few tries put server 3 where it should be.
+	for try := 0; (cl.Leader() == failing) != leads; try++ {
+		if try == 10 {
+			t.Fatalf("server 3 leads: %v after 10 tries, want %v", !leads, leads)
+		}
+		l := cl.Leader()
+		if !leads {
+			l = failing
+		}
+		l.Stop()
+		l.Restart()
 		cl.WaitLeader()
 	}
 	c, _ := connectAny(t, cl.Addrs())
