@@ -70,7 +70,9 @@ func TestFullDiskStopsNodeAndRestartRecovers(t *testing.T) {
 	}
 	defer n.Stop()
 	disk.Fill()
-	ctx := context.Background()
+	// A wait that never ends must fail the test, not hang the package.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	entry := make([]byte, 2048)
 	var applied int
 	for i := 0; ; i++ {
@@ -86,11 +88,18 @@ func TestFullDiskStopsNodeAndRestartRecovers(t *testing.T) {
 			break
 		}
 		if err := n.WaitApplied(ctx, next); err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("entry %d not applied nor the node stopped within 30s", i)
+			}
 			break
 		}
 		applied = len(sm.list())
 	}
-	<-n.Done()
+	select {
+	case <-n.Done():
+	case <-ctx.Done():
+		t.Fatal("the node did not stop within 30s of the disk filling")
+	}
 	if err := n.Err(); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("Err after the disk filled = %v, want ENOSPC", err)
 	}
