@@ -18,21 +18,23 @@ import (
 // ZooKeeper servers: if their transcripts differ, the normalisation is wrong,
 // not zkserver.
 func TestDifferentialApacheControl(t *testing.T) {
-	compareScripts(t, StartApacheZooKeeper, StartApacheZooKeeper)
+	compareScripts(t, StartApacheZooKeeper, StartApacheZooKeeper, runScript)
 }
 
 // TestDifferentialZookit requires zkserver to answer the script exactly as
 // Apache ZooKeeper does, up to the normalisation.
 func TestDifferentialZookit(t *testing.T) {
-	compareScripts(t, StartApacheZooKeeper, StartZookit)
+	compareScripts(t, StartApacheZooKeeper, StartZookit, runScript)
 }
 
-func compareScripts(t *testing.T, oracle, candidate Starter) {
+// compareScripts runs script against a server of each kind and requires
+// the same transcript.
+func compareScripts(t *testing.T, oracle, candidate Starter, script func(*testing.T, string) []string) {
 	Require(t, ZooKeeper)
 	// The candidate starts first so that a missing zkserver skips at once.
 	candAddr := candidate(t, Options{})
-	want := runScript(t, oracle(t, Options{}))
-	got := runScript(t, candAddr)
+	want := script(t, oracle(t, Options{}))
+	got := script(t, candAddr)
 	if d := unifiedDiff("apache-zookeeper", "candidate", want, got); d != "" {
 		t.Fatalf("transcripts differ:\n%s", d)
 	}
