@@ -549,8 +549,17 @@ func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
 			zap.Uint64("term", m.GetTerm()), zap.Error(err))
 		return fmt.Errorf("%w: %v from %d: %w", ErrInvalidMessage, m.GetType(), m.GetFrom(), err)
 	}
-	if m.GetType() == raftpb.MsgReadIndex {
+	switch m.GetType() {
+	case raftpb.MsgReadIndex:
 		n.readRequests.Add(1)
+	case raftpb.MsgProp:
+		// Raft takes a proposal only while it knows a leader, and would
+		// otherwise hold the peer's connection until it does; after an
+		// election timeout there is one, or the proposal is lost as raft
+		// may lose any.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(n.cfg.ElectionTick)*n.cfg.TickInterval)
+		defer cancel()
 	}
 	return wrap(n.raft.Step(ctx, m))
 }
