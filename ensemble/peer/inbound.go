@@ -7,18 +7,18 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"sync"
 	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/proto"
 )
 
 const (
-	// helloTimeout bounds how long a connection that has not introduced
-	// itself may hold a goroutine.
-	helloTimeout = 5 * time.Second
-	readBuffer   = 64 << 10
+	readBuffer = 64 << 10
 	// statusTimeout bounds writing the election-port status line.
 	statusTimeout = time.Second
 	// acceptPause is how long to wait after a failed Accept (for example
@@ -43,10 +43,14 @@ func (t *Transport) accept(ln net.Listener, serve func(net.Conn)) {
 				return
 			}
 		}
+		if ln == t.ln {
+			t.admit(conn)
+		}
 		t.wg.Go(func() {
 			stop := context.AfterFunc(t.ctx, func() { conn.Close() })
 			defer stop()
 			defer conn.Close()
+			defer t.release(conn)
 			serve(conn)
 		})
 	}
@@ -72,7 +76,7 @@ func (t *Transport) serveElection(conn net.Conn) {
 func (t *Transport) serveQuorum(conn net.Conn) {
 	lg := t.lg.With(zap.Stringer("remote", conn.RemoteAddr()))
 	r := bufio.NewReaderSize(conn, readBuffer)
-	if err := conn.SetReadDeadline(time.Now().Add(helloTimeout)); err != nil {
+	if err := conn.SetReadDeadline(time.Now().Add(t.cfg.HelloTimeout)); err != nil {
 		return
 	}
 	h, err := readHello(r)
@@ -80,9 +84,10 @@ func (t *Transport) serveQuorum(conn net.Conn) {
 		err = t.checkHello(h)
 	}
 	if err != nil {
-		lg.Warn("refusing peer connection", zap.Error(err))
+		t.refusals.Warn("refusing peer connection", zap.Stringer("remote", conn.RemoteAddr()), zap.Error(err))
 		return
 	}
+	t.established(conn, h.from)
 	// An idle peer is normal (followers do not talk to each other), so
 	// there is no read deadline past the hello; TCP keepalive finds dead
 	// peers.
@@ -92,12 +97,12 @@ func (t *Transport) serveQuorum(conn net.Conn) {
 	lg = lg.With(zap.Uint64("peer", h.from))
 	lg.Debug("peer connected")
 	for {
-		kind, payload, err := readFrame(r)
+		kind, payload, err := readFrame(r, t.cfg.MaxRaftFrame)
 		if err != nil {
 			switch {
 			case t.ctx.Err() != nil:
 			case errors.Is(err, errMalformed):
-				lg.Warn("closing peer connection", zap.Error(err))
+				t.refusals.Warn("closing peer connection", zap.Stringer("remote", conn.RemoteAddr()), zap.Uint64("peer", h.from), zap.Error(err))
 			default:
 				lg.Debug("peer connection ended", zap.Error(err))
 				if t.cfg.PeerLost != nil {
@@ -107,7 +112,7 @@ func (t *Transport) serveQuorum(conn net.Conn) {
 			return
 		}
 		if err := t.deliver(h.from, kind, payload); err != nil {
-			lg.Warn("closing peer connection", zap.Error(err))
+			t.refusals.Warn("closing peer connection", zap.Stringer("remote", conn.RemoteAddr()), zap.Uint64("peer", h.from), zap.Error(err))
 			return
 		}
 	}
@@ -148,4 +153,101 @@ func (t *Transport) deliver(from uint64, kind byte, payload []byte) error {
 		t.lg.Debug("raft refused a peer message", zap.Uint64("peer", from), zap.Stringer("type", m.GetType()), zap.Error(err))
 	}
 	return nil
+}
+
+// inbound tracks the accepted quorum connections: those still owing their
+// hello, oldest first, and the one established connection of each peer.
+type inbound struct {
+	mu      sync.Mutex
+	pending []net.Conn
+	byPeer  map[uint64]net.Conn
+}
+
+func remoteIP(conn net.Conn) string {
+	host, _, err := net.SplitHostPort(conn.RemoteAddr().String())
+	if err != nil {
+		return conn.RemoteAddr().String()
+	}
+	return host
+}
+
+// admit counts a new connection as pending; beyond MaxPendingPerIP or
+// MaxPending it refuses the oldest pending connection, from the same
+// address first. Refusing the oldest rather than the newest is what lets a
+// real peer in during a flood: its hello follows its connect at once.
+func (t *Transport) admit(conn net.Conn) {
+	ip := remoteIP(conn)
+	in := &t.inbound
+	in.mu.Lock()
+	victim, reason := -1, ""
+	sameIP := 0
+	for i, c := range in.pending {
+		if remoteIP(c) == ip {
+			if sameIP == 0 {
+				victim = i
+			}
+			sameIP++
+		}
+	}
+	switch {
+	case sameIP >= t.cfg.MaxPendingPerIP:
+		reason = "too many connections without a hello from this address"
+	case len(in.pending) >= t.cfg.MaxPending:
+		victim, reason = 0, "too many connections without a hello"
+	default:
+		victim = -1
+	}
+	var refused net.Conn
+	if victim >= 0 {
+		refused = in.pending[victim]
+		in.pending = slices.Delete(in.pending, victim, victim+1)
+	}
+	in.pending = append(in.pending, conn)
+	in.mu.Unlock()
+	if refused != nil {
+		t.refusals.Warn("refusing peer connection", zap.Stringer("remote", refused.RemoteAddr()), zap.String("reason", reason))
+		refused.Close()
+	}
+}
+
+// established makes conn the connection of peer id, closing the one it
+// replaces: a peer keeps one connection to us, so an older one is a
+// leftover its side has already given up.
+func (t *Transport) established(conn net.Conn, id uint64) {
+	in := &t.inbound
+	in.mu.Lock()
+	in.pending = slices.DeleteFunc(in.pending, func(c net.Conn) bool { return c == conn })
+	if in.byPeer == nil {
+		in.byPeer = make(map[uint64]net.Conn)
+	}
+	old := in.byPeer[id]
+	in.byPeer[id] = conn
+	in.mu.Unlock()
+	if old != nil {
+		t.refusals.Info("a newer connection from the peer replaces an older one", zap.Uint64("peer", id),
+			zap.Stringer("old", old.RemoteAddr()), zap.Stringer("new", conn.RemoteAddr()))
+		old.Close()
+	}
+}
+
+// release forgets conn once it has ended.
+func (t *Transport) release(conn net.Conn) {
+	in := &t.inbound
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.pending = slices.DeleteFunc(in.pending, func(c net.Conn) bool { return c == conn })
+	for id, c := range in.byPeer {
+		if c == conn {
+			delete(in.byPeer, id)
+		}
+	}
+}
+
+// sampled rate-limits a logger per message text: the first lines each
+// second, then one in a thousand, so that a flood of refusals does not
+// flood the log.
+func sampled(lg *zap.Logger) *zap.Logger {
+	return lg.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewSamplerWithOptions(c, time.Second, 5, 1000)
+	}))
 }

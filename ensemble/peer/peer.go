@@ -106,8 +106,8 @@ func (p *peer) send(m outMsg) {
 	kind, payload := m.kind, m.payload
 	if m.raft != nil {
 		b, err := proto.Marshal(m.raft)
-		if err == nil && len(b) > MaxRaftFrame {
-			err = fmt.Errorf("%d bytes exceed %d", len(b), MaxRaftFrame)
+		if err == nil && len(b) > p.t.cfg.MaxRaftFrame {
+			err = fmt.Errorf("%d bytes exceed %d", len(b), p.t.cfg.MaxRaftFrame)
 		}
 		if err != nil {
 			p.lg.Error("cannot encode raft message", zap.Stringer("type", m.raft.GetType()), zap.Error(err))

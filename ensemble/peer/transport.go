@@ -1,12 +1,14 @@
 package peer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -17,6 +19,14 @@ import (
 // Config.QueueSize is 0: enough to ride out a burst of appends, small
 // enough that raft learns of a stuck peer quickly.
 const DefaultQueueSize = 4096
+
+// Defaults for the inbound limits of Config.
+const (
+	DefaultHelloTimeout    = 5 * time.Second
+	DefaultMaxPending      = 64
+	DefaultMaxPendingPerIP = 16
+	DefaultMaxRaftFrame    = 512 << 20
+)
 
 // Errors returned by SendControl.
 var (
@@ -64,7 +74,23 @@ type Config struct {
 	// QueueSize bounds the messages waiting for each peer; 0 means
 	// DefaultQueueSize.
 	QueueSize int
-	Logger    *zap.Logger
+	// HelloTimeout is how long an inbound connection may take to send its
+	// hello; 0 means DefaultHelloTimeout.
+	HelloTimeout time.Duration
+	// MaxPending bounds the inbound connections that have not yet sent a
+	// valid hello, in all and from one remote IP address; 0 means
+	// DefaultMaxPending and DefaultMaxPendingPerIP. A connection beyond
+	// either bound refuses the oldest pending one (from that address, or
+	// in all): a flood then only lives a moment, while a real peer, which
+	// sends its hello at once, still gets in. Past the hello each peer id
+	// holds one inbound connection, the newest.
+	MaxPending, MaxPendingPerIP int
+	// MaxRaftFrame bounds one raft message on the wire, sent or received;
+	// 0 means DefaultMaxRaftFrame. A snapshot travels whole in one MsgSnap,
+	// so this is also the largest state that can be shipped to a follower
+	// that fell behind: set it above the expected snapshot size.
+	MaxRaftFrame int
+	Logger       *zap.Logger
 }
 
 // Transport carries raft and control messages between the servers of an
@@ -77,6 +103,11 @@ type Transport struct {
 	ln    net.Listener
 	eln   net.Listener // nil when Config.Election is ""
 	peers map[uint64]*peer
+
+	// refusals logs refused connections and messages, rate-limited, since a
+	// flood of them is what it reports.
+	refusals *zap.Logger
+	inbound  inbound
 
 	reporter atomic.Pointer[Reporter]
 	filter   atomic.Pointer[func(from, to uint64) bool]
@@ -106,12 +137,14 @@ func New(cfg Config, h Handler) (*Transport, error) {
 			return nil, fmt.Errorf("peer: Config.Peers has an invalid entry %d=%q", id, addr)
 		}
 	}
-	if cfg.QueueSize < 0 {
-		return nil, fmt.Errorf("peer: Config.QueueSize %d is negative", cfg.QueueSize)
+	if cfg.QueueSize < 0 || cfg.HelloTimeout < 0 || cfg.MaxPending < 0 || cfg.MaxPendingPerIP < 0 || cfg.MaxRaftFrame < 0 {
+		return nil, errors.New("peer: Config limits must not be negative")
 	}
-	if cfg.QueueSize == 0 {
-		cfg.QueueSize = DefaultQueueSize
-	}
+	cfg.QueueSize = cmp.Or(cfg.QueueSize, DefaultQueueSize)
+	cfg.HelloTimeout = cmp.Or(cfg.HelloTimeout, DefaultHelloTimeout)
+	cfg.MaxPending = cmp.Or(cfg.MaxPending, DefaultMaxPending)
+	cfg.MaxPendingPerIP = cmp.Or(cfg.MaxPendingPerIP, DefaultMaxPendingPerIP)
+	cfg.MaxRaftFrame = cmp.Or(cfg.MaxRaftFrame, DefaultMaxRaftFrame)
 	if cfg.Status == nil {
 		cfg.Status = func() string { return fmt.Sprintf("myid=%d", cfg.ID) }
 	}
@@ -129,15 +162,17 @@ func New(cfg Config, h Handler) (*Transport, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	lg := cfg.Logger.With(zap.Uint64("myid", cfg.ID))
 	t := &Transport{
-		cfg:    cfg,
-		lg:     cfg.Logger.With(zap.Uint64("myid", cfg.ID)),
-		h:      h,
-		ln:     ln,
-		eln:    eln,
-		peers:  make(map[uint64]*peer, len(cfg.Peers)),
-		ctx:    ctx,
-		cancel: cancel,
+		cfg:      cfg,
+		lg:       lg,
+		refusals: sampled(lg),
+		h:        h,
+		ln:       ln,
+		eln:      eln,
+		peers:    make(map[uint64]*peer, len(cfg.Peers)),
+		ctx:      ctx,
+		cancel:   cancel,
 	}
 	for id, addr := range cfg.Peers {
 		p := newPeer(t, id, addr)

@@ -226,9 +226,11 @@ func closedByServer(t *testing.T, conn net.Conn) {
 	}
 }
 
-// Garbage on the quorum port closes that connection only.
+// Garbage on the quorum port closes that connection only. The garbage
+// claims to come from server 3, since a valid hello replaces the claimed
+// peer's own connection.
 func TestGarbageConnections(t *testing.T) {
-	nodes, _ := cluster(t, 2)
+	nodes, _ := cluster(t, 3)
 	a, b := nodes[1], nodes[2]
 	b.tr.Send([]*raftpb.Message{app(2, 1, 1)})
 	a.h.await(t, func() bool { return len(a.h.events) == 1 }, nil)
@@ -236,19 +238,19 @@ func TestGarbageConnections(t *testing.T) {
 	frame := func(kind byte, payload []byte) []byte {
 		return append(frameHeader(kind, len(payload)), payload...)
 	}
-	good := hello{from: 2, to: 1}.marshal()
+	good := hello{from: 3, to: 1}.marshal()
 	wrongVersion := slices.Clone(good)
 	wrongVersion[len(helloMagic)] = 9
-	junk, _ := proto.Marshal(app(2, 1, 5))
+	junk, _ := proto.Marshal(app(3, 1, 5))
 	for name, data := range map[string][]byte{
 		"wrong magic":           []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
 		"wrong version":         wrongVersion,
 		"unknown sender":        hello{from: 7, to: 1}.marshal(),
 		"addressed to another":  hello{from: 2, to: 3}.marshal(),
-		"oversized raft frame":  append(slices.Clone(good), frameHeader(KindRaft, MaxRaftFrame+1)...),
+		"oversized raft frame":  append(slices.Clone(good), frameHeader(KindRaft, DefaultMaxRaftFrame+1)...),
 		"oversized control":     append(slices.Clone(good), frameHeader(4, MaxControlFrame+1)...),
 		"bad protobuf":          append(slices.Clone(good), frame(KindRaft, []byte{0xff, 0xff, 0xff})...),
-		"raft message from 3":   append(slices.Clone(good), frame(KindRaft, mustMarshal(t, app(3, 1, 5)))...),
+		"raft message from 2":   append(slices.Clone(good), frame(KindRaft, mustMarshal(t, app(2, 1, 5)))...),
 		"truncated frame":       append(slices.Clone(good), frame(KindRaft, junk)[:8]...),
 		"short hello then stop": good[:5],
 	} {

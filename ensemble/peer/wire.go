@@ -21,12 +21,9 @@ const (
 // control message handed to Handler.Control.
 const KindRaft byte = 0
 
-// Frame size bounds. Raft frames may hold a whole state machine snapshot;
-// control messages are small by contract.
-const (
-	MaxRaftFrame    = 512 << 20
-	MaxControlFrame = 1 << 20
-)
+// MaxControlFrame bounds a control message, small by contract. Raft frames
+// are bounded by Config.MaxRaftFrame, since they may hold a whole snapshot.
+const MaxControlFrame = 1 << 20
 
 const frameHeaderLen = 4 + 1
 
@@ -63,9 +60,9 @@ func readHello(r io.Reader) (hello, error) {
 	return hello{from: binary.BigEndian.Uint64(ids), to: binary.BigEndian.Uint64(ids[8:])}, nil
 }
 
-func maxFrame(kind byte) int {
+func maxFrame(kind byte, maxRaft int) int {
 	if kind == KindRaft {
-		return MaxRaftFrame
+		return maxRaft
 	}
 	return MaxControlFrame
 }
@@ -76,15 +73,15 @@ func frameHeader(kind byte, n int) []byte {
 }
 
 // readFrame reads one frame, refusing one larger than its kind allows
-// before reading its payload.
-func readFrame(r io.Reader) (kind byte, payload []byte, err error) {
+// (maxRaft for raft frames) before reading its payload.
+func readFrame(r io.Reader, maxRaft int) (kind byte, payload []byte, err error) {
 	var h [frameHeaderLen]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return 0, nil, err
 	}
 	n, kind := int(binary.BigEndian.Uint32(h[:4])), h[4]
-	if n > maxFrame(kind) {
-		return 0, nil, fmt.Errorf("%w frame: kind %d of %d bytes exceeds %d", errMalformed, kind, n, maxFrame(kind))
+	if limit := maxFrame(kind, maxRaft); n > limit {
+		return 0, nil, fmt.Errorf("%w frame: kind %d of %d bytes exceeds %d", errMalformed, kind, n, limit)
 	}
 	buf := make([]byte, 0, min(n, readChunk))
 	for len(buf) < n {
