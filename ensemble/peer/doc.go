@@ -22,6 +22,17 @@
 // messages. Messages to one peer arrive in the order they were sent, as long
 // as the connection holds.
 //
+// The quorum port is open to the network, so what it accepts is bounded
+// (see [Config]): a connection must send its hello within HelloTimeout and
+// name a configured server; connections still owing a hello are capped in
+// all and per remote address, the oldest refused first; each peer id holds
+// one established connection, the newest; a raft frame may not exceed
+// MaxRaftFrame nor a control frame MaxControlFrame. A raft message must
+// come from the server its connection claimed and be addressed to this
+// one. None of this authenticates a peer: the claimed id is taken on
+// trust until TLS identities replace it, so the receiving Handler
+// (raftnode.Node.Step) validates every message before raft sees it.
+//
 // The transport must never block raft: Send only queues, and a message it
 // cannot deliver (full queue, broken connection, peer down) is dropped and
 // reported to raft through [Reporter], which retries on its own. It must
