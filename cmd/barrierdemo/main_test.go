@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/zookit/zookit/cmd/internal/demo"
+	"github.com/zookit/zookit/cmd/internal/demotest"
 	"github.com/zookit/zookit/ensemble/ensembletest"
 )
 
@@ -17,24 +13,9 @@ import (
 // the last one has left.
 func TestPhases(t *testing.T) {
 	srv := ensembletest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	log := demo.NewLog(&out)
-	var wg sync.WaitGroup
-	for _, name := range []string{"a", "b"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			args := []string{"-server", srv.Addr(), "-members", "4", "-workers", "2", "-work", "100ms", "-name", name}
-			if err := run(ctx, args, log); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	lines := demotest.RunTogether(t, run, []string{"a", "b"}, "-server", srv.Addr(), "-members", "4", "-workers", "2", "-work", "100ms")
 	count := map[string]int{}
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+	for _, line := range lines {
 		f := strings.Fields(line)
 		if len(f) < 3 {
 			t.Fatalf("line %q", line)
@@ -44,10 +25,10 @@ func TestPhases(t *testing.T) {
 		switch {
 		case phase == "all" && f[3] == "in;" && count["entering"] != 4,
 			phase == "all" && f[3] == "out" && count["leaving"] != 4:
-			t.Fatalf("%q before all four got there:\n%s", line, out.String())
+			t.Fatalf("%q before all four got there:\n%s", line, strings.Join(lines, "\n"))
 		}
 	}
 	if count["entering"] != 4 || count["leaving"] != 4 || count["all"] != 8 {
-		t.Fatalf("phases %v:\n%s", count, out.String())
+		t.Fatalf("phases %v:\n%s", count, strings.Join(lines, "\n"))
 	}
 }

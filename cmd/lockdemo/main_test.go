@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/zookit/zookit/cmd/internal/demo"
+	"github.com/zookit/zookit/cmd/internal/demotest"
 	"github.com/zookit/zookit/ensemble/ensembletest"
 )
 
@@ -17,24 +16,9 @@ import (
 // and its "releasing" no other worker acquires.
 func TestTurns(t *testing.T) {
 	srv := ensembletest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	log := demo.NewLog(&out)
-	var wg sync.WaitGroup
-	for _, name := range []string{"a", "b"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			args := []string{"-server", srv.Addr(), "-workers", "2", "-rounds", "3", "-work", "20ms", "-name", name}
-			if err := run(ctx, args, log); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	lines := demotest.RunTogether(t, run, []string{"a", "b"}, "-server", srv.Addr(), "-workers", "2", "-rounds", "3", "-work", "20ms")
 	holder, turns := "", map[string]int{}
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+	for _, line := range lines {
 		f := strings.Fields(line)
 		if len(f) < 3 {
 			t.Fatalf("line %q", line)
@@ -43,22 +27,22 @@ func TestTurns(t *testing.T) {
 		switch what {
 		case "acquired,":
 			if holder != "" {
-				t.Fatalf("%s acquired while %s held the lock:\n%s", who, holder, out.String())
+				t.Fatalf("%s acquired while %s held the lock:\n%s", who, holder, strings.Join(lines, "\n"))
 			}
 			holder = who
 			turns[who]++
 		case "releasing":
 			if holder != who {
-				t.Fatalf("%s released while %q held the lock:\n%s", who, holder, out.String())
+				t.Fatalf("%s released while %q held the lock:\n%s", who, holder, strings.Join(lines, "\n"))
 			}
 			holder = ""
 		case "LOST":
-			t.Fatalf("%s lost the lock:\n%s", who, out.String())
+			t.Fatalf("%s lost the lock:\n%s", who, strings.Join(lines, "\n"))
 		}
 	}
 	for _, who := range []string{"a/w1", "a/w2", "b/w1", "b/w2"} {
 		if turns[who] != 3 {
-			t.Fatalf("%s held the lock %d times, want 3:\n%s", who, turns[who], out.String())
+			t.Fatalf("%s held the lock %d times, want 3:\n%s", who, turns[who], strings.Join(lines, "\n"))
 		}
 	}
 }

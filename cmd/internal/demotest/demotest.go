@@ -4,12 +4,17 @@ package demotest
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zookit/zookit/cmd/internal/demo"
 )
 
 // argsEnv carries the demo's arguments to a process started by Start.
@@ -107,3 +112,27 @@ func (l *Lines) All() []string {
 }
 
 func (l *Lines) String() string { return strings.Join(l.All(), "\n") }
+
+// RunTogether runs a demo's run function once per name, at once, as that
+// many processes would run, with "-name <name>" after args, all writing to
+// one Log so that their lines keep the order they happened in. It returns
+// the lines.
+func RunTogether(t *testing.T, run func(context.Context, []string, *demo.Log) error, names []string, args ...string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	log := demo.NewLog(&out)
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx, append(slices.Clone(args), "-name", name), log); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	return strings.Split(strings.TrimSpace(out.String()), "\n")
+}
