@@ -1,6 +1,11 @@
 package zkwire
 
-import "sync"
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/zookit/zookit/internal/fanout"
+)
 
 // EventType is a watch event's type (Watcher.Event.EventType).
 type EventType int32
@@ -71,68 +76,34 @@ type Event struct {
 }
 
 // eventQueue hands events to one consumer channel without ever blocking the
-// connection's reader, whose replies the consumer may be waiting for.
+// connection's reader, whose replies the consumer may be waiting for: a
+// Fanout with its one subscription made at the start, so that no event is
+// missed, and a count for EventCount.
 type eventQueue struct {
-	mu     sync.Mutex
-	q      []Event
-	pushed uint64
-	closed bool
-	wake   chan struct{}
-	out    chan Event
+	f      *fanout.Fanout[Event]
+	out    <-chan Event
+	pushed atomic.Uint64
+	closed atomic.Bool
 }
 
 func newEventQueue() *eventQueue {
-	e := &eventQueue{wake: make(chan struct{}, 1), out: make(chan Event)}
-	go e.forward()
-	return e
+	f := fanout.New[Event]()
+	return &eventQueue{f: f, out: f.Subscribe(context.Background())}
 }
 
+// push queues ev; it does nothing once closed.
 func (e *eventQueue) push(ev Event) {
-	e.mu.Lock()
-	if !e.closed {
-		e.q = append(e.q, ev)
-		e.pushed++
+	if e.closed.Load() {
+		return
 	}
-	e.mu.Unlock()
-	e.signal()
+	e.pushed.Add(1)
+	e.f.Publish(ev)
 }
 
 // close lets the consumer drain what is queued and then closes the channel.
 func (e *eventQueue) close() {
-	e.mu.Lock()
-	e.closed = true
-	e.mu.Unlock()
-	e.signal()
+	e.closed.Store(true)
+	e.f.Close()
 }
 
-func (e *eventQueue) signal() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (e *eventQueue) forward() {
-	defer close(e.out)
-	for {
-		e.mu.Lock()
-		q, closed := e.q, e.closed
-		e.q = nil
-		e.mu.Unlock()
-		for _, ev := range q {
-			e.out <- ev
-		}
-		if closed && len(q) == 0 {
-			return
-		}
-		if len(q) == 0 {
-			<-e.wake
-		}
-	}
-}
-
-func (e *eventQueue) count() uint64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.pushed
-}
+func (e *eventQueue) count() uint64 { return e.pushed.Load() }
