@@ -8,4 +8,10 @@
 // applied transaction reach the connection before any later reply. The
 // package must never let one client's input affect another: a bad frame
 // closes that connection only.
+//
+// New refuses a configuration that asks for a ZooKeeper feature zookit does
+// not have (local sessions, quorum SASL, the AdminServer, skipACL=yes, an
+// unknown authProvider, …; the list is in settings.go) rather than run
+// without it: a setting that is accepted but not honoured would let an
+// operator believe in a protection that is not there.
 package server

@@ -69,6 +69,9 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: dataDir is not set")
 	}
+	if err := checkSettings(cfg); err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      zap.NewNop(),

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/zookit/zookit/ensemble/config"
+)
+
+func TestUnhonouredSettingsRefused(t *testing.T) {
+	base := "dataDir=" + t.TempDir() + "\nclientPort=0\n"
+	for _, tc := range []struct {
+		cfg     string
+		refused string // "" when New must accept it
+	}{
+		{"", ""},
+		{"localSessionsEnabled=false\n", ""},
+		{"localSessionsEnabled=true\n", "localSessionsEnabled=true"},
+		{"reconfigEnabled=true\n", "reconfigEnabled=true"},
+		{"sslQuorum=true\n", "sslQuorum=true"},
+		{"secureClientPort=2281\n", "secureClientPort=2281"},
+		{"clientPortListenBacklog=-1\n", ""},
+		{"clientPortListenBacklog=50\n", "clientPortListenBacklog=50"},
+		{"syncEnabled=TRUE\n", ""},
+		{"syncEnabled=false\n", "syncEnabled=false"},
+		// ZooKeeper compares skipACL with "yes" and leaderServes with "no";
+		// any other value is its default, and so is honoured.
+		{"skipACL=true\n", ""},
+		{"skipACL=yes\n", "zookeeper.skipACL=yes"},
+		{"leaderServes=no\n", "zookeeper.leaderServes=no"},
+		{"admin.enableServer=false\n", ""},
+		{"admin.enableServer=true\n", "zookeeper.admin.enableServer=true"},
+		{"maxCnxns=0\n", ""},
+		{"maxCnxns=100\n", "zookeeper.maxCnxns=100"},
+		{"metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n", "metricsProvider.className"},
+		{"authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n", ""},
+		{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "zookeeper.authProvider.1"},
+		{"enforceQuota=true\n", "zookeeper.enforceQuota=true"},
+		// Tuning knobs of ZooKeeper's Java internals are ignored, as
+		// ZooKeeper ignores a property nothing reads.
+		{"nio.numWorkerThreads=8\n", ""},
+	} {
+		cfg, err := config.Parse(strings.NewReader(base+tc.cfg), "zoo.cfg")
+		if err != nil {
+			t.Fatalf("%q: %v", tc.cfg, err)
+		}
+		err = checkSettings(cfg)
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Errorf("%q refused: %v", tc.cfg, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Errorf("%q: got %v, want an error naming %q", tc.cfg, err, tc.refused)
+		}
+	}
+}
+
+func TestNewRefusesUnhonouredSettings(t *testing.T) {
+	cfg, err := config.Parse(strings.NewReader("dataDir="+t.TempDir()+"\nclientPort=0\n"), "zoo.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Props["readonlymode.enabled"] = "true"
+	if s, err := New(cfg); err == nil {
+		s.Close()
+		t.Fatal("New accepted readonlymode.enabled=true, which zookit does not implement")
+	}
+}
