@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
@@ -25,12 +28,20 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each operation runs")
 	size := flag.Int("size", 100, "payload bytes for create and set")
 	ops := flag.String("ops", "create,set,get", "comma-separated operations: create, set, get, exists, children, delete")
+	caFile := flag.String("tls-ca", "", "connect over TLS, trusting the CA certificates in this PEM file")
+	certFile := flag.String("tls-cert", "", "with -tls-ca: the client certificate to present, PEM")
+	keyFile := flag.String("tls-key", "", "with -tls-cert: its private key, PEM")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	cfg := config{addrs: strings.Split(*addr, ","), clients: *clients, duration: *duration, size: *size, ops: strings.Split(*ops, ",")}
-	if err := run(ctx, cfg, os.Stdout); err != nil {
+	tc, err := clientTLS(*caFile, *certFile, *keyFile)
+	if err == nil {
+		cfg.tls = tc
+		err = run(ctx, cfg, os.Stdout)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "zkbench:", err)
 		os.Exit(1)
 	}
@@ -42,6 +53,7 @@ type config struct {
 	duration time.Duration
 	size     int
 	ops      []string
+	tls      *tls.Config // nil for plain TCP
 }
 
 // opFunc performs one request for client c; i counts that client's requests
@@ -134,7 +146,11 @@ func setup(cfg config, payload []byte) ([]*client, string, error) {
 	root := fmt.Sprintf("/zkbench-%d", time.Now().UnixNano())
 	for i := range cs {
 		addr := cfg.addrs[i%len(cfg.addrs)]
-		conn, _, err := zk.Connect([]string{addr}, 10*time.Second, quiet)
+		dial := zk.WithDialer(net.DialTimeout)
+		if cfg.tls != nil {
+			dial = zk.WithDialer(tlsDialer(cfg.tls))
+		}
+		conn, _, err := zk.Connect([]string{addr}, 10*time.Second, quiet, dial)
 		if err != nil {
 			teardown(cs[:i], "")
 			return nil, "", fmt.Errorf("connect %s: %w", addr, err)
@@ -244,4 +260,43 @@ func (r result) quantile(q float64) time.Duration {
 	}
 	i := int(math.Ceil(q*float64(len(r.lat)))) - 1
 	return r.lat[min(max(i, 0), len(r.lat)-1)].Round(time.Microsecond)
+}
+
+// clientTLS builds the TLS settings of -tls-ca, -tls-cert and -tls-key; nil
+// when -tls-ca is not given.
+func clientTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	if caFile == "" {
+		if certFile != "" || keyFile != "" {
+			return nil, errors.New("-tls-cert and -tls-key need -tls-ca")
+		}
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate", caFile)
+	}
+	tc := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// tlsDialer dials TCP and finishes the TLS handshake within the timeout
+// go-zk gives, verifying the server's certificate for the host dialed.
+func tlsDialer(tc *tls.Config) zk.Dialer {
+	return func(network, addr string, timeout time.Duration) (net.Conn, error) {
+		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: tc}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return d.DialContext(ctx, network, addr)
+	}
 }
