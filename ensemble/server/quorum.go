@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -108,10 +111,11 @@ func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
 		}
 	}
 	h := &peerHandler{s: s}
+	listen, election := listenAddrs(s.cfg, self)
 	t, err := peer.New(peer.Config{
 		ID:       self.ID,
-		Listen:   self.QuorumAddr(),
-		Election: self.ElectionAddr(),
+		Listen:   listen,
+		Election: election,
 		Peers:    peers,
 		Status:   s.statusLine,
 		PeerLost: h.lost,
@@ -121,6 +125,17 @@ func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
 		return nil, nil, fmt.Errorf("server: quorum transport: %w", err)
 	}
 	return t, h, nil
+}
+
+// listenAddrs are the quorum and election addresses to bind: the server's
+// own line, or every interface with quorumListenOnAllIPs=true, as ZooKeeper
+// does for hosts whose name resolves to an address they do not own (NAT,
+// Kubernetes services).
+func listenAddrs(cfg *config.Config, self config.Server) (quorum, election string) {
+	if !strings.EqualFold(cfg.Other["quorumListenOnAllIPs"], "true") {
+		return self.QuorumAddr(), self.ElectionAddr()
+	}
+	return net.JoinHostPort("", strconv.Itoa(self.QuorumPort)), net.JoinHostPort("", strconv.Itoa(self.ElectionPort))
 }
 
 // statusLine is what the election port answers.

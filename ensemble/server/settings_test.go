@@ -65,3 +65,24 @@ func TestNewRefusesUnhonouredSettings(t *testing.T) {
 		t.Fatal("New accepted readonlymode.enabled=true, which zookit does not implement")
 	}
 }
+
+func TestQuorumListenOnAllIPs(t *testing.T) {
+	self := config.Server{ID: 1, Host: "zk1.example", QuorumPort: 2888, ElectionPort: 3888}
+	for _, tc := range []struct {
+		set              string
+		quorum, election string
+	}{
+		{"", "zk1.example:2888", "zk1.example:3888"},
+		{"false", "zk1.example:2888", "zk1.example:3888"},
+		{"true", ":2888", ":3888"},
+	} {
+		cfg := &config.Config{Other: map[string]string{}}
+		if tc.set != "" {
+			cfg.Other["quorumListenOnAllIPs"] = tc.set
+		}
+		q, e := listenAddrs(cfg, self)
+		if q != tc.quorum || e != tc.election {
+			t.Errorf("quorumListenOnAllIPs=%q: bound %s and %s, want %s and %s", tc.set, q, e, tc.quorum, tc.election)
+		}
+	}
+}
