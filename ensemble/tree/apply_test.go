@@ -23,6 +23,8 @@ func TestNewTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	eq(t, "config acl", r.(*proto.GetACLResponse).ACL, readACL)
+	// DataTree.addConfigNode sets the ACL with version -1.
+	eq(t, "config aversion", r.(*proto.GetACLResponse).Stat.Aversion, int32(-1))
 	r, err = tr.Read(Caller{}, proto.OpGetData, &proto.PathWatch{Path: "/zookeeper/config"})
 	if err != nil {
 		t.Fatal(err)

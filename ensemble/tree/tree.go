@@ -168,7 +168,9 @@ func (t *Tree) reset() {
 	t.put("/", &node{acl: openACL})
 	t.put(procPath, &node{acl: openACL})
 	t.put(quotaPath, &node{acl: openACL})
-	t.put(configPath, &node{acl: readACL, data: t.opts.configData})
+	// DataTree.addConfigNode sets the ACL with version -1, which lands in
+	// the stat: clients see aversion -1 on this node.
+	t.put(configPath, &node{acl: readACL, data: t.opts.configData, stat: proto.Stat{Aversion: -1}})
 }
 
 // lookup finds a node; "" is the root's alias, as in DataTree.
