@@ -149,7 +149,7 @@ func (r *reporter) count(match report) int {
 
 // freeAddr returns a 127.0.0.1 address nothing listens on right now, for a
 // server that must be configured before it starts.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
