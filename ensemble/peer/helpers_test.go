@@ -149,7 +149,7 @@ func (r *reporter) count(match report) int {
 
 // freeAddr returns a 127.0.0.1 address nothing listens on right now, for a
 // server that must be configured before it starts.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -191,13 +191,23 @@ func start(t *testing.T, id uint64, addrs map[uint64]string, tweak func(*Config)
 // cluster starts transports 1..n on free 127.0.0.1 ports.
 func cluster(t *testing.T, n int) (map[uint64]*node, map[uint64]string) {
 	t.Helper()
+	return clusterWith(t, n, nil)
+}
+
+// clusterWith is cluster with each server's Config tweaked.
+func clusterWith(t *testing.T, n int, tweak func(id uint64, c *Config)) (map[uint64]*node, map[uint64]string) {
+	t.Helper()
 	addrs := map[uint64]string{}
 	for id := uint64(1); id <= uint64(n); id++ {
 		addrs[id] = freeAddr(t)
 	}
 	nodes := map[uint64]*node{}
 	for id := range addrs {
-		nodes[id] = start(t, id, addrs, nil)
+		var f func(*Config)
+		if tweak != nil {
+			f = func(c *Config) { tweak(id, c) }
+		}
+		nodes[id] = start(t, id, addrs, f)
 	}
 	return nodes, addrs
 }

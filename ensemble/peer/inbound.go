@@ -75,13 +75,25 @@ func (t *Transport) serveElection(conn net.Conn) {
 // until the connection ends or sends something malformed.
 func (t *Transport) serveQuorum(conn net.Conn) {
 	lg := t.lg.With(zap.Stringer("remote", conn.RemoteAddr()))
-	r := bufio.NewReaderSize(conn, readBuffer)
-	if err := conn.SetReadDeadline(time.Now().Add(t.cfg.HelloTimeout)); err != nil {
+	// The TLS handshake, if any, and the hello must both be done within
+	// HelloTimeout.
+	if err := conn.SetDeadline(time.Now().Add(t.cfg.HelloTimeout)); err != nil {
 		return
 	}
-	h, err := readHello(r)
+	rw, tc, err := t.secure(conn)
+	var (
+		r *bufio.Reader
+		h hello
+	)
+	if err == nil {
+		r = bufio.NewReaderSize(rw, readBuffer)
+		h, err = readHello(r)
+	}
 	if err == nil {
 		err = t.checkHello(h)
+	}
+	if err == nil && tc != nil {
+		err = t.checkPeer(tc, h.from)
 	}
 	if err != nil {
 		t.refusals.Warn("refusing peer connection", zap.Stringer("remote", conn.RemoteAddr()), zap.Error(err))
@@ -90,9 +102,12 @@ func (t *Transport) serveQuorum(conn net.Conn) {
 	t.established(conn, h.from)
 	// An idle peer is normal (followers do not talk to each other), so
 	// there is no read deadline past the hello; TCP keepalive finds dead
-	// peers.
-	if err := conn.SetReadDeadline(time.Time{}); err != nil {
+	// peers. Nothing is written past the handshake.
+	if err := conn.SetDeadline(time.Time{}); err != nil {
 		return
+	}
+	if tc == nil && t.tls != nil {
+		lg.Info("plaintext peer admitted by port unification; its id is taken on trust", zap.Uint64("peer", h.from))
 	}
 	lg = lg.With(zap.Uint64("peer", h.from))
 	lg.Debug("peer connected")

@@ -3,6 +3,7 @@ package peer
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -42,8 +43,11 @@ type peer struct {
 	addr  string
 	lg    *zap.Logger
 	queue chan outMsg
+	// tlsConfig verifies that the acceptor is this peer; nil without TLS.
+	tlsConfig *tls.Config
 
-	conn        net.Conn // nil while disconnected
+	conn        net.Conn // nil while disconnected; a *tls.Conn over raw with TLS
+	raw         net.Conn // the TCP connection under conn, which closing closes
 	w           *bufio.Writer
 	stopClose   func() bool // cancels closing conn when the transport closes
 	connectedAt time.Time
@@ -53,7 +57,7 @@ type peer struct {
 }
 
 func newPeer(t *Transport, id uint64, addr string) *peer {
-	return &peer{
+	p := &peer{
 		t:     t,
 		id:    id,
 		addr:  addr,
@@ -65,6 +69,10 @@ func newPeer(t *Transport, id uint64, addr string) *peer {
 			backoff.WithMaxElapsedTime(0),
 		),
 	}
+	if t.tls != nil && !t.tls.dialPlaintext {
+		p.tlsConfig = t.tls.clientFor(id, addr)
+	}
+	return p
 }
 
 func (p *peer) enqueue(m outMsg) bool {
@@ -157,7 +165,13 @@ func (p *peer) connect() bool {
 	}
 	d := net.Dialer{Timeout: dialTimeout}
 	// Dialing by name every time is what lets a peer move to another address.
-	conn, err := d.DialContext(p.t.ctx, "tcp", p.addr)
+	raw, err := d.DialContext(p.t.ctx, "tcp", p.addr)
+	conn := raw
+	if err == nil && p.tlsConfig != nil {
+		if conn, err = p.dialTLS(raw); err != nil {
+			raw.Close()
+		}
+	}
 	if err != nil {
 		if !p.down {
 			p.lg.Warn("cannot reach peer; retrying with backoff", zap.Error(err))
@@ -170,16 +184,18 @@ func (p *peer) connect() bool {
 		p.lg.Info("reached peer again")
 	}
 	p.down = false
-	p.conn, p.connectedAt = conn, time.Now()
-	p.stopClose = context.AfterFunc(p.t.ctx, func() { conn.Close() })
+	p.conn, p.raw, p.connectedAt = conn, raw, time.Now()
+	p.stopClose = context.AfterFunc(p.t.ctx, func() { raw.Close() })
 	p.w = bufio.NewWriterSize(conn, writeBuffer)
 	p.w.Write(hello{from: p.t.cfg.ID, to: p.id}.marshal()) // a bufio error surfaces on the next write
-	// The acceptor never writes; reading only notices that it closed (for
-	// example after refusing the hello), so the next write fails at once
-	// instead of vanishing into a dead socket.
+	// The acceptor writes nothing past the TLS handshake; reading only
+	// notices that it closed (for example after refusing the hello or, in
+	// TLS 1.3, after refusing our certificate once our side of the
+	// handshake is done), so the next write fails at once instead of
+	// vanishing into a dead socket.
 	p.t.wg.Go(func() {
 		io.Copy(io.Discard, conn)
-		conn.Close()
+		raw.Close()
 	})
 	return true
 }
@@ -208,6 +224,6 @@ func (p *peer) disconnect() {
 		return
 	}
 	p.stopClose()
-	p.conn.Close()
-	p.conn, p.w, p.stopClose = nil, nil, nil
+	p.raw.Close()
+	p.conn, p.raw, p.w, p.stopClose = nil, nil, nil, nil
 }

@@ -3,6 +3,7 @@ package peer
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -75,7 +76,9 @@ type Config struct {
 	// DefaultQueueSize.
 	QueueSize int
 	// HelloTimeout is how long an inbound connection may take to send its
-	// hello; 0 means DefaultHelloTimeout.
+	// hello, its TLS handshake included; 0 means DefaultHelloTimeout. It
+	// also bounds the TLS handshake of an outbound connection, during
+	// which messages to that peer (only) wait.
 	HelloTimeout time.Duration
 	// MaxPending bounds the inbound connections that have not yet sent a
 	// valid hello, in all and from one remote IP address; 0 means
@@ -90,7 +93,48 @@ type Config struct {
 	// so this is also the largest state that can be shipped to a follower
 	// that fell behind: set it above the expected snapshot size.
 	MaxRaftFrame int
-	Logger       *zap.Logger
+
+	// TLS, if set, secures the quorum links with mutual TLS (ZooKeeper's
+	// sslQuorum): both directions use it, the acceptor requiring and
+	// verifying the peer's certificate, the dialer verifying the
+	// acceptor's. It must hold this server's certificate (Certificates, or
+	// GetCertificate and GetClientCertificate) and the trust store
+	// (RootCAs; ClientCAs defaults to it, and it to ClientCAs): the system
+	// roots are never used. TLS 1.2 is the minimum, whatever MinVersion
+	// says; ClientAuth, InsecureSkipVerify (which must be false) and the
+	// session settings are the transport's own, since a quorum link does a
+	// full handshake once and then lives long. The config is cloned; it is
+	// not modified. Nil keeps the quorum port plaintext and leaves the
+	// claimed server id taken on trust.
+	TLS *tls.Config
+	// NoHostnameVerification turns off the check that a peer's
+	// certificate is valid for the host of the server.N it claims
+	// (ZooKeeper's ssl.quorum.hostnameVerification=false): then any
+	// certificate that chains to the trust store speaks for any member.
+	// Only with TLS.
+	NoHostnameVerification bool
+	// RequireServerIDName further requires a peer's certificate to carry
+	// the DNS name ServerIDName(N), "server.N", for the N it claims (an
+	// exact match, no wildcard). Hostnames bind a certificate to a host;
+	// this binds it to one member, which matters when members share a
+	// host. Only with TLS.
+	RequireServerIDName bool
+	// PortUnification lets the quorum port accept plaintext connections
+	// besides TLS ones, told apart by their first byte (ZooKeeper's
+	// portUnification). It makes a rolling switch to TLS possible in
+	// ZooKeeper's three rolling restarts: every server gets TLS with
+	// PortUnification and DialPlaintext (it accepts both and dials in
+	// plaintext); then without DialPlaintext (it dials over TLS and still
+	// accepts the servers not yet restarted); then without
+	// PortUnification. A plaintext peer's claimed id is taken on trust.
+	// Only with TLS.
+	PortUnification bool
+	// DialPlaintext, with PortUnification, dials peers in plaintext while
+	// the port accepts TLS too: ZooKeeper's sslQuorum=false with
+	// portUnification=true.
+	DialPlaintext bool
+
+	Logger *zap.Logger
 }
 
 // Transport carries raft and control messages between the servers of an
@@ -103,6 +147,7 @@ type Transport struct {
 	ln    net.Listener
 	eln   net.Listener // nil when Config.Election is ""
 	peers map[uint64]*peer
+	tls   *tlsSetup // nil without Config.TLS
 
 	// refusals logs refused connections and messages, rate-limited, since a
 	// flood of them is what it reports.
@@ -151,6 +196,10 @@ func New(cfg Config, h Handler) (*Transport, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	ts, err := newTLSSetup(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("peer: bind quorum address: %w", err)
@@ -171,6 +220,7 @@ func New(cfg Config, h Handler) (*Transport, error) {
 		ln:       ln,
 		eln:      eln,
 		peers:    make(map[uint64]*peer, len(cfg.Peers)),
+		tls:      ts,
 		ctx:      ctx,
 		cancel:   cancel,
 	}

@@ -22,54 +22,63 @@ func TestExchangeInOrder(t *testing.T) {
 	for _, size := range []int{2, 3} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			nodes, _ := cluster(t, size)
-			const n = 300
-			for i := range uint64(n) {
-				for from, src := range nodes {
-					for to := range nodes {
-						if to == from {
-							continue
-						}
-						if i%3 == 2 {
-							if err := src.tr.SendControl(to, 7, fmt.Appendf(nil, "c%d", i)); err != nil {
-								t.Fatal(err)
-							}
-						} else {
-							src.tr.Send([]*raftpb.Message{app(from, to, i)})
-						}
-					}
-				}
-			}
-			for to, dst := range nodes {
-				for from := range nodes {
-					if from == to {
-						continue
-					}
-					var want []event
-					for i := range uint64(n) {
-						if i%3 == 2 {
-							want = append(want, event{from: from, kind: 7, payload: fmt.Sprintf("c%d", i)})
-						} else {
-							want = append(want, event{from: from, index: i, typ: raftpb.MsgApp})
-						}
-					}
-					var got []event
-					dst.h.await(t, func() bool {
-						got = dst.h.from(from)
-						return len(got) >= n
-					}, nil)
-					if !slices.Equal(got, want) {
-						t.Fatalf("%d got from %d:\n%v\nwant\n%v", to, from, got, want)
-					}
-				}
-			}
-			for id, nd := range nodes {
-				nd.rep.lock()
-				if len(nd.rep.reports) != 0 {
-					t.Errorf("server %d reported %v on a healthy network", id, nd.rep.reports)
-				}
-				nd.rep.mu.Unlock()
-			}
+			exchangeInOrder(t, nodes)
 		})
+	}
+}
+
+// exchangeInOrder has every node send every other one an interleaving of
+// raft and control messages and checks that each receiver sees each
+// sender's messages exactly once, in order, and that nothing is reported
+// undelivered.
+func exchangeInOrder(t *testing.T, nodes map[uint64]*node) {
+	t.Helper()
+	const n = 300
+	for i := range uint64(n) {
+		for from, src := range nodes {
+			for to := range nodes {
+				if to == from {
+					continue
+				}
+				if i%3 == 2 {
+					if err := src.tr.SendControl(to, 7, fmt.Appendf(nil, "c%d", i)); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					src.tr.Send([]*raftpb.Message{app(from, to, i)})
+				}
+			}
+		}
+	}
+	for to, dst := range nodes {
+		for from := range nodes {
+			if from == to {
+				continue
+			}
+			var want []event
+			for i := range uint64(n) {
+				if i%3 == 2 {
+					want = append(want, event{from: from, kind: 7, payload: fmt.Sprintf("c%d", i)})
+				} else {
+					want = append(want, event{from: from, index: i, typ: raftpb.MsgApp})
+				}
+			}
+			var got []event
+			dst.h.await(t, func() bool {
+				got = dst.h.from(from)
+				return len(got) >= n
+			}, nil)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%d got from %d:\n%v\nwant\n%v", to, from, got, want)
+			}
+		}
+	}
+	for id, nd := range nodes {
+		nd.rep.lock()
+		if len(nd.rep.reports) != 0 {
+			t.Errorf("server %d reported %v on a healthy network", id, nd.rep.reports)
+		}
+		nd.rep.mu.Unlock()
 	}
 }
 
