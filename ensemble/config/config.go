@@ -185,6 +185,18 @@ func (c *Config) ClientAddr() string {
 	return net.JoinHostPort(c.ClientPortAddress, strconv.Itoa(c.ClientPort))
 }
 
+// SecureClientAddr is the host:port to listen on for TLS clients, from
+// secureClientPort and secureClientPortAddress ("" = all interfaces); ok
+// is false when secureClientPort is not set or 0, which ZooKeeper reads as
+// not set.
+func (c *Config) SecureClientAddr() (addr string, ok bool) {
+	port := c.Other["secureClientPort"]
+	if port == "" || port == "0" {
+		return "", false
+	}
+	return net.JoinHostPort(c.Other["secureClientPortAddress"], port), true
+}
+
 // Self is this server's line in quorum mode.
 func (c *Config) Self() (Server, bool) {
 	if c.MyID == 0 {

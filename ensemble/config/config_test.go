@@ -91,6 +91,18 @@ func TestParseKeys(t *testing.T) {
 			return c.Other["secureClientPort"] == "2281" && c.Other["syncEnabled"] == "false" &&
 				c.Other["metricsProvider.httpPort"] == "7000" && len(c.Props) == 0
 		}},
+		{"secure client address", base + "secureClientPort=2281\nsecureClientPortAddress=10.0.0.1", func(c *Config) bool {
+			a, ok := c.SecureClientAddr()
+			return ok && a == "10.0.0.1:2281"
+		}},
+		{"secure client port on all interfaces", base + "secureClientPort=2281", func(c *Config) bool {
+			a, ok := c.SecureClientAddr()
+			return ok && a == ":2281"
+		}},
+		{"no secure client port", base + "secureClientPort=0", func(c *Config) bool {
+			_, ok := c.SecureClientAddr()
+			return !ok
+		}},
 		{"last value wins", base + "tickTime=abc\ntickTime=100", func(c *Config) bool { return c.TickTime == 100*time.Millisecond }},
 		{"dynamicConfigFile", base + "dynamicConfigFile=/conf/zoo.cfg.dynamic", func(c *Config) bool {
 			return c.DynamicConfigFile == "/conf/zoo.cfg.dynamic"
@@ -159,6 +171,8 @@ func TestParseErrors(t *testing.T) {
 		{base + "standaloneEnabled=yes", `zoo.cfg:2: standaloneEnabled: "yes" is not a boolean`},
 		{base + "syncEnabled=1", `zoo.cfg:2: syncEnabled: "1" is not a boolean`},
 		{base + "secureClientPort=tls", `zoo.cfg:2: secureClientPort: "tls" is not an integer`},
+		{base + "secureClientPort=65536", `zoo.cfg:2: secureClientPort: port 65536 is out of range`},
+		{base + "secureClientPort=0\nsecureClientPortAddress=::1", `zoo.cfg:3: secureClientPortAddress is set but secureClientPort is not set`},
 		{base + "quorum.auth.serverRequireSasl=true", `zoo.cfg:2: quorum.auth.serverRequireSasl: needs quorum.auth.enableSasl=true`},
 		{base + "snapCount=many", `zoo.cfg:2: snapCount: "many" is not an integer`},
 		{base + "extendedTypesEnabled=on", `zoo.cfg:2: extendedTypesEnabled: "on" is not a boolean`},

@@ -441,8 +441,15 @@ func (p *parser) finish() error {
 	if c.ClientPort == 0 && p.clientSet {
 		return p.lineErr("clientPortAddress", "clientPortAddress is set but clientPort is not set")
 	}
-	if _, ok := c.Other["secureClientPortAddress"]; ok && c.Other["secureClientPort"] == "" {
-		return p.lineErr("secureClientPortAddress", "secureClientPortAddress is set but secureClientPort is not set")
+	if v, ok := c.Other["secureClientPort"]; ok {
+		if _, err := p.port("secureClientPort", v); err != nil {
+			return err
+		}
+	}
+	if _, ok := c.Other["secureClientPortAddress"]; ok {
+		if _, set := c.SecureClientAddr(); !set {
+			return p.lineErr("secureClientPortAddress", "secureClientPortAddress is set but secureClientPort is not set")
+		}
 	}
 	if c.TickTime == 0 {
 		return p.lineErr("tickTime", "tickTime is not set")

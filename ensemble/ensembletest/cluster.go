@@ -86,10 +86,11 @@ znode.container.checkIntervalMs=1000
 			t.Fatal(err)
 		}
 		m := &Member{ID: id, Observer: i >= voters, c: c, instance: instance{
-			load:      func() (*config.Config, error) { return config.Load(cfgPath, nil) },
-			configure: o.configure,
-			log:       o.logger(t).With(zap.Uint64("myid", id)),
-			addr:      fmt.Sprintf("127.0.0.1:%d", ports[3*i+2]),
+			load:       func() (*config.Config, error) { return config.Load(cfgPath, nil) },
+			configure:  o.configure,
+			serverOpts: o.serverOpts,
+			log:        o.logger(t).With(zap.Uint64("myid", id)),
+			addr:       fmt.Sprintf("127.0.0.1:%d", ports[3*i+2]),
 		}}
 		m.onStart = func(srv *server.Server) { srv.SetPeerFilter(c.connected) }
 		c.members = append(c.members, m)

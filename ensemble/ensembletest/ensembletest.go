@@ -1,8 +1,11 @@
 package ensembletest
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -12,14 +15,42 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zookit/zookit/ensemble/config"
+	"github.com/zookit/zookit/ensemble/server"
+	"github.com/zookit/zookit/ensemble/tlsconf"
+	"github.com/zookit/zookit/ensemble/tlsconf/tlstest"
 )
 
 // Option changes the configuration of a test server.
 type Option func(*options)
 
 type options struct {
-	configure []func(*config.Config)
-	verbose   bool
+	configure  []func(*config.Config)
+	verbose    bool
+	tls        *tlsOptions
+	serverOpts []server.Option
+}
+
+// WithServerOptions passes options to server.New at every start
+// (server.WithHandshakeTimeout, say); the logger is ensembletest's.
+func WithServerOptions(opts ...server.Option) Option {
+	return func(o *options) { o.serverOpts = append(o.serverOpts, opts...) }
+}
+
+type tlsOptions struct {
+	cert  *tlstest.Cert
+	typ   tlsconf.StoreType
+	props map[string]string
+}
+
+// WithTLS also serves clients over TLS, on a second free port set as
+// secureClientPort (see Server.SecureAddr). The zoo.cfg names cert as the
+// key store and its CA as the trust store, written as stores of type typ
+// ("" for PEM) with the password "zookit"; props add or override system
+// properties, zookeeper.ssl.clientAuth or
+// zookeeper.X509AuthenticationProvider.superUser say. Only Start takes it:
+// the stores go to the test's temporary directory.
+func WithTLS(cert *tlstest.Cert, typ tlsconf.StoreType, props map[string]string) Option {
+	return func(o *options) { o.tls = &tlsOptions{cert: cert, typ: cmp.Or(typ, tlsconf.PEM), props: props} }
 }
 
 // WithConfig lets a test adjust the configuration before every start.
@@ -53,7 +84,18 @@ type Server struct {
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	o := newOptions(opts)
-	s := &Server{t: t, instance: standalone(t.TempDir(), FreePorts(t, 1)[0], o.logger(t), o)}
+	var tlsCfg string
+	ports := FreePorts(t, 2)
+	if o.tls != nil {
+		props := o.tls.cert.Stores(t, tlsconf.Client, o.tls.typ, t.TempDir(), "zookit")
+		maps.Copy(props, o.tls.props)
+		tlsCfg = fmt.Sprintf("secureClientPort=%d\nsecureClientPortAddress=127.0.0.1\n%s", ports[1], tlstest.ZooCfg(props))
+	}
+	in := standalone(t.TempDir(), ports[0], o.logger(t), o, tlsCfg)
+	if o.tls != nil {
+		in.secureAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
+	}
+	s := &Server{t: t, instance: in}
 	if err := s.start(); err != nil {
 		t.Fatalf("ensembletest: %v", err)
 	}
@@ -71,6 +113,9 @@ type Standalone struct {
 // as an Example: the caller must Close it. WithLogs has no effect.
 func Run(opts ...Option) (*Standalone, error) {
 	o := newOptions(opts)
+	if o.tls != nil {
+		return nil, errors.New("ensembletest: WithTLS needs Start")
+	}
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, fmt.Errorf("ensembletest: %w", err)
@@ -79,7 +124,7 @@ func Run(opts ...Option) (*Standalone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ensembletest: %w", err)
 	}
-	s := &Standalone{instance: standalone(dir, ports[0], zap.NewNop(), o), dir: dir}
+	s := &Standalone{instance: standalone(dir, ports[0], zap.NewNop(), o, ""), dir: dir}
 	if err := s.start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("ensembletest: %w", err)
@@ -102,8 +147,8 @@ func newOptions(opts []Option) options {
 }
 
 // standalone is the lifecycle of a standalone server on 127.0.0.1:port
-// keeping its data in dir.
-func standalone(dir string, port int, log *zap.Logger, o options) instance {
+// keeping its data in dir; extra is more of its zoo.cfg.
+func standalone(dir string, port int, log *zap.Logger, o options, extra string) instance {
 	// The configuration is a zoo.cfg text, so tests exercise the same
 	// parsing as deployments.
 	text := fmt.Sprintf(`tickTime=200
@@ -114,7 +159,7 @@ clientPort=%d
 4lw.commands.whitelist=*
 extendedTypesEnabled=true
 znode.container.checkIntervalMs=1000
-`, dir, port)
+`, dir, port) + extra
 	return instance{
 		load: func() (*config.Config, error) {
 			cfg, err := config.Parse(strings.NewReader(text), "ensembletest.cfg")
@@ -124,9 +169,10 @@ znode.container.checkIntervalMs=1000
 			cfg.SuperDigest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
 			return cfg, nil
 		},
-		configure: o.configure,
-		log:       log,
-		addr:      fmt.Sprintf("127.0.0.1:%d", port),
+		configure:  o.configure,
+		serverOpts: o.serverOpts,
+		log:        log,
+		addr:       fmt.Sprintf("127.0.0.1:%d", port),
 	}
 }
 

@@ -15,11 +15,14 @@ import (
 // cluster members: load the configuration, serve on a fixed client
 // address, stop keeping the data, start again.
 type instance struct {
-	load      func() (*config.Config, error) // a fresh configuration for every start
-	configure []func(*config.Config)
-	log       *zap.Logger
-	addr      string
-	onStart   func(*server.Server)
+	load       func() (*config.Config, error) // a fresh configuration for every start
+	configure  []func(*config.Config)
+	serverOpts []server.Option
+	log        *zap.Logger
+	addr       string
+	// secureAddr is where TLS clients are served; "" for none.
+	secureAddr string
+	onStart    func(*server.Server)
 
 	cfg    *config.Config
 	srv    *server.Server
@@ -35,33 +38,60 @@ func (in *instance) start() error {
 	for _, f := range in.configure {
 		f(cfg)
 	}
-	srv, err := server.New(cfg, server.WithLogger(in.log))
+	srv, err := server.New(cfg, append(in.serverOpts[:len(in.serverOpts):len(in.serverOpts)], server.WithLogger(in.log))...)
 	if err != nil {
 		return err
 	}
-	// The port may still be held briefly after a stop.
-	var ln net.Listener
-	for range 50 {
-		if ln, err = net.Listen("tcp", in.addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	ln, err := listen(in.addr)
 	if err != nil {
 		srv.Close()
-		return fmt.Errorf("listen on %s: %w", in.addr, err)
+		return err
+	}
+	var secure net.Listener
+	if in.secureAddr != "" {
+		if secure, err = listen(in.secureAddr); err != nil {
+			ln.Close()
+			srv.Close()
+			return err
+		}
 	}
 	in.cfg, in.srv = cfg, srv
 	exited := make(chan struct{})
 	in.exited = exited
 	go func() {
+		// Serve's error is the one reported: both end together, at a
+		// stop or a storage failure.
+		done := make(chan struct{})
+		if secure != nil {
+			go func() {
+				srv.ServeTLS(secure)
+				close(done)
+			}()
+		} else {
+			close(done)
+		}
 		in.err = srv.Serve(ln)
+		<-done
 		close(exited)
 	}()
 	if in.onStart != nil {
 		in.onStart(srv)
 	}
 	return nil
+}
+
+// listen listens on addr; the port may still be held briefly after a
+// stop.
+func listen(addr string) (net.Listener, error) {
+	var err error
+	for range 50 {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			return ln, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("listen on %s: %w", addr, err)
 }
 
 // stop closes the server, keeping its data directory; a hard stop skips
@@ -96,6 +126,10 @@ func (in *instance) ServeErr() error {
 
 // Addr is the client address, "127.0.0.1:port".
 func (in *instance) Addr() string { return in.addr }
+
+// SecureAddr is the TLS client address, "127.0.0.1:port", or "" when the
+// server was not started WithTLS.
+func (in *instance) SecureAddr() string { return in.secureAddr }
 
 // Server is the running server, or nil while stopped.
 func (in *instance) Server() *server.Server { return in.srv }

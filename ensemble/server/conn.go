@@ -265,7 +265,10 @@ func (c *conn) readLoop() {
 		c.s.mu.Unlock()
 		close(c.readerDone)
 	}()
-	err := c.serve()
+	err := c.startTLS()
+	if err == nil {
+		err = c.serve()
+	}
 	c.outMu.Lock()
 	draining := c.drain
 	c.outMu.Unlock()
@@ -540,6 +543,14 @@ func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 		id = proto.ID{Scheme: "digest", ID: user + ":" + base64.StdEncoding.EncodeToString(sum[:])}
 	case "ip":
 		id = proto.ID{Scheme: "ip", ID: c.ip}
+	case "x509":
+		// X509AuthenticationProvider authenticates the certificate the
+		// TLS handshake verified, whatever the credential says, and
+		// fails without one; the identity is already there.
+		if c.verifiedX509() {
+			c.send(&proto.ReplyHeader{Xid: xid})
+			return nil
+		}
 	}
 	if id.Scheme == "" {
 		c.send(&proto.ReplyHeader{Xid: xid, Err: proto.ErrAuthFailed})
@@ -556,12 +567,16 @@ func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 }
 
 // whoAmI is what ZooKeeper's providers report as the user of each
-// identity: for a digest id, the user name without its hash.
+// identity: for a digest id, the user name without its hash; for the
+// super identity, which no provider owns, none (Java sends null).
 func whoAmI(ids []proto.ID) []proto.ID {
 	out := make([]proto.ID, len(ids))
 	for i, id := range ids {
-		if id.Scheme == "digest" {
+		switch id.Scheme {
+		case "digest":
 			id.ID, _, _ = strings.Cut(id.ID, ":")
+		case "super":
+			id.ID = ""
 		}
 		out[i] = id
 	}

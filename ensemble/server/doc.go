@@ -14,4 +14,14 @@
 // unknown authProvider, …; the list is in settings.go) rather than run
 // without it: a setting that is accepted but not honoured would let an
 // operator believe in a protection that is not there.
+//
+// Clients are served on any number of listeners, as net/http serves them:
+// Serve for plain ones, ServeTLS for the secure client port, whose
+// configuration comes from ZooKeeper's zookeeper.ssl.* settings (package
+// tlsconf); ListenAndServe opens clientPort and secureClientPort. A TLS
+// handshake runs on its connection's goroutine within a deadline, so one
+// that never completes blocks no one else. A client that presents a
+// verified certificate is authenticated as x509:<subject>, ZooKeeper's
+// X509AuthenticationProvider identity. maxClientCnxns counts an address's
+// connections on all ports together, from the moment they are accepted.
 package server

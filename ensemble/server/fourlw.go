@@ -256,7 +256,7 @@ func (s *Server) writeMntr(b *strings.Builder) {
 func (s *Server) writeConf(b *strings.Builder) {
 	cfg := s.cfg
 	port := cfg.ClientPort
-	fmt.Fprintf(b, "clientPort=%d\nsecureClientPort=-1\n", port)
+	fmt.Fprintf(b, "clientPort=%d\nsecureClientPort=%d\n", port, s.securePort())
 	fmt.Fprintf(b, "dataDir=%s\ndataDirSize=%d\n", cfg.DataDir, dirSize(cfg.DataDir))
 	fmt.Fprintf(b, "dataLogDir=%s\ndataLogSize=%d\n", s.logDir(), dirSize(s.logDir()))
 	fmt.Fprintf(b, "tickTime=%d\nmaxClientCnxns=%d\n", cfg.TickTime.Milliseconds(), cfg.MaxClientCnxns)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/zookit/zookit/ensemble/peer"
 	"github.com/zookit/zookit/ensemble/proto"
 	"github.com/zookit/zookit/ensemble/raftnode"
+	"github.com/zookit/zookit/ensemble/tlsconf"
 	"github.com/zookit/zookit/ensemble/tree"
 )
 
@@ -32,6 +34,15 @@ type Option func(*Server)
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *zap.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithTLSConfig sets the configuration ServeTLS uses, instead of the one
+// New builds from the zookeeper.ssl.* settings when secureClientPort is
+// set.
+func WithTLSConfig(c *tls.Config) Option { return func(s *Server) { s.tlsConfig = c } }
+
+// WithHandshakeTimeout bounds a client's TLS handshake; the default is
+// DefaultHandshakeTimeout.
+func WithHandshakeTimeout(d time.Duration) Option { return func(s *Server) { s.handshakeTimeout = d } }
 
 // Server is one ZooKeeper-compatible server. Create it with New, then call
 // Serve or ListenAndServe; Close stops it.
@@ -50,12 +61,18 @@ type Server struct {
 	nextSID         atomic.Int64
 	seq             atomic.Uint64
 
-	mu       sync.Mutex
-	waiters  map[uint64]waiter
-	conns    map[*conn]struct{}
-	bySess   map[int64]*conn
+	// tlsConfig serves ServeTLS's listeners; nil when no secure client
+	// port is configured and no WithTLSConfig given.
+	tlsConfig        *tls.Config
+	handshakeTimeout time.Duration
+
+	mu      sync.Mutex
+	waiters map[uint64]waiter
+	conns   map[*conn]struct{}
+	bySess  map[int64]*conn
+	// perIP counts an address's connections on all client ports together.
 	perIP    map[string]int
-	ln       net.Listener
+	lns      []listener // every listener Serve or ServeTLS was given
 	closed   bool
 	fault    error // why the log stopped on its own; set once
 	stopping chan struct{}
@@ -73,15 +90,16 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:      cfg,
-		log:      zap.NewNop(),
-		id:       1,
-		waiters:  make(map[uint64]waiter),
-		conns:    make(map[*conn]struct{}),
-		bySess:   make(map[int64]*conn),
-		perIP:    make(map[string]int),
-		stopping: make(chan struct{}),
-		started:  time.Now(),
+		cfg:              cfg,
+		log:              zap.NewNop(),
+		id:               1,
+		handshakeTimeout: DefaultHandshakeTimeout,
+		waiters:          make(map[uint64]waiter),
+		conns:            make(map[*conn]struct{}),
+		bySess:           make(map[int64]*conn),
+		perIP:            make(map[string]int),
+		stopping:         make(chan struct{}),
+		started:          time.Now(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -89,8 +107,13 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	if !cfg.Standalone() {
 		s.id = cfg.MyID
 	}
+	if err := s.loadTLS(); err != nil {
+		return nil, err
+	}
+	x509Super, _ := cfg.Property(tlsconf.SuperUserProperty)
 	s.tree = tree.New(
 		tree.WithSuperDigest(cfg.SuperDigest),
+		tree.WithX509SuperUser(x509Super),
 		tree.WithExtendedTypes(cfg.ExtendedTypesEnabled),
 		tree.WithConfigData([]byte(configData(cfg))),
 		tree.WithMaxNeverUsed(cfg.ContainerMaxNeverUsedInterval.Milliseconds()),
@@ -193,19 +216,81 @@ func configData(cfg *config.Config) string {
 	return string(append(b, "version=0"...))
 }
 
-// ListenAndServe listens on the configured client address and serves.
+// ListenAndServe listens on the configured client addresses, clientPort
+// and secureClientPort, whichever are set, and serves them until Close or
+// until either fails; it returns ServeTLS's or Serve's error.
 func (s *Server) ListenAndServe() error {
-	ln, err := net.Listen("tcp", s.cfg.ClientAddr())
-	if err != nil {
-		return fmt.Errorf("server: listen: %w", err)
+	type addr struct {
+		addr   string
+		secure bool
 	}
-	return s.Serve(ln)
+	var addrs []addr
+	if s.cfg.ClientPort != 0 {
+		addrs = append(addrs, addr{s.cfg.ClientAddr(), false})
+	}
+	if a, ok := s.cfg.SecureClientAddr(); ok {
+		addrs = append(addrs, addr{a, true})
+	}
+	if len(addrs) == 0 {
+		return errors.New("server: neither clientPort nor secureClientPort is set")
+	}
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a.addr)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("server: listen: %w", err)
+		}
+		lns = append(lns, ln)
+	}
+	errc := make(chan error, len(lns))
+	for i, ln := range lns {
+		serve := s.Serve
+		if addrs[i].secure {
+			serve = s.ServeTLS
+		}
+		go func() { errc <- serve(ln) }()
+	}
+	err := <-errc
+	closeAll()
+	for range len(lns) - 1 {
+		<-errc
+	}
+	return err
 }
 
-// Serve accepts connections on ln until Close, or until a WAL or snapshot
-// write fails: then it returns that error, and the caller should Close the
-// server and start a new one, which recovers from what is on disk.
-func (s *Server) Serve(ln net.Listener) error {
+// listener is a client port and whether it speaks TLS.
+type listener struct {
+	net.Listener
+	secure bool
+}
+
+// Serve accepts plain connections on ln until Close, or until a WAL or
+// snapshot write fails: then it returns that error, and the caller should
+// Close the server and start a new one, which recovers from what is on
+// disk. Serve and ServeTLS may be called for any number of listeners, each
+// on its own goroutine.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(listener{ln, false}) }
+
+// ServeTLS is Serve for clients that speak TLS: each connection's
+// handshake runs on the connection's own goroutine, bounded by the
+// handshake timeout, so a client that never completes it holds up no one
+// else. The configuration is WithTLSConfig's, or the one New built from
+// the zookeeper.ssl.* settings for secureClientPort.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.tlsConfig == nil {
+		ln.Close()
+		return errors.New("server: ServeTLS needs secureClientPort and zookeeper.ssl.* settings, or WithTLSConfig")
+	}
+	return s.serve(listener{ln, true})
+}
+
+func (s *Server) serve(ln listener) error {
 	s.mu.Lock()
 	if s.fault != nil || s.closed {
 		err := s.fault
@@ -213,9 +298,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return cmp.Or(err, ErrClosed)
 	}
-	s.ln = ln
+	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
-	s.log.Info("serving clients", zap.String("addr", ln.Addr().String()))
+	s.log.Info("serving clients", zap.String("addr", ln.Addr().String()), zap.Bool("tls", ln.secure))
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -237,18 +322,29 @@ func (s *Server) Serve(ln net.Listener) error {
 			return fmt.Errorf("server: accept: %w", err)
 		}
 		delay = 0
+		if ln.secure {
+			nc = tls.Server(nc, s.tlsConfig)
+		}
 		s.accept(nc)
 	}
 }
 
-// Addr is the address Serve listens on, or nil before Serve.
-func (s *Server) Addr() net.Addr {
+// Addr is the address of the first listener Serve was given, or nil.
+func (s *Server) Addr() net.Addr { return s.addr(false) }
+
+// SecureAddr is the address of the first listener ServeTLS was given, or
+// nil.
+func (s *Server) SecureAddr() net.Addr { return s.addr(true) }
+
+func (s *Server) addr(secure bool) net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
+	for _, ln := range s.lns {
+		if ln.secure == secure {
+			return ln.Addr()
+		}
 	}
-	return s.ln.Addr()
+	return nil
 }
 
 // Close stops accepting, closes every connection and stops the log; a
@@ -281,9 +377,9 @@ func (s *Server) watchStorage() {
 	s.log.Error("stopped serving: the data directory cannot be written; restart to recover from what is on disk", zap.Error(err))
 	s.mu.Lock()
 	s.fault = err
-	ln := s.ln
+	lns := s.lns
 	s.mu.Unlock()
-	if ln != nil {
+	for _, ln := range lns {
 		ln.Close()
 	}
 	for _, c := range s.connList() {
@@ -306,8 +402,8 @@ func (s *Server) shutdown(handOver bool) error {
 	}
 	s.closed = true
 	close(s.stopping)
-	if s.ln != nil {
-		s.ln.Close()
+	for _, ln := range s.lns {
+		ln.Close()
 	}
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {

@@ -30,11 +30,7 @@ var unhonoured = []struct {
 	{"connectToLearnerMasterLimit", always, "learners do not connect to a learner master"},
 	{"syncEnabled", unless("true"), "observers always write their log to disk"},
 	{"zookeeper.observer.syncEnabled", unless("true"), "observers always write their log to disk"},
-	{"secureClientPort", always, "client TLS is not implemented yet"},
-	{"secureClientPortAddress", always, "client TLS is not implemented yet"},
-	{"sslQuorum", isTrue, "quorum TLS is not implemented yet"},
-	{"portUnification", isTrue, "quorum TLS is not implemented yet"},
-	{"sslQuorumReloadCertFiles", isTrue, "quorum TLS is not implemented yet"},
+	{"sslQuorumReloadCertFiles", isTrue, "certificates are read once, at start"},
 	{"quorum.auth.enableSasl", isTrue, "quorum SASL is not implemented"},
 	{"jvm.pause.monitor", isTrue, "there is no JVM to watch for pauses"},
 	{"metricsProvider.className", unless("org.apache.zookeeper.metrics.impl.DefaultMetricsProvider"), "only the built-in mntr metrics exist"},
@@ -51,7 +47,6 @@ var unhonoured = []struct {
 	{"zookeeper.allowSaslFailedClients", isTrue, "SASL is not implemented"},
 	{"zookeeper.DigestAuthenticationProvider.enabled", unless("true"), "the digest scheme is always on"},
 	{"zookeeper.DigestAuthenticationProvider.digestAlg", unless("SHA1"), "digests are SHA1, as ZooKeeper's default"},
-	{"zookeeper.X509AuthenticationProvider.superUser", always, "client TLS is not implemented yet"},
 	{"zookeeper.admin.enableServer", isTrue, "the AdminServer is not implemented yet; set admin.enableServer=false"},
 	{"zookeeper.audit.enable", isTrue, "audit logging is not implemented"},
 	{"zookeeper.enforceQuota", isTrue, "quotas are not enforced"},
@@ -67,6 +62,7 @@ var unhonoured = []struct {
 var authProviders = []string{
 	"org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
 	"org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+	"org.apache.zookeeper.server.auth.X509AuthenticationProvider",
 }
 
 const authProviderProp = "zookeeper.authProvider."
@@ -82,7 +78,7 @@ func checkSettings(cfg *config.Config) error {
 	}
 	for k, v := range cfg.Props {
 		if strings.HasPrefix(k, authProviderProp) && !slices.Contains(authProviders, strings.TrimSpace(v)) {
-			return fmt.Errorf("server: %s=%s is not supported: the built-in schemes are world, auth, digest and ip", k, v)
+			return fmt.Errorf("server: %s=%s is not supported: the built-in schemes are world, auth, digest, ip and x509", k, v)
 		}
 	}
 	return nil

@@ -6,16 +6,24 @@ import (
 	"strings"
 
 	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/internal/x500"
 )
 
-// Schemes understood by default, as ZooKeeper's ProviderRegistry without
-// extra zookeeper.authProvider.* properties: world, auth (expanded on write),
-// digest and ip.
+// Schemes understood: ZooKeeper's ProviderRegistry defaults, world, auth
+// (expanded on write), digest and ip, and x509, which ZooKeeper has when
+// zookeeper.authProvider.x509 names its X509AuthenticationProvider. zookit
+// always has it: whether an ACL is valid is decided when the create or
+// setACL applies, on every server, so it must not depend on a server's
+// TLS settings.
 const (
 	schemeWorld  = "world"
 	schemeAuth   = "auth"
 	schemeDigest = "digest"
 	schemeIP     = "ip"
+	// schemeX509 ids are client certificate subjects as Java's
+	// X500Principal.getName() prints them; only the server gives them,
+	// to a connection whose client presented a verified certificate.
+	schemeX509 = "x509"
 )
 
 var (
@@ -44,9 +52,10 @@ func fixupACL(acls []proto.ACL, auth []proto.ID) ([]proto.ACL, error) {
 		case a.ID.Scheme == schemeAuth:
 			found := false
 			for _, id := range auth {
-				// Only digest is an authenticated scheme among the
-				// default providers; an ip identity does not count.
-				if id.Scheme == schemeDigest {
+				// digest and x509 are the authenticated schemes
+				// (AuthenticationProvider.isAuthenticated); an ip
+				// identity does not count.
+				if id.Scheme == schemeDigest || id.Scheme == schemeX509 {
 					out = append(out, proto.ACL{Perms: a.Perms, ID: id})
 					found = true
 				}
@@ -55,7 +64,10 @@ func fixupACL(acls []proto.ACL, auth []proto.ID) ([]proto.ACL, error) {
 				return nil, proto.ErrInvalidACL
 			}
 		case a.ID.Scheme == schemeDigest && validDigestID(a.ID.ID),
-			a.ID.Scheme == schemeIP && validIPExpr(a.ID.ID):
+			a.ID.Scheme == schemeIP && validIPExpr(a.ID.ID),
+			// X509AuthenticationProvider.isValid: a name X500Principal
+			// parses.
+			a.ID.Scheme == schemeX509 && x500.Valid(a.ID.ID):
 			out = append(out, a)
 		default:
 			return nil, proto.ErrInvalidACL
@@ -159,7 +171,7 @@ func (t *Tree) allowed(acl []proto.ACL, perm int32, auth []proto.ID) bool {
 			if a.ID.ID == "anyone" {
 				return true
 			}
-		case schemeDigest:
+		case schemeDigest, schemeX509:
 			if slices.Contains(auth, a.ID) {
 				return true
 			}
@@ -174,9 +186,16 @@ func (t *Tree) allowed(acl []proto.ACL, perm int32, auth []proto.ID) bool {
 	return false
 }
 
+// isSuper: the super digest, or the x509 super user
+// (zookeeper.X509AuthenticationProvider.superUser). ZooKeeper marks both
+// with an identity of scheme "super" on the connection; the tree does not
+// trust that scheme, which anything could claim in a transaction, and
+// checks the identities the server itself gives.
 func (t *Tree) isSuper(auth []proto.ID) bool {
 	return t.opts.superDigest != "" &&
-		slices.Contains(auth, proto.ID{Scheme: schemeDigest, ID: t.opts.superDigest})
+		slices.Contains(auth, proto.ID{Scheme: schemeDigest, ID: t.opts.superDigest}) ||
+		t.opts.x509Super != "" &&
+			slices.Contains(auth, proto.ID{Scheme: schemeX509, ID: t.opts.x509Super})
 }
 
 func (t *Tree) checkACL(acl []proto.ACL, perm int32, auth []proto.ID) error {

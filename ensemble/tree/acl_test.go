@@ -164,3 +164,44 @@ func TestIPMatching(t *testing.T) {
 		eq(t, tc.addr+" in "+tc.expr, ipMatches(tc.addr, tc.expr), tc.want)
 	}
 }
+
+// x509 ids match exactly; the configured x509 super user passes every
+// check; "auth" expands to x509 ids as to digest ones; an x509 ACL must
+// name a distinguished name Java can parse.
+func TestX509ACL(t *testing.T) {
+	const root = "CN=root,O=ops"
+	h := newHarness(t, WithX509SuperUser(root))
+	alice := proto.ID{Scheme: "x509", ID: `CN=alice,O=Acme\, Inc.`}
+	mallory := proto.ID{Scheme: "x509", ID: `CN=alice,O=Acme Inc.`}
+	if res := h.createReq(proto.OpCreate, 0, &proto.CreateRequest{Path: "/x", ACL: []proto.ACL{acl(proto.PermAll, "x509", alice.ID)}}); res.Err != proto.OK {
+		t.Fatal(res.Err)
+	}
+	get := func(auth ...proto.ID) proto.Code {
+		_, err := h.tr.Read(Caller{Auth: auth}, proto.OpGetData, &proto.PathWatch{Path: "/x"})
+		return proto.CodeOf(err)
+	}
+	eq(t, "alice", get(alice), proto.OK)
+	eq(t, "another subject", get(mallory), proto.ErrNoAuth)
+	eq(t, "alice's subject as a digest", get(proto.ID{Scheme: "digest", ID: alice.ID}), proto.ErrNoAuth)
+	eq(t, "anonymous", get(), proto.ErrNoAuth)
+	eq(t, "x509 super user", get(proto.ID{Scheme: "x509", ID: root}), proto.OK)
+	eq(t, "super user's name as a digest", get(proto.ID{Scheme: "digest", ID: root}), proto.ErrNoAuth)
+	eq(t, "super scheme", get(proto.ID{Scheme: "super", ID: root}), proto.ErrNoAuth)
+
+	create := func(path string, a []proto.ACL, auth ...proto.ID) proto.Code {
+		return h.apply(&Txn{Op: proto.OpCreate, Auth: auth, Req: &proto.CreateRequest{Path: path, ACL: a}}).Err
+	}
+	eq(t, "auth with x509", create("/a", []proto.ACL{acl(proto.PermRead, "auth", "")}, localIP, alice), proto.OK)
+	r, err := h.tr.Read(Caller{Auth: []proto.ID{alice}}, proto.OpGetACL, &proto.PathRequest{Path: "/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "auth expanded", r.(*proto.GetACLResponse).ACL, []proto.ACL{{Perms: proto.PermRead, ID: alice}})
+	eq(t, "auth with ip alone", create("/b", []proto.ACL{acl(proto.PermRead, "auth", "")}, localIP), proto.ErrInvalidACL)
+	for i, dn := range []string{"CN=a", "", "cn=a;o=b", "2.5.4.3=#0c0161", "CN=a+OU=b"} {
+		eq(t, "valid x509 "+dn, create("/v"+string(rune('a'+i)), []proto.ACL{acl(proto.PermAll, "x509", dn)}), proto.OK)
+	}
+	for _, dn := range []string{"alice", "XYZ=a", "CN=a,", "CN=a<b"} {
+		eq(t, "invalid x509 "+dn, create("/bad", []proto.ACL{acl(proto.PermAll, "x509", dn)}), proto.ErrInvalidACL)
+	}
+}

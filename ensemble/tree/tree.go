@@ -57,6 +57,7 @@ type Session struct {
 
 type options struct {
 	superDigest  string
+	x509Super    string
 	extended     bool
 	configData   []byte
 	maxNeverUsed int64
@@ -68,6 +69,11 @@ type Option func(*options)
 // WithSuperDigest names the super user, "super:<base64 sha1>": a caller whose
 // Auth holds {digest, d} passes every ACL check.
 func WithSuperDigest(d string) Option { return func(o *options) { o.superDigest = d } }
+
+// WithX509SuperUser names the client certificate subject that passes every
+// ACL check (zookeeper.X509AuthenticationProvider.superUser): a caller
+// whose Auth holds {x509, dn}.
+func WithX509SuperUser(dn string) Option { return func(o *options) { o.x509Super = dn } }
 
 // WithExtendedTypes enables TTL nodes (zookeeper.extendedTypesEnabled);
 // without it TTL creates fail with proto.ErrUnimplemented.

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/ensemble/tlsconf"
+)
+
+// DefaultHandshakeTimeout bounds a client's TLS handshake, as Netty's
+// SslHandler bounds ZooKeeper's.
+const DefaultHandshakeTimeout = 10 * time.Second
+
+// loadTLS builds the secure client port's configuration from the
+// zookeeper.ssl.* settings when secureClientPort is set. A setting that
+// cannot be honoured is an error at start.
+func (s *Server) loadTLS() error {
+	if _, ok := s.cfg.SecureClientAddr(); !ok || s.tlsConfig != nil {
+		return nil
+	}
+	settings, err := tlsconf.Load(s.cfg, tlsconf.Client)
+	if err != nil {
+		return fmt.Errorf("server: secureClientPort: %w", err)
+	}
+	c, err := settings.ServerConfig()
+	if err != nil {
+		return fmt.Errorf("server: secureClientPort: %w", err)
+	}
+	s.tlsConfig = c
+	s.log.Info("TLS for clients",
+		zap.String("keyStore", settings.KeyStore.Location), zap.String("trustStore", settings.TrustStore.Location),
+		zap.Stringer("clientAuth", settings.ClientAuth))
+	return nil
+}
+
+// startTLS runs the TLS handshake of a connection from a secure port, on
+// the connection's reader goroutine and within the handshake timeout, and
+// gives a client that presented a verified certificate its x509 identity,
+// as ZooKeeper's X509AuthenticationProvider does: "x509:<subject>", and
+// for the configured super user first "super:<subject>", which the tree
+// does not trust (it knows the super user from its own settings) but which
+// whoAmI lists as ZooKeeper does.
+func (c *conn) startTLS() error {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	s := c.s
+	ctx, cancel := context.WithTimeout(c.ctx, s.handshakeTimeout)
+	defer cancel()
+	tc.SetDeadline(time.Now().Add(s.handshakeTimeout))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		s.log.Info("TLS handshake failed; closing the connection", zap.String("remote", c.remote), zap.Error(err))
+		return errRefused
+	}
+	tc.SetDeadline(time.Time{})
+	cs := tc.ConnectionState()
+	if len(cs.PeerCertificates) == 0 {
+		// clientAuth none, or want and no certificate sent: anonymous.
+		return nil
+	}
+	// crypto/tls has verified the chain against the trust store, as the
+	// provider's trust manager would.
+	id := tlsconf.ClientID(cs.PeerCertificates[0])
+	ids := c.auth[:len(c.auth):len(c.auth)]
+	if super, _ := s.cfg.Property(tlsconf.SuperUserProperty); super != "" && id == super {
+		ids = append(ids, proto.ID{Scheme: "super", ID: id})
+		s.log.Info("authenticated a client certificate as super user", zap.String("id", id), zap.String("remote", c.remote))
+	}
+	ids = append(ids, proto.ID{Scheme: "x509", ID: id})
+	c.auth = ids
+	c.authNow.Store(&ids)
+	s.log.Info("authenticated a client certificate", zap.String("scheme", "x509"), zap.String("id", id), zap.String("remote", c.remote))
+	return nil
+}
+
+// securePort is the port ServeTLS serves, or -1, as conf prints it.
+func (s *Server) securePort() int {
+	if a, ok := s.SecureAddr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return -1
+}
+
+// verifiedX509 reports whether the connection's client presented a
+// certificate that the handshake verified.
+func (c *conn) verifiedX509() bool {
+	tc, ok := c.nc.(*tls.Conn)
+	return ok && len(tc.ConnectionState().PeerCertificates) > 0
+}
