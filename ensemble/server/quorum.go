@@ -112,7 +112,7 @@ func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
 	}
 	h := &peerHandler{s: s}
 	listen, election := listenAddrs(s.cfg, self)
-	t, err := peer.New(peer.Config{
+	pc := peer.Config{
 		ID:       self.ID,
 		Listen:   listen,
 		Election: election,
@@ -120,7 +120,11 @@ func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
 		Status:   s.statusLine,
 		PeerLost: h.lost,
 		Logger:   s.log.Named("peer"),
-	}, h)
+	}
+	if err := quorumTLS(s.cfg, &pc); err != nil {
+		return nil, nil, err
+	}
+	t, err := peer.New(pc, h)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: quorum transport: %w", err)
 	}
