@@ -63,7 +63,15 @@ const (
 	ZkCli     Peer = "zkCli.sh"
 	CliMt     Peer = "cli_mt"
 	Curator   Peer = "Apache Curator 5.4"
+	Kazoo     Peer = "Kazoo (Python)"
 )
+
+// kazooPython is the interpreter Debian's python3-kazoo installs for; a
+// python3 earlier on PATH (pyenv, a venv) would not see the package.
+const kazooPython = "/usr/bin/python3"
+
+// KazooPython is the Python that can import kazoo.
+func KazooPython() string { return kazooPython }
 
 // Require skips the test when a peer is missing, naming the Debian package to
 // install; with ZOOKIT_INTEROP=1 it fails instead.
@@ -116,6 +124,8 @@ func (p Peer) missing() []string {
 		for _, f := range cpMissing {
 			need(false, f, "zookeeper, libcurator-client-java, libcurator-framework-java, libcurator-recipes-java, libcurator-discovery-java")
 		}
+	case Kazoo:
+		need(isFile(kazooPython) && exec.Command(kazooPython, "-c", "import kazoo").Run() == nil, "kazoo for "+kazooPython, "python3-kazoo")
 	default:
 		m = append(m, "unknown peer")
 	}
@@ -130,10 +140,17 @@ func isFile(path string) bool {
 // ZooKeeperClasspath returns the classpath zkEnv.sh would use, spelled out:
 // Debian's zookeeper.jar carries its dependencies (jute, netty, slf4j, jetty...)
 // in its manifest Class-Path, so those are listed too, and slf4j-simple is
-// appended so that the server logs to stderr. The second result lists the
-// named jars that are absent.
+// appended so that the server logs to stderr. The manifest leaves out
+// netty-codec and netty-resolver, without which Netty's server and client
+// (the only ones that speak TLS) fail on their first connection, so they
+// are appended too. The second result lists the named jars that are absent.
 func ZooKeeperClasspath() (string, []string) {
-	return classpath(filepath.Join(javaDir, "zookeeper.jar"), filepath.Join(javaDir, "slf4j-simple.jar"))
+	return classpath(
+		filepath.Join(javaDir, "zookeeper.jar"),
+		filepath.Join(javaDir, "netty-codec.jar"),
+		filepath.Join(javaDir, "netty-resolver.jar"),
+		filepath.Join(javaDir, "slf4j-simple.jar"),
+	)
 }
 
 // CuratorClasspath returns the classpath for a Curator 5.4 program: the

@@ -67,13 +67,15 @@ func (c *conn) startTLS() error {
 	}
 	// crypto/tls has verified the chain against the trust store, as the
 	// provider's trust manager would.
+	// They come before the ip identity: ZooKeeper authenticates the
+	// certificate first, and whoAmI shows that order.
 	id := tlsconf.ClientID(cs.PeerCertificates[0])
-	ids := c.auth[:len(c.auth):len(c.auth)]
+	var ids []proto.ID
 	if super, _ := s.cfg.Property(tlsconf.SuperUserProperty); super != "" && id == super {
 		ids = append(ids, proto.ID{Scheme: "super", ID: id})
 		s.log.Info("authenticated a client certificate as super user", zap.String("id", id), zap.String("remote", c.remote))
 	}
-	ids = append(ids, proto.ID{Scheme: "x509", ID: id})
+	ids = append(append(ids, proto.ID{Scheme: "x509", ID: id}), c.auth...)
 	c.auth = ids
 	c.authNow.Store(&ids)
 	s.log.Info("authenticated a client certificate", zap.String("scheme", "x509"), zap.String("id", id), zap.String("remote", c.remote))
