@@ -120,6 +120,8 @@ func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
 		Status:   s.statusLine,
 		PeerLost: h.lost,
 		Logger:   s.log.Named("peer"),
+		// zookeeper.maxRaftFrame (zoo.cfg maxRaftFrame); 0 is peer's default.
+		MaxRaftFrame: s.limits.raftFrame,
 	}
 	if err := quorumTLS(s.cfg, &pc); err != nil {
 		return nil, nil, err
