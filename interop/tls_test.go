@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
 
 	"github.com/zookit/zookit/ensemble/ensembletest"
 	"github.com/zookit/zookit/ensemble/tlsconf"
@@ -138,4 +141,42 @@ func cliResult(out string) []string {
 		}
 	}
 	return kept
+}
+
+// The same zoo.cfg keys (sslQuorum with PKCS12 ssl.quorum.* stores, host
+// names verified) form a three-process ensemble of zkserver and of Apache
+// ZooKeeper, and a write on one server is read on every other.
+func TestQuorumTLSEnsemble(t *testing.T) {
+	Require(t, ZooKeeper)
+	f := newTLSFixture(t)
+	cfg := map[string]string{"sslQuorum": "true"}
+	for k, v := range f.ca.Server(t, "member").Stores(t, tlsconf.Quorum, tlsconf.PKCS12, t.TempDir(), "secret") {
+		cfg[strings.TrimPrefix(k, "zookeeper.")] = v
+	}
+	for name, start := range map[string]EnsembleStarter{"zookeeper": StartApacheEnsemble, "zkserver": StartZookitEnsemble} {
+		t.Run(name, func(t *testing.T) {
+			addrs := start(t, 3, 0, Options{Config: cfg})
+			connect := func(addr string) *zk.Conn {
+				c, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(quietLogger))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(c.Close)
+				return c
+			}
+			leader := connect(addrs[0])
+			if _, err := leader.Create("/quorum-tls", []byte("replicated"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+				t.Fatal(err)
+			}
+			for _, addr := range addrs[1:] {
+				c := connect(addr)
+				if _, err := c.Sync("/quorum-tls"); err != nil {
+					t.Fatal(err)
+				}
+				if data, _, err := c.Get("/quorum-tls"); err != nil || string(data) != "replicated" {
+					t.Errorf("%s: got %q, %v", addr, data, err)
+				}
+			}
+		})
+	}
 }
