@@ -372,22 +372,46 @@ func (c *conn) readLoop() {
 	c.outMu.Lock()
 	draining := c.drain
 	c.outMu.Unlock()
-	if draining {
+	var tooLarge *proto.FrameTooLargeError
+	switch {
+	case draining:
 		// The writer closes once the last reply is out.
 		<-c.done
-	} else {
+	case errors.As(err, &tooLarge):
+		c.refuseFrame(tooLarge.Len)
+	default:
 		c.close()
 	}
 	switch {
 	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errRefused):
 	default:
-		var tooLarge *proto.FrameTooLargeError
-		if errors.As(err, &tooLarge) {
+		if tooLarge != nil {
 			c.s.log.Warn("closing connection: "+err.Error(), zap.String("remote", c.remote))
 			return
 		}
 		c.s.log.Debug("connection closed", zap.String("remote", c.remote), zap.Error(err))
 	}
+}
+
+// Bounds on what refuseFrame reads of a frame it refuses.
+const (
+	refuseDrainBytes = 4 << 20
+	refuseDrainTime  = 2 * time.Second
+)
+
+// refuseFrame closes a connection whose client announced a frame above
+// jute.maxbuffer the way ZooKeeper's does: the client sees the end of the
+// stream (FIN) once it has written its frame, not a reset in the middle of
+// its write. Closing with the frame unread would make the kernel answer with
+// RST, so the frame is read and dropped first, up to a bound in bytes and
+// time so that a client cannot hold the connection open by streaming.
+func (c *conn) refuseFrame(n int) {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(refuseDrainTime))
+	io.CopyN(io.Discard, c.nc, int64(min(max(n, 0), refuseDrainBytes)))
+	c.close()
 }
 
 func (c *conn) serve() error {

@@ -576,3 +576,25 @@ func TestWatchReplyPrecedesEvent(t *testing.T) {
 		}
 	}
 }
+
+// A client that sends a frame above jute.maxbuffer finishes its write and
+// then reads the end of the stream, as from ZooKeeper, rather than meeting a
+// connection reset in the middle of its write. Other clients are not
+// affected.
+func TestOversizeFrameCleanClose(t *testing.T) {
+	s := ensembletest.Start(t)
+	nc := rawConnect(t, s.Addr(), false)
+	frame := make([]byte, 4+proto.DefaultMaxBuffer+1)
+	binary.BigEndian.PutUint32(frame, uint32(proto.DefaultMaxBuffer+1))
+	if _, err := nc.Write(frame); err != nil {
+		t.Fatalf("writing the oversize frame: %v", err)
+	}
+	if n, err := nc.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("after the oversize frame: read %d bytes, %v; want io.EOF", n, err)
+	}
+	other := rawConnect(t, s.Addr(), false)
+	if _, err := other.Write(proto.AppendFrame(nil, &proto.RequestHeader{Xid: 1, Type: proto.OpExists}, &proto.PathWatch{Path: "/"})); err != nil {
+		t.Fatal(err)
+	}
+	readFrame(t, other)
+}
