@@ -1,0 +1,212 @@
+package adversarial
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zookit/zookit/ensemble/proto"
+)
+
+// heapGrowth runs f and returns the peak of the process's in-use heap
+// while it ran, above the level before it. Every server of a replay runs
+// in this process, so the peak bounds what any of them allocated.
+func heapGrowth(f func()) uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	var peak atomic.Uint64
+	peak.Store(base)
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peak.Store(max(peak.Load(), ms.HeapInuse))
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	f()
+	close(stop)
+	<-sampled
+	return peak.Load() - base
+}
+
+// createNode creates path with data through a client of the victim.
+func createNode(t *testing.T, sc *scene, path string, data []byte) {
+	t.Helper()
+	c := connect(t, sc.victim.Addr())
+	defer c.Close()
+	if _, err := c.Create(path, data, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create %s: %v", path, err)
+	}
+}
+
+// oversizeReply: one multiRead of 200 getData on a 512 KiB node, a 3.6 kB
+// request, asks for a 100 MiB reply. The attacker must get an error or a
+// closed connection, not the reply nor the start of it, and the server's
+// heap must not balloon building it (issue 10 saw 191 MB become 605 MB).
+func oversizeReply(t *testing.T, sc *scene) {
+	const maxGrowth = 200 << 20
+	createNode(t, sc, "/big", make([]byte, 512<<10))
+	atk := rawSession(t, sc.victim.Addr())
+	ops := make([]proto.MultiOp, 200)
+	for i := range ops {
+		ops[i] = proto.MultiOp{Op: proto.OpGetData, Req: &proto.PathWatch{Path: "/big"}}
+	}
+	var err error
+	growth := heapGrowth(func() {
+		b, xid := atk.frame(proto.OpMultiRead, &proto.MultiRequest{Ops: ops})
+		if err = atk.write(b); err == nil {
+			_, err = atk.await(xid, &proto.MultiResponse{})
+		}
+	})
+	t.Logf("multiRead of 100 MiB: %v; heap grew by %d MiB at most", err, growth>>20)
+	if !refused(err) {
+		t.Errorf("multiRead of 200 × 512 KiB: got %v, want an error reply or a closed connection", err)
+	}
+	if growth > maxGrowth {
+		t.Errorf("the heap grew by %d MiB serving one multiRead, want under %d MiB", growth>>20, maxGrowth>>20)
+	}
+}
+
+// outstandingFlood: a client pipelines thousands of writes and never reads
+// a reply. The bystander's writes, which share the server and the log with
+// them, must keep their usual latency: the server bounds what one
+// connection has outstanding (ZooKeeper's globalOutstandingLimit and
+// per-connection throttling) instead of queueing the whole flood ahead of
+// everyone. The attacker is throttled (its writes stall once the server
+// stops reading) or refused.
+func outstandingFlood(t *testing.T, sc *scene) {
+	const n = 20000
+	createNode(t, sc, "/flood", nil)
+	before := sc.by.latencies(time.Time{})
+	atk := rawSession(t, sc.victim.Addr())
+	var pipeline []byte
+	for range n {
+		b, _ := atk.frame(proto.OpSetData, &proto.SetDataRequest{Path: "/flood", Data: []byte("0123456789abcdef"), Version: -1})
+		pipeline = append(pipeline, b...)
+	}
+	began := time.Now()
+	atk.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := atk.nc.Write(pipeline)
+	// The flood is queued (or refused); the bystander writes through it.
+	acked := sc.by.count()
+	sc.by.waitAcked(t, acked+20)
+	during := sc.by.latencies(began)
+	t.Logf("flood of %d writes: %v after %v; bystander latency before p50 %v max %v, during p50 %v max %v",
+		n, err, time.Since(began), percentile(before, 50), percentile(before, 100), percentile(during, 50), percentile(during, 100))
+	var ne net.Error
+	if stalled := err != nil && errors.As(err, &ne) && ne.Timeout(); !stalled && !refused(err) {
+		t.Errorf("the server read all %d pipelined writes of a client that reads no reply", n)
+	}
+	if p50 := percentile(during, 50); p50 > max(10*percentile(before, 50), 100*time.Millisecond) {
+		t.Errorf("bystander's median write latency %v during the flood, %v before", p50, percentile(before, 50))
+	}
+}
+
+// percentile is the p-th percentile of ds (p in 0..100), 0 for none.
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// connected reports whether the victim lists a connection from local
+// among its clients (cons).
+func connected(t *testing.T, sc *scene, local net.Addr) bool {
+	return strings.Contains(fourLetter(t, sc.victim.Addr(), "cons"), "/"+local.String()+"[")
+}
+
+// slowReader: a client sets a recursive watch and never reads its socket
+// while another client changes thousands of watched nodes. The events
+// pile up for it; the server must close it at a bound rather than buffer
+// without end. The nodes have long names so that the events, which carry
+// their path, add up to the bound in seconds.
+func slowReader(t *testing.T, sc *scene) {
+	const (
+		nodes   = 50
+		nameLen = 8000
+		budget  = 160 << 20 // event bytes by which the slow reader must be gone
+	)
+	createNode(t, sc, "/slow", nil)
+	atk := rawSession(t, sc.victim.Addr())
+	atk.nc.(*net.TCPConn).SetReadBuffer(4096)
+	if _, err := atk.call(proto.OpAddWatch, &proto.PathInt{Path: "/slow", N: proto.AddWatchPersistentRecursive}, &proto.IntResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	churn := connect(t, sc.victim.Addr())
+	defer churn.Close()
+	var paths []string
+	for i := range nodes {
+		p := fmt.Sprintf("/slow/%0*d", nameLen, i)
+		if _, err := churn.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	ops := make([]any, nodes)
+	for i, p := range paths {
+		ops[i] = &zk.SetDataRequest{Path: p, Data: []byte("x"), Version: -1}
+	}
+	produced := nodes * nameLen // the creates' events
+	for round := 0; connected(t, sc, atk.nc.LocalAddr()); round++ {
+		if produced > budget {
+			t.Fatalf("the slow reader is still connected after %d MiB of events for it", produced>>20)
+		}
+		for range 10 {
+			if _, err := churn.Multi(ops...); err != nil {
+				t.Fatalf("multi: %v", err)
+			}
+			produced += nodes * nameLen
+		}
+	}
+	t.Logf("the slow reader was closed after %d MiB of events", produced>>20)
+}
+
+// watchFlood: one connection registers watches by the hundred thousand
+// through setWatches (one request carries tens of thousands). The server
+// bounds the watches of a connection: the attacker gets an error or a
+// closed connection before a million are set.
+func watchFlood(t *testing.T, sc *scene) {
+	const perRequest, requests = 25000, 40
+	atk := rawSession(t, sc.victim.Addr())
+	var err error
+	set := 0
+	for i := 0; i < requests && err == nil; i++ {
+		paths := make([]string, perRequest)
+		for j := range paths {
+			paths[j] = fmt.Sprintf("/wf/%08d", i*perRequest+j)
+		}
+		b := proto.AppendFrame(nil, &proto.RequestHeader{Xid: proto.XidSetWatches, Type: proto.OpSetWatches}, &proto.SetWatches{Exist: paths})
+		if err = atk.write(b); err == nil {
+			if _, err = atk.await(proto.XidSetWatches, nil); err == nil {
+				set += perRequest
+			}
+		}
+	}
+	t.Logf("watch flood: %d watches set, then %v", set, err)
+	if !refused(err) {
+		t.Errorf("one connection set %d watches without an error", set)
+	}
+}
