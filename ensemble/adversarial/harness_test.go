@@ -139,6 +139,13 @@ func replay(t *testing.T, kind targetKind, a attack) {
 
 	began := time.Now()
 	a.run(t, sc)
+	for _, m := range sc.members {
+		select {
+		case <-m.Exited():
+			t.Fatalf("server %s: Serve returned %v", m.Addr(), m.ServeErr())
+		default:
+		}
+	}
 	if sc.cluster != nil {
 		sc.cluster.WaitLeader()
 	}

@@ -129,7 +129,9 @@ func forgedPeer(t *testing.T, sc *scene) {
 		aimed := msg(raftpb.MsgApp, term)
 		aimed.Index, aimed.LogTerm, aimed.Commit = new(zxid), new(term), new(zxid+1)
 		aimed.Entries = []*raftpb.Entry{{Index: new(zxid + 1), Term: new(term), Data: evil}}
-		forge(t, sc, from, to, heartbeat, farAppend, snap, aimed)
+		for _, m := range []*raftpb.Message{heartbeat, farAppend, snap, aimed} {
+			forge(t, sc, from, to, m)
+		}
 	}
 }
 
