@@ -22,7 +22,7 @@ var attacks = []attack{
 	{name: "OutstandingFlood", run: outstandingFlood},
 	{name: "PeerPort", ensembleOnly: "a standalone server has no quorum port", run: peerPort},
 	{name: "SlowReader", run: slowReader},
-	{name: "HalfOpenHandshakes", configure: shortHandshake, run: halfOpenHandshakes},
+	{name: "HalfOpenHandshakes", configure: shortHandshake, idle: true, run: halfOpenHandshakes},
 	{name: "HandshakeFlood", run: handshakeFlood},
 	{name: "WatchFlood", run: watchFlood},
 }

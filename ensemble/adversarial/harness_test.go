@@ -96,6 +96,9 @@ type attack struct {
 	// configure, if set, returns options for the target's start; it may
 	// keep what it prepared in the scene for run.
 	configure func(t *testing.T, sc *scene) []ensembletest.Option
+	// idle marks an attack that mostly waits (for a deadline): its
+	// replays against the two targets run in parallel.
+	idle bool
 	// run replays the attack while the bystander writes, asserts what
 	// the attacker got, and returns once the attack is over. It must
 	// leave every member running (restarting one it stopped).
@@ -119,7 +122,12 @@ func TestAttacks(t *testing.T) {
 					t.Logf("no standalone replay: %s", a.ensembleOnly)
 					continue
 				}
-				t.Run(kind.String(), func(t *testing.T) { replay(t, kind, a) })
+				t.Run(kind.String(), func(t *testing.T) {
+					if a.idle {
+						t.Parallel()
+					}
+					replay(t, kind, a)
+				})
 			}
 		})
 	}
