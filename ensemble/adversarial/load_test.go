@@ -1,6 +1,7 @@
 package adversarial
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"runtime"
@@ -99,7 +100,7 @@ const outstandingBound = 1000
 // that the flooding connection be throttled, not dropped, so this attacker
 // need not get an error.
 func outstandingFlood(t *testing.T, sc *scene) {
-	const n = 20000
+	const n = 5000
 	createNode(t, sc, "/flood", nil)
 	before := sc.by.latencies(time.Time{})
 	atk := rawSession(t, sc.victim.Addr())
@@ -175,50 +176,55 @@ func connected(t *testing.T, sc *scene, local net.Addr) bool {
 	return strings.Contains(fourLetter(t, sc.victim.Addr(), "cons"), "/"+local.String()+"[")
 }
 
-// slowReader: a client sets a recursive watch and never reads its socket
-// while another client changes thousands of watched nodes. The events
-// pile up for it; the server must close it at a bound rather than buffer
-// without end. The nodes have long names so that the events, which carry
-// their path, add up to the bound in seconds.
+// slowReader: a client sets a recursive watch on / (every write of the
+// bystander becomes an event for it) and pipelines reads of a 512 KiB node,
+// but never reads its socket. What the server holds for it piles up; the
+// server must close it at a bound, or stop reading from it, rather than
+// buffer without end. (Events alone would reach a bound of tens of MiB
+// only after minutes of writes under the race detector; the replies get
+// there in seconds and pile up in the same place.)
 func slowReader(t *testing.T, sc *scene) {
 	const (
-		nodes   = 50
-		nameLen = 8000
-		budget  = 160 << 20 // event bytes by which the slow reader must be gone
+		nodeSize = 512 << 10
+		budget   = 160 << 20 // reply bytes asked for by which the slow reader must be stopped
 	)
-	createNode(t, sc, "/slow", nil)
+	createNode(t, sc, "/slow", make([]byte, nodeSize))
 	atk := rawSession(t, sc.victim.Addr())
 	atk.nc.(*net.TCPConn).SetReadBuffer(4096)
-	if _, err := atk.call(proto.OpAddWatch, &proto.PathInt{Path: "/slow", N: proto.AddWatchPersistentRecursive}, &proto.IntResponse{}); err != nil {
+	if _, err := atk.call(proto.OpAddWatch, &proto.PathInt{Path: "/", N: proto.AddWatchPersistentRecursive}, &proto.IntResponse{}); err != nil {
 		t.Fatal(err)
 	}
-	churn := connect(t, sc.victim.Addr())
-	defer churn.Close()
-	var paths []string
-	for i := range nodes {
-		p := fmt.Sprintf("/slow/%0*d", nameLen, i)
-		if _, err := churn.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
-	ops := make([]any, nodes)
-	for i, p := range paths {
-		ops[i] = &zk.SetDataRequest{Path: p, Data: []byte("x"), Version: -1}
-	}
-	produced := nodes * nameLen // the creates' events
-	for round := 0; connected(t, sc, atk.nc.LocalAddr()); round++ {
-		if produced > budget {
-			t.Fatalf("the slow reader is still connected after %d MiB of events for it", produced>>20)
-		}
-		for range 10 {
-			if _, err := churn.Multi(ops...); err != nil {
-				t.Fatalf("multi: %v", err)
+	var asked atomic.Int64
+	stalled := make(chan error, 1)
+	go func() {
+		for asked.Load() <= budget {
+			b, _ := atk.frame(proto.OpGetData, &proto.PathWatch{Path: "/slow"})
+			atk.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			if _, err := atk.nc.Write(b); err != nil {
+				stalled <- err
+				return
 			}
-			produced += nodes * nameLen
+			asked.Add(nodeSize)
+		}
+		stalled <- nil
+	}()
+	// Every request asked for is read by now or soon; the server must
+	// have dropped the reader (or stopped reading) within the wait.
+	deadline := time.After(waitLimit)
+	for connected(t, sc, atk.nc.LocalAddr()) {
+		select {
+		case err := <-stalled:
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Logf("the server stopped reading from the slow reader after %d MiB asked for", asked.Load()>>20)
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the slow reader asked for %d MiB and is still connected after %v", asked.Load()>>20, waitLimit)
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Logf("the slow reader was closed after %d MiB of events", produced>>20)
+	t.Logf("the server closed the slow reader (which had asked for %d MiB)", asked.Load()>>20)
 }
 
 // watchFlood: one connection registers watches by the hundred thousand
@@ -226,7 +232,7 @@ func slowReader(t *testing.T, sc *scene) {
 // bounds the watches of a connection: the attacker gets an error or a
 // closed connection before a million are set.
 func watchFlood(t *testing.T, sc *scene) {
-	const perRequest, requests = 25000, 40
+	const perRequest, requests = 25000, 10
 	atk := rawSession(t, sc.victim.Addr())
 	var err error
 	set := 0
