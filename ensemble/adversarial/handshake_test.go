@@ -83,7 +83,7 @@ func handshake(nc net.Conn) error {
 func handshakeFlood(t *testing.T, sc *scene) {
 	const n = 300
 	limit := sc.victim.Config().MaxClientCnxns
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(attackerIP)}, Timeout: 5 * time.Second}
+	d := dialer(attackerIP)
 	var mu sync.Mutex
 	var conns []net.Conn
 	sessions, closed := 0, 0

@@ -181,7 +181,7 @@ func peerPort(t *testing.T, sc *scene) {
 	for i := range 10 {
 		ip := fmt.Sprintf("127.0.0.%d", 10+i)
 		wg.Go(func() {
-			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: time.Second}
+			d := dialer(ip)
 			var conns []net.Conn
 			defer func() {
 				for _, c := range conns {

@@ -19,12 +19,16 @@ import (
 // the checks, which connect from 127.0.0.1.
 const attackerIP = "127.0.0.2"
 
+// dialer connects from the local address ip.
+func dialer(ip string) *net.Dialer {
+	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+}
+
 // dialFrom opens a TCP connection to addr from the local address ip; the
 // test closes it when it ends.
 func dialFrom(t *testing.T, ip, addr string) net.Conn {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	nc, err := d.Dial("tcp", addr)
+	nc, err := dialer(ip).Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("dial %s from %s: %v", addr, ip, err)
 	}
@@ -35,7 +39,7 @@ func dialFrom(t *testing.T, ip, addr string) net.Conn {
 // attackerClient is a zkwire client connecting from attackerIP.
 func attackerClient(t *testing.T, addr string) *zkwire.Client {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(attackerIP)}}
+	d := dialer(attackerIP)
 	c, err := zkwire.New(addr, zkwire.Config{
 		SessionTimeout: 10 * time.Second,
 		Dial: func(ctx context.Context, a string) (net.Conn, error) {
