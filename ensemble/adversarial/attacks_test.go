@@ -17,7 +17,7 @@ var attacks = []attack{
 	{name: "ForgedPeer", ensembleOnly: "a standalone server has no quorum port", run: forgedPeer},
 	{name: "WatchesIgnoringACL", run: watchesIgnoringACL},
 	{name: "AddAuthAmplification", run: addAuthAmplification},
-	{name: "DiskFull", configure: smallDisk, run: diskFull},
+	{name: "DiskFull", configure: smallDisk, stopsVictim: true, run: diskFull},
 	{name: "OversizeReply", run: oversizeReply},
 	{name: "OutstandingFlood", run: outstandingFlood},
 	{name: "PeerPort", ensembleOnly: "a standalone server has no quorum port", run: peerPort},
