@@ -11,4 +11,9 @@
 // succeeding, no acknowledged write is lost, and the attacker gets an error
 // or a closed connection. An attack that has no standalone form (the
 // quorum port) runs against the ensemble only.
+//
+// Attackers connect from other loopback addresses (127.0.0.2 and up), which
+// Linux routes without any setup, so that per-address caps count them
+// apart from the bystander; the full-disk replay mounts a tmpfs, which
+// needs root (ensembletest.SmallDisk skips the replay otherwise).
 package adversarial
