@@ -109,8 +109,8 @@ func outstandingFlood(t *testing.T, sc *scene) {
 		b, _ := atk.frame(proto.OpSetData, &proto.SetDataRequest{Path: "/flood", Data: []byte("0123456789abcdef"), Version: -1})
 		pipeline = append(pipeline, b...)
 	}
-	watch := connect(t, sc.victim.Addr())
-	defer watch.Close()
+	probe := connect(t, sc.victim.Addr())
+	defer probe.Close()
 	began := time.Now()
 	go func() {
 		// It blocks once the server stops reading; the server's later
@@ -125,7 +125,7 @@ func outstandingFlood(t *testing.T, sc *scene) {
 			t.Fatalf("%d of %d pipelined writes applied after %v", version, n, waitLimit)
 		}
 		peak = max(peak, srvrOutstanding(t, sc.victim))
-		_, st, err := watch.Exists("/flood")
+		_, st, err := probe.Exists("/flood")
 		if err != nil {
 			t.Fatal(err)
 		}
