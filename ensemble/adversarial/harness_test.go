@@ -151,13 +151,7 @@ func replay(t *testing.T, kind targetKind, a attack) {
 	began := time.Now()
 	a.run(t, sc)
 	ended := time.Now()
-	for _, m := range sc.members {
-		select {
-		case <-m.Exited():
-			t.Fatalf("server %s: Serve returned %v", m.Addr(), m.ServeErr())
-		default:
-		}
-	}
+	requireRunning(t, sc.target)
 	if sc.cluster != nil {
 		sc.cluster.WaitLeader()
 	}
@@ -173,6 +167,19 @@ func replay(t *testing.T, kind targetKind, a attack) {
 	}
 	sc.by.waitAcked(t, sc.by.count()+3)
 	requireAcked(t, sc.target, sc.by.finish(t))
+}
+
+// requireRunning fails the test at once if a server's Serve has returned,
+// before anything waits for it to serve.
+func requireRunning(t *testing.T, tg *target) {
+	t.Helper()
+	for _, m := range tg.members {
+		select {
+		case <-m.Exited():
+			t.Fatalf("server %s: Serve returned %v", m.Addr(), m.ServeErr())
+		default:
+		}
+	}
 }
 
 // requireUp checks that m is serving: its Serve has not returned, it

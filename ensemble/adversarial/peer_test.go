@@ -102,8 +102,10 @@ func requireClosed(t *testing.T, nc net.Conn, within time.Duration) {
 // at the follower's log (its last index and term read from the election
 // port) that would commit a transaction deleting the bystander's first
 // acknowledged node. Every server must stay up and keep every
-// acknowledged write; the connection is closed on the attacker.
+// acknowledged write, and the leader must go on leading; the connection
+// is closed on the attacker.
 func forgedPeer(t *testing.T, sc *scene) {
+	leader := sc.cluster.WaitLeader()
 	victimOf := fmt.Sprintf("%s/b%06d", bystanderDir, 0)
 	evil := (&tree.Txn{Op: proto.OpDelete, Req: &proto.PathInt{Path: victimOf, N: -1}, Time: time.Now().UnixMilli()}).Marshal()
 	for _, m := range sc.members {
@@ -132,6 +134,10 @@ func forgedPeer(t *testing.T, sc *scene) {
 		for _, m := range []*raftpb.Message{heartbeat, farAppend, snap, aimed} {
 			forge(t, sc, from, to, m)
 		}
+	}
+	requireRunning(t, sc.target)
+	if now := sc.cluster.WaitLeader(); now != leader {
+		t.Errorf("leadership moved from server %d to server %d", leader.ID, now.ID)
 	}
 }
 
