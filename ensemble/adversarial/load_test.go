@@ -177,54 +177,53 @@ func connected(t *testing.T, sc *scene, local net.Addr) bool {
 }
 
 // slowReader: a client sets a recursive watch on / (every write of the
-// bystander becomes an event for it) and pipelines reads of a 512 KiB node,
-// but never reads its socket. What the server holds for it piles up; the
-// server must close it at a bound, or stop reading from it, rather than
-// buffer without end. (Events alone would reach a bound of tens of MiB
-// only after minutes of writes under the race detector; the replies get
-// there in seconds and pile up in the same place.)
+// bystander becomes an event for it) and keeps pipelining reads of a 512
+// KiB node, but never reads its socket. What the server holds for it piles
+// up; the server must close it at a bound, or stop reading from it (its
+// writes then stall once the socket buffers are full), rather than buffer
+// without end. (Events alone would reach a bound of tens of MiB only after
+// minutes of writes under the race detector; the replies get there in
+// seconds and pile up in the same place.)
 func slowReader(t *testing.T, sc *scene) {
-	const (
-		nodeSize = 512 << 10
-		budget   = 160 << 20 // reply bytes asked for by which the slow reader must be stopped
-	)
+	const nodeSize = 512 << 10
 	createNode(t, sc, "/slow", make([]byte, nodeSize))
 	atk := rawSession(t, sc.victim.Addr())
 	atk.nc.(*net.TCPConn).SetReadBuffer(4096)
 	if _, err := atk.call(proto.OpAddWatch, &proto.PathInt{Path: "/", N: proto.AddWatchPersistentRecursive}, &proto.IntResponse{}); err != nil {
 		t.Fatal(err)
 	}
-	var asked atomic.Int64
-	stalled := make(chan error, 1)
+	var asked atomic.Int64 // reads sent
+	stopped := make(chan error, 1)
 	go func() {
-		for asked.Load() <= budget {
-			b, _ := atk.frame(proto.OpGetData, &proto.PathWatch{Path: "/slow"})
+		for {
+			var chunk []byte
+			for range 1000 {
+				b, _ := atk.frame(proto.OpGetData, &proto.PathWatch{Path: "/slow"})
+				chunk = append(chunk, b...)
+			}
 			atk.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
-			if _, err := atk.nc.Write(b); err != nil {
-				stalled <- err
+			if _, err := atk.nc.Write(chunk); err != nil {
+				stopped <- err
 				return
 			}
-			asked.Add(nodeSize)
+			asked.Add(1000)
 		}
-		stalled <- nil
 	}()
-	// Every request asked for is read by now or soon; the server must
-	// have dropped the reader (or stopped reading) within the wait.
 	deadline := time.After(waitLimit)
 	for connected(t, sc, atk.nc.LocalAddr()) {
 		select {
-		case err := <-stalled:
+		case err := <-stopped:
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				t.Logf("the server stopped reading from the slow reader after %d MiB asked for", asked.Load()>>20)
+				t.Logf("the server stopped reading from the slow reader after %d reads", asked.Load())
 				return
 			}
 		case <-deadline:
-			t.Fatalf("the slow reader asked for %d MiB and is still connected after %v", asked.Load()>>20, waitLimit)
+			t.Fatalf("the slow reader sent %d reads of %d KiB and is still connected and read after %v", asked.Load(), nodeSize>>10, waitLimit)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Logf("the server closed the slow reader (which had asked for %d MiB)", asked.Load()>>20)
+	t.Logf("the server closed the slow reader, which had sent %d reads", asked.Load())
 }
 
 // watchFlood: one connection registers watches by the hundred thousand
