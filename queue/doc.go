@@ -76,8 +76,9 @@
 //   - put many messages per item with PutMulti, so a batch costs one name;
 //   - spread load over several queue paths (Curator's QueueSharder idea);
 //   - to drain a queue that has grown too long, consume it with a Client
-//     made WithMaxReply(n) larger than the list; Go clients need no
-//     server change for that, but Java consumers need -Djute.maxbuffer.
+//     made WithMaxReply(n) larger than the list, from servers whose
+//     jute.maxbuffer is raised too (a zookit server refuses a reply above
+//     its own); Java consumers need -Djute.maxbuffer.
 //
 // ZooKeeper's own advice (Curator tech note 4) stands: it makes a poor
 // queue for high volumes; use it for coordination-sized queues.

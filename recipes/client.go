@@ -19,8 +19,10 @@ import (
 var ErrClosed = errors.New("recipes: client closed")
 
 // ErrReplyTooLarge fails a request whose reply is larger than the Client's
-// bound (WithMaxReply), as a Java client's jute.maxbuffer would refuse it.
-// It is not retried: the same request would get the same reply.
+// bound (WithMaxReply), as a Java client's jute.maxbuffer would refuse it,
+// or than the server's jute.maxbuffer, which a zookit server answers with
+// MARSHALLINGERROR. It is not retried: the same request would get the same
+// reply.
 var ErrReplyTooLarge = errors.New("recipes: reply larger than the client's jute.maxbuffer bound (WithMaxReply)")
 
 // Option configures a Client.

@@ -12,6 +12,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/ensembletest"
 )
 
@@ -549,6 +550,37 @@ func TestReconnectWithWatchesAndRequests(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("the watch set before the reconnections never fired")
+	}
+}
+
+// A reply over the server's jute.maxbuffer, which a zookit server refuses
+// with MARSHALLINGERROR, fails its request with ErrReplyTooLarge too, and
+// the session carries on.
+func TestServerRefusesReplyTooLarge(t *testing.T) {
+	addr := ensembletest.Start(t, ensembletest.WithConfig(func(c *config.Config) { c.JuteMaxBuffer = 8 << 10 })).Addr()
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	c := connect(t, addr)
+	if _, err := c.Create(ctx, "/dir", nil, Persistent); err != nil {
+		t.Fatal(err)
+	}
+	// 800 names of 9 bytes make a child list of 10 KB; a multi of 100
+	// creates fits a request.
+	for batch := range 8 {
+		var ops []any
+		for i := range 100 {
+			ops = append(ops, &zk.CreateRequest{Path: fmt.Sprintf("/dir/child-%d%02d", batch, i), Acl: zk.WorldACL(zk.PermAll)})
+		}
+		if _, err := c.Multi(ctx, ops...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	session := c.SessionID()
+	if _, err := c.Children(ctx, "/dir"); !errors.Is(err, ErrReplyTooLarge) {
+		t.Fatalf("listing 800 children from a server bound at 8 KiB: %v, want ErrReplyTooLarge", err)
+	}
+	if _, _, err := c.Get(ctx, "/dir/child-007"); err != nil || c.SessionID() != session {
+		t.Fatalf("a small read after the refused reply: %v (session %x, was %x)", err, c.SessionID(), session)
 	}
 }
 

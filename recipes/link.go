@@ -242,9 +242,14 @@ const codeTooLarge zk.ErrCode = -1000
 
 var tooLargeText = fmt.Sprintf("unknown error: %v", codeTooLarge)
 
-// replyErr is err, or ErrReplyTooLarge for a reply sniffConn dropped.
+// serverTooLargeText is how go-zk reports MARSHALLINGERROR, which a zookit
+// server answers to a read whose reply would exceed its own jute.maxbuffer.
+var serverTooLargeText = fmt.Sprintf("unknown error: %v", zk.ErrCode(-5))
+
+// replyErr is err, or ErrReplyTooLarge for a reply sniffConn dropped or
+// the server refused for its size.
 func replyErr(err error) error {
-	if err != nil && err.Error() == tooLargeText {
+	if err != nil && (err.Error() == tooLargeText || err.Error() == serverTooLargeText) {
 		return ErrReplyTooLarge
 	}
 	return err

@@ -24,10 +24,6 @@ import (
 // reason is logged where it is decided.
 var errRefused = errors.New("handshake refused")
 
-// maxOutstandingOut bounds the bytes queued for a client that does not
-// read; past it the connection is closed rather than the server's memory.
-const maxOutstandingOut = 64 << 20
-
 // conn is one client connection. A reader goroutine decodes requests in
 // order; replies and watch events are appended to out under outMu and a
 // writer goroutine sends them, so events queued by an apply precede any
@@ -41,6 +37,10 @@ type conn struct {
 
 	session tree.Session // set once by the handshake
 	auth    []proto.ID   // reader goroutine only
+	// compactAuth is tree.CompactAuth(auth), made when auth had
+	// compactOf identities: what a write's txn carries.
+	compactAuth []proto.ID
+	compactOf   int
 	// authNow is auth for the tree's watch delivery, which runs on the
 	// apply goroutine.
 	authNow atomic.Pointer[[]proto.ID]
@@ -50,6 +50,11 @@ type conn struct {
 	pending []time.Time   // proposal times of writes not yet answered, oldest first
 	idle    chan struct{} // closed when pending drops to zero
 	drain   bool          // close once out is flushed
+	unsent  int           // bytes queued and not yet written: out and the writer's buffer
+	gone    bool          // closed: pending no longer counts in Server.inflight
+	// resume wakes a reader the limits stopped (see throttle) when a write
+	// is answered or queued bytes are written.
+	resume chan struct{}
 
 	wake       chan struct{}
 	done       chan struct{}
@@ -75,6 +80,7 @@ func (s *Server) accept(nc net.Conn) {
 		ip:         host,
 		est:        time.Now(),
 		wake:       make(chan struct{}, 1),
+		resume:     make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		auth:       []proto.ID{{Scheme: "ip", ID: host}},
@@ -109,6 +115,12 @@ func (c *conn) close() {
 		c.cancel()
 		c.nc.Close()
 		s := c.s
+		// Writes still in flight no longer hold back other connections;
+		// their answers, if they come, find the connection gone.
+		c.outMu.Lock()
+		s.inflight.Add(-int64(len(c.pending)))
+		c.pending, c.gone = nil, true
+		c.outMu.Unlock()
 		s.tree.RemoveWatcher(c)
 		s.mu.Lock()
 		delete(s.conns, c)
@@ -137,19 +149,92 @@ func (c *conn) kick() {
 // send queues one frame.
 func (c *conn) send(recs ...proto.Record) {
 	c.outMu.Lock()
+	if c.gone {
+		// Closed, or closing for what it was sent: nobody will read it.
+		c.outMu.Unlock()
+		return
+	}
+	n := len(c.out)
 	c.out = proto.AppendFrame(c.out, recs...)
-	over := len(c.out) > maxOutstandingOut
+	c.unsent += len(c.out) - n
+	over := c.unsent > c.s.limits.outboundClose
+	if over {
+		// Nothing more is queued: the connection is going.
+		c.gone = true
+	}
 	c.outMu.Unlock()
 	c.sent.Add(1)
 	c.s.stats.sent.Add(1)
 	if over {
-		c.s.log.Warn("closing a connection that does not read its replies", zap.String("remote", c.remote))
+		c.s.stats.outboundClosed.Add(1)
+		c.s.log.Warn("closing a connection that does not read what is sent to it",
+			zap.String("remote", c.remote), zap.Int("maxOutboundBytes", c.s.limits.outboundClose))
 		// Not inline: send runs under the tree's lock (watch events,
 		// read replies), and close removes the connection's watches.
 		go c.close()
 		return
 	}
 	c.kick()
+}
+
+// queueRaw queues bytes that are not a frame (a four-letter word's answer).
+func (c *conn) queueRaw(b []byte) {
+	c.outMu.Lock()
+	c.out = append(c.out, b...)
+	c.unsent += len(b)
+	c.outMu.Unlock()
+}
+
+// signal wakes the reader if the limits stopped it.
+func (c *conn) signal() {
+	select {
+	case c.resume <- struct{}{}:
+	default:
+	}
+}
+
+// throttle waits, before the next request is read, while this connection
+// must not be read (ZooKeeper's disableRecv): it has as many writes in
+// flight as one connection may; or the server has globalOutstandingLimit
+// writes in flight and this connection at least one (so every connection
+// may always have one); or more than jute.maxbuffer of replies wait for a
+// client that does not read them. The client's requests wait in its socket
+// and it is read again once its writes are answered or it reads; no
+// request is refused and the connection stays. False when the connection
+// closed meanwhile.
+func (c *conn) throttle() bool {
+	s, lim := c.s, &c.s.limits
+	counted := false
+	for {
+		c.outMu.Lock()
+		pending, unsent := len(c.pending), c.unsent
+		c.outMu.Unlock()
+		writes := pending >= lim.connOutstanding || pending > 0 && s.inflight.Load() >= int64(lim.globalOutstanding)
+		replies := unsent > lim.outboundPause
+		if !writes && !replies {
+			return true
+		}
+		if !replies {
+			// The server, not the client, holds the connection back (its
+			// pings wait unread too): keep its session alive meanwhile.
+			// A write that never answers closes it (dropStuckClients).
+			s.sessions.alive(c.session.ID)
+		}
+		if !counted {
+			counted = true
+			s.stats.throttled.Add(1)
+		}
+		// Another connection's answers lower the global count without
+		// waking this reader; its own writes, which it waits for too,
+		// always answer or fail, but poll so that it does not wait for
+		// more than it must.
+		select {
+		case <-c.resume:
+		case <-time.After(10 * time.Millisecond):
+		case <-c.done:
+			return false
+		}
+	}
 }
 
 // Notify implements tree.Watcher. It runs under the tree lock and only
@@ -190,6 +275,14 @@ func (c *conn) writeLoop() {
 				c.close()
 				return
 			}
+			c.outMu.Lock()
+			c.unsent -= len(buf)
+			c.outMu.Unlock()
+			c.signal()
+			if cap(buf) > c.s.limits.outboundPause {
+				// Do not keep a burst's buffer for the connection's life.
+				buf = nil
+			}
 		}
 		if drain {
 			c.outMu.Lock()
@@ -207,19 +300,26 @@ func (c *conn) writeLoop() {
 // beginWrite counts a proposed write; endWrite is its reply.
 func (c *conn) beginWrite() {
 	c.outMu.Lock()
-	c.pending = append(c.pending, time.Now())
+	if !c.gone {
+		c.pending = append(c.pending, time.Now())
+		c.s.inflight.Add(1)
+	}
 	c.outMu.Unlock()
 }
 
 // endWrite retires the oldest write: a session's writes apply in order.
 func (c *conn) endWrite() {
 	c.outMu.Lock()
-	c.pending = c.pending[1:]
+	if len(c.pending) > 0 {
+		c.pending = c.pending[1:]
+		c.s.inflight.Add(-1)
+	}
 	if len(c.pending) == 0 && c.idle != nil {
 		close(c.idle)
 		c.idle = nil
 	}
 	c.outMu.Unlock()
+	c.signal()
 }
 
 // oldestWrite is when the oldest unanswered write was proposed.
@@ -311,6 +411,9 @@ func (c *conn) serve() error {
 	c.nc.SetReadDeadline(time.Time{})
 	var buf []byte
 	for {
+		if !c.throttle() {
+			return nil
+		}
 		buf, err = proto.ReadFrame(c.nc, buf, s.cfg.JuteMaxBuffer)
 		if err != nil {
 			return err
@@ -477,20 +580,30 @@ func (c *conn) request(frame []byte) error {
 		if !c.waitIdle() {
 			return nil
 		}
-		s.tree.ReadThen(tree.Caller{Session: c.session.ID, Auth: c.auth, Watcher: c}, h.Type, req,
-			func(resp proto.Record, zxid int64, err error) {
-				c.replyZxid(start, h.Xid, zxid, proto.CodeOf(err), resp)
-			})
+		// A Java client refuses a frame of jute.maxbuffer bytes or more.
+		caller := tree.Caller{Session: c.session.ID, Auth: c.auth, Watcher: c,
+			MaxReply: max(s.limits.maxReply-1-replyHeaderSize, 1)}
+		s.tree.ReadThen(caller, h.Type, req, func(resp proto.Record, zxid int64, err error) {
+			if errors.Is(err, tree.ErrReplyTooLarge) {
+				s.stats.largeReplies.Add(1)
+			}
+			c.replyZxid(start, h.Xid, zxid, proto.CodeOf(err), resp)
+		})
 	}
 	return nil
 }
 
-// write replicates a state change; the reply is queued by the apply.
+// replyHeaderSize is the encoded proto.ReplyHeader.
+const replyHeaderSize = 16
+
+// write replicates a state change; the reply is queued by the apply. Its
+// reply is not bounded by jute.maxbuffer as a read's is: it is at most a
+// small multiple of the request, which was.
 func (c *conn) write(start time.Time, xid int32, op proto.Op, req proto.Record) error {
 	if op == proto.OpCloseSession {
 		req = nil
 	}
-	txn := &tree.Txn{Session: c.session.ID, Op: op, Req: req, Auth: c.auth}
+	txn := &tree.Txn{Session: c.session.ID, Op: op, Req: req, Auth: c.txnAuth(op, req)}
 	c.beginWrite()
 	err := c.s.proposeAsync(c.ctx, txn, func(zxid int64, r tree.Result) {
 		c.replyZxid(start, xid, zxid, r.Err, r.Resp)
@@ -506,6 +619,19 @@ func (c *conn) write(start time.Time, xid int32, op proto.Op, req proto.Record) 
 		return fmt.Errorf("propose %v: %w", op, err)
 	}
 	return nil
+}
+
+// txnAuth is the identities a txn of this request carries: whole only
+// when it expands the "auth" ACL scheme, else in their compact form, so
+// that the log does not grow with the names a session authenticated with.
+func (c *conn) txnAuth(op proto.Op, req proto.Record) []proto.ID {
+	if tree.NeedsFullAuth(op, req) {
+		return c.auth
+	}
+	if c.compactAuth == nil || c.compactOf != len(c.auth) {
+		c.compactAuth, c.compactOf = tree.CompactAuth(c.auth), len(c.auth)
+	}
+	return c.compactAuth
 }
 
 func (c *conn) sync(start time.Time, xid int32, req *proto.PathRequest) error {
@@ -527,8 +653,9 @@ func (c *conn) sync(start time.Time, xid int32, req *proto.PathRequest) error {
 
 // addAuth handles the auth packet. A scheme the server does not know, or a
 // malformed credential, gets AUTHFAILED and the connection is closed, as
-// ZooKeeper does. The reply echoes the request's xid: Java sends -4, go-zk
-// an ordinary xid it waits on.
+// ZooKeeper does; so does an identity past the connection's bounds on
+// their number and total size. The reply echoes the request's xid: Java
+// sends -4, go-zk an ordinary xid it waits on.
 func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 	var id proto.ID
 	switch p.Scheme {
@@ -541,12 +668,27 @@ func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 	case "ip":
 		id = proto.ID{Scheme: "ip", ID: c.ip}
 	}
-	if id.Scheme == "" {
+	refuse := func() error {
+		c.s.stats.authFailed.Add(1)
 		c.send(&proto.ReplyHeader{Xid: xid, Err: proto.ErrAuthFailed})
 		c.closeAfterFlush()
 		return nil
 	}
+	if id.Scheme == "" {
+		return refuse()
+	}
 	if !containsID(c.auth, id) {
+		lim := &c.s.limits
+		size := len(id.Scheme) + len(id.ID)
+		for _, x := range c.auth {
+			size += len(x.Scheme) + len(x.ID)
+		}
+		if len(c.auth) >= lim.authCount || size > lim.authBytes {
+			c.s.log.Warn("refusing an identity past the connection's bounds; closing",
+				zap.String("remote", c.remote), zap.Int("identities", len(c.auth)), zap.Int("bytes", size),
+				zap.Int("maxIdentities", lim.authCount), zap.Int("maxBytes", lim.authBytes))
+			return refuse()
+		}
 		c.auth = append(c.auth[:len(c.auth):len(c.auth)], id)
 		ids := c.auth
 		c.authNow.Store(&ids)

@@ -14,4 +14,69 @@
 // unknown authProvider, …; the list is in settings.go) rather than run
 // without it: a setting that is accepted but not honoured would let an
 // operator believe in a protection that is not there.
+//
+// # Limits
+//
+// What one client may take is bounded. Each bound is a system property: a
+// zoo.cfg key k sets zookeeper.k (jute.maxbuffer only as a -D flag, as in
+// ZooKeeper), and a value that is not a positive integer stops the server
+// at start. globalOutstandingLimit and jute.maxbuffer are ZooKeeper's keys,
+// ZooKeeper has none of the others; "mntr" names the zk_ counter that counts
+// the bound at work (request_throttle_wait_count and auth_failed_count are
+// ZooKeeper's names).
+//
+//	key                            default            past it
+//	globalOutstandingLimit         1000               writes in flight on this server: a connection with one of its
+//	                                                  own in flight is not read until it has none (ZooKeeper's
+//	                                                  disableRecv; ÷ (voters−1) above two voters, as ZooKeeper);
+//	                                                  one with none may always send one. mntr request_throttle_wait_count
+//	maxOutstandingPerConnection    100                writes in flight on one connection: it is not read until one
+//	                                                  is answered. mntr request_throttle_wait_count
+//	jute.maxbuffer                 0xfffff            a request frame: the connection closes, as in ZooKeeper.
+//	                                                  A read's reply frame: the read fails with MARSHALLINGERROR,
+//	                                                  decided before the reply is built, the connection carries
+//	                                                  on (mntr large_responses_rejected). Replies not yet written:
+//	                                                  the connection is not read until they are
+//	                                                  (request_throttle_wait_count)
+//	maxOutboundBytesPerConnection  64 MiB, ≥ 4×jute   bytes queued for a client that does not read (watch events
+//	                                                  pile up): the connection closes. mntr outbound_limit_disconnects
+//	maxAuthIdentitiesPerConnection 32, ip included    addAuth gets AUTHFAILED and the connection closes, as for
+//	maxAuthBytesPerConnection      jute.maxbuffer     any failed authentication. mntr auth_failed_count
+//	maxWatchesPerConnection        100,000            the read that would set a watch more fails with
+//	maxWatchBytesPerConnection     32 MiB of paths    QUOTAEXCEEDED and sets none (in a multiRead, that op alone;
+//	                                                  setWatches sets what fits, then fails). mntr watches_rejected
+//	maxRaftFrame                   512 MiB            a raft message between servers is refused, sent or received
+//	(wchc, wchp, dump output)      1 MiB, no key      the answer stops, with a line that says so.
+//	                                                  mntr four_letter_words_truncated
+//
+// Back-pressure never refuses a request: a client that pipelines past the
+// bounds waits in its socket, and every request is answered once its
+// earlier ones are (or once it reads). While the server, not the client,
+// holds a connection back, its session is kept alive.
+//
+// A write's reply is not bounded by jute.maxbuffer: it is a small multiple
+// of its request, which was, and refusing it would hide a write that took
+// effect.
+//
+// MARSHALLINGERROR is the closest code ZooKeeper 3.8 has for a reply too
+// large to marshal (ZooKeeper itself sends such a reply, and its Java
+// client, bound by the same jute.maxbuffer, drops the connection and
+// retries for ever); like recipes.ErrReplyTooLarge it fails that request
+// alone. QUOTAEXCEEDED is the code of ZooKeeper's own quotas.
+//
+// A transaction carries the identities of its session only as ACL checks
+// need them: as fixed-size SHA-256 sums, unless it stores them in an ACL
+// (create or setACL with the "auth" scheme). So a session's names, however
+// long, cost the log once per such ACL, not once per write.
+//
+// maxRaftFrame is a key of its own rather than jute.maxbuffer, which
+// ZooKeeper applies (plus jute.maxbuffer.extrasize) to quorum packets: its
+// snapshots are streamed, while here a snapshot travels whole in one raft
+// message, so the bound is also the largest state that can be sent to a
+// follower that fell behind (see peer.Config.MaxRaftFrame). It must hold
+// the largest transaction, jute.maxbuffer + maxAuthBytesPerConnection +
+// 64 KiB.
+//
+// wchc, wchp and dump copy at most 1 MiB of output under the locks that
+// applies need, format and write it without them, and run one at a time.
 package server

@@ -48,27 +48,40 @@ var fourLetterWords = map[string]func(*Server, *strings.Builder){
 		conns, paths, total := s.tree.WatchSummary()
 		fmt.Fprintf(b, "%d connections watching %d paths\nTotal watches:%d\n", conns, paths, total)
 	},
+	// wchc, wchp and dump copy at most FourLetterWordMaxOutput bytes of
+	// output under the locks applies need, then format it without them.
 	"wchc": func(s *Server, b *strings.Builder) {
-		m := s.tree.WatchesBySession()
+		m, complete := s.tree.WatchesBySessionUpTo(FourLetterWordMaxOutput)
 		for _, id := range slices.Sorted(maps.Keys(m)) {
 			fmt.Fprintf(b, "0x%x\n", id)
 			for _, p := range m[id] {
 				fmt.Fprintf(b, "\t%s\n", p)
 			}
 		}
+		s.truncated(b, complete)
 		b.WriteString("\n")
 	},
 	"wchp": func(s *Server, b *strings.Builder) {
-		m := s.tree.WatchesByPath()
+		m, complete := s.tree.WatchesByPathUpTo(FourLetterWordMaxOutput)
 		for _, p := range slices.Sorted(maps.Keys(m)) {
 			fmt.Fprintf(b, "%s\n", p)
 			for _, id := range m[p] {
 				fmt.Fprintf(b, "\t0x%x\n", id)
 			}
 		}
+		s.truncated(b, complete)
 		b.WriteString("\n")
 	},
 	"dump": (*Server).writeDump,
+}
+
+// truncated ends an answer that FourLetterWordMaxOutput cut short with a
+// line that says so.
+func (s *Server) truncated(b *strings.Builder, complete bool) {
+	if !complete {
+		s.stats.truncated4lw.Add(1)
+		fmt.Fprintf(b, "(output truncated at %d bytes)\n", FourLetterWordMaxOutput)
+	}
 }
 
 // notServing is ZooKeeper's answer, from the commands that report on the
@@ -80,6 +93,9 @@ var needsServing = map[string]bool{
 	"dump": true, "wchs": true, "wchc": true, "wchp": true,
 }
 
+// expensive4lw are the words whose answer grows with the data.
+var expensive4lw = map[string]bool{"wchc": true, "wchp": true, "dump": true}
+
 func isFourLetterWord(cmd string) bool {
 	_, ok := fourLetterWords[cmd]
 	return ok
@@ -88,10 +104,7 @@ func isFourLetterWord(cmd string) bool {
 // send4lw answers a four-letter word and closes, as ZooKeeper does.
 func (c *conn) send4lw(cmd string) {
 	c.s.log.Info("processing four-letter word", zap.String("cmd", cmd), zap.String("remote", c.remote))
-	answer := c.s.FourLetterWord(cmd)
-	c.outMu.Lock()
-	c.out = append(c.out, answer...)
-	c.outMu.Unlock()
+	c.queueRaw([]byte(c.s.FourLetterWord(cmd)))
 	c.closeAfterFlush()
 }
 
@@ -109,6 +122,13 @@ func (s *Server) FourLetterWord(cmd string) string {
 				b.WriteString("zk_storage_failed\t1\n")
 			}
 		} else {
+			if expensive4lw[cmd] {
+				// One at a time: each may copy FourLetterWordMaxOutput
+				// bytes and format them, and many at once would take the
+				// memory and CPU the clients need.
+				s.dumpMu.Lock()
+				defer s.dumpMu.Unlock()
+			}
 			fourLetterWords[cmd](s, &b)
 		}
 	} else {
@@ -181,15 +201,7 @@ func (s *Server) writeStat(b *strings.Builder, withClients bool) {
 	fmt.Fprintf(b, "Outstanding: %d\nZxid: 0x%x\nMode: %s\nNode count: %d\n", s.outstanding(), s.tree.LastZxid(), s.Mode(), s.tree.NodeCount())
 }
 
-func (s *Server) outstanding() int {
-	n := 0
-	for _, c := range s.connList() {
-		c.outMu.Lock()
-		n += len(c.pending)
-		c.outMu.Unlock()
-	}
-	return n
-}
+func (s *Server) outstanding() int64 { return s.inflight.Load() }
 
 // writeInfo is ServerCnxn.dumpConnectionInfo.
 func (c *conn) writeInfo(b *strings.Builder, brief bool) {
@@ -239,6 +251,14 @@ func (s *Server) writeMntr(b *strings.Builder) {
 	kv("open_file_descriptor_count", openFDs())
 	kv("max_file_descriptor_count", maxFDs())
 	kv("connection_drop_probability", "0.0")
+	// The limits at work (see the package doc); the first two names are
+	// ZooKeeper's.
+	kv("request_throttle_wait_count", s.stats.throttled.Load())
+	kv("auth_failed_count", s.stats.authFailed.Load())
+	kv("large_responses_rejected", s.stats.largeReplies.Load())
+	kv("watches_rejected", s.tree.WatchRefusals())
+	kv("outbound_limit_disconnects", s.stats.outboundClosed.Load())
+	kv("four_letter_words_truncated", s.stats.truncated4lw.Load())
 	if !s.cfg.Standalone() {
 		voters, _ := membership(s.cfg)
 		kv("quorum_size", len(voters))
@@ -287,8 +307,9 @@ func (s *Server) writeEnvi(b *strings.Builder) {
 
 func (s *Server) writeDump(b *strings.Builder) {
 	const javaDate = "Mon Jan 02 15:04:05 MST 2006"
+	sessions, complete := s.sessions.snapshotUpTo(FourLetterWordMaxOutput / len("\t0x0123456789abcdef\n"))
 	byDeadline := map[time.Time][]int64{}
-	for id, d := range s.sessions.snapshot() {
+	for id, d := range sessions {
 		byDeadline[d] = append(byDeadline[d], id)
 	}
 	deadlines := make([]time.Time, 0, len(byDeadline))
@@ -308,7 +329,10 @@ func (s *Server) writeDump(b *strings.Builder) {
 			fmt.Fprintf(b, "\t0x%x\n", id)
 		}
 	}
-	eph := s.tree.Ephemerals()
+	eph := map[int64][]string{}
+	if complete {
+		eph, complete = s.tree.EphemeralsUpTo(max(FourLetterWordMaxOutput-b.Len(), 0))
+	}
 	b.WriteString("ephemeral nodes dump:\n")
 	fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", len(eph))
 	for _, id := range slices.Sorted(maps.Keys(eph)) {
@@ -321,8 +345,13 @@ func (s *Server) writeDump(b *strings.Builder) {
 	conns := s.connList()
 	fmt.Fprintf(b, "Connections Sets (%d)/(%d):\n", min(len(conns), 1), len(conns))
 	for _, c := range conns {
+		if b.Len() > FourLetterWordMaxOutput {
+			complete = false
+			break
+		}
 		fmt.Fprintf(b, "\t%s\n", c.remote)
 	}
+	s.truncated(b, complete)
 }
 
 func dirSize(dir string) int64 {

@@ -116,6 +116,8 @@ func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
 		Status:   s.statusLine,
 		PeerLost: h.lost,
 		Logger:   s.log.Named("peer"),
+		// zookeeper.maxRaftFrame (zoo.cfg maxRaftFrame); 0 is peer's default.
+		MaxRaftFrame: s.limits.raftFrame,
 	}, h)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: quorum transport: %w", err)

@@ -43,6 +43,12 @@ type Server struct {
 	node  *raftnode.Node
 	stats stats
 
+	limits limits
+	// inflight counts the writes in flight from this server's
+	// connections, for globalOutstandingLimit.
+	inflight atomic.Int64
+	dumpMu   sync.Mutex // serializes the four-letter words that copy much
+
 	sessions  *sessionTracker
 	transport *peer.Transport // nil in standalone
 
@@ -72,6 +78,10 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	if err := checkSettings(cfg); err != nil {
 		return nil, err
 	}
+	lim, err := readLimits(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      zap.NewNop(),
@@ -82,6 +92,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		perIP:    make(map[string]int),
 		stopping: make(chan struct{}),
 		started:  time.Now(),
+		limits:   lim,
 	}
 	for _, o := range opts {
 		o(s)
@@ -94,6 +105,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		tree.WithExtendedTypes(cfg.ExtendedTypesEnabled),
 		tree.WithConfigData([]byte(configData(cfg))),
 		tree.WithMaxNeverUsed(cfg.ContainerMaxNeverUsedInterval.Milliseconds()),
+		tree.WithWatchLimits(lim.watchCount, lim.watchBytes),
 	)
 	s.sessions = newSessionTracker(cfg.TickTime)
 	s.nextSID.Store(initialSessionID(s.id, time.Now()))

@@ -108,13 +108,18 @@ func (t *sessionTracker) remove(id int64) {
 	delete(t.touched, id)
 }
 
-// snapshot lists session ids by deadline for the dump 4lw.
-func (t *sessionTracker) snapshot() map[int64]time.Time {
+// snapshotUpTo lists at most n session ids by deadline for the dump 4lw,
+// so that it holds the lock every request takes for a bounded time;
+// complete is false when some were left out.
+func (t *sessionTracker) snapshotUpTo(n int) (m map[int64]time.Time, complete bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	m := make(map[int64]time.Time, len(t.deadline))
+	m = make(map[int64]time.Time, min(len(t.deadline), n))
 	for id, d := range t.deadline {
+		if len(m) == n {
+			return m, false
+		}
 		m[id] = d
 	}
-	return m
+	return m, true
 }

@@ -12,6 +12,13 @@ import (
 type stats struct {
 	recved, sent atomic.Int64
 	lat          latency
+
+	// Limits at work (mntr; see the package doc).
+	throttled      atomic.Int64 // times a connection stopped being read: request_throttle_wait_count
+	largeReplies   atomic.Int64 // reads refused for a reply above jute.maxbuffer
+	authFailed     atomic.Int64 // addAuth answered AUTHFAILED: auth_failed_count
+	outboundClosed atomic.Int64 // connections closed for the bytes queued to them
+	truncated4lw   atomic.Int64 // four-letter word answers cut at FourLetterWordMaxOutput
 }
 
 // latency keeps min/avg/max of request latencies in ms.

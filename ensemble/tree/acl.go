@@ -1,6 +1,8 @@
 package tree
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +19,12 @@ const (
 	schemeDigest = "digest"
 	schemeIP     = "ip"
 )
+
+// schemeDigestSum is the compact form of a digest identity in a Txn: the
+// identity ("user:hash") hashed with SHA-256. fixupACL refuses the scheme,
+// so no ACL names it and it matches a digest ACL entry only through
+// holdsDigest.
+const schemeDigestSum = "digest-sha256"
 
 var (
 	openACL = []proto.ACL{{Perms: proto.PermAll, ID: proto.ID{Scheme: schemeWorld, ID: "anyone"}}}
@@ -160,7 +168,7 @@ func (t *Tree) allowed(acl []proto.ACL, perm int32, auth []proto.ID) bool {
 				return true
 			}
 		case schemeDigest:
-			if slices.Contains(auth, a.ID) {
+			if holdsDigest(auth, a.ID.ID, nil) {
 				return true
 			}
 		case schemeIP:
@@ -175,8 +183,82 @@ func (t *Tree) allowed(acl []proto.ACL, perm int32, auth []proto.ID) bool {
 }
 
 func (t *Tree) isSuper(auth []proto.ID) bool {
-	return t.opts.superDigest != "" &&
-		slices.Contains(auth, proto.ID{Scheme: schemeDigest, ID: t.opts.superDigest})
+	return t.opts.superDigest != "" && holdsDigest(auth, t.opts.superDigest, &t.superSum)
+}
+
+// holdsDigest reports whether auth holds the digest identity id, whole or
+// as its sum; sum, when not nil, is id's sum computed beforehand.
+func holdsDigest(auth []proto.ID, id string, sum *proto.ID) bool {
+	summed := false
+	for _, x := range auth {
+		switch x.Scheme {
+		case schemeDigest:
+			if x.ID == id {
+				return true
+			}
+		case schemeDigestSum:
+			summed = true
+		}
+	}
+	if !summed {
+		return false
+	}
+	if sum == nil {
+		s := digestSum(id)
+		sum = &s
+	}
+	return slices.Contains(auth, *sum)
+}
+
+func digestSum(id string) proto.ID {
+	sum := sha256.Sum256([]byte(id))
+	return proto.ID{Scheme: schemeDigestSum, ID: base64.RawStdEncoding.EncodeToString(sum[:])}
+}
+
+// CompactAuth is the form of a connection's identities that a Txn carries
+// when it needs them only for ACL checks (see NeedsFullAuth): every digest
+// identity becomes its fixed-size SHA-256 sum, so that the size of a
+// transaction does not grow with the size of the names a session
+// authenticated with. Checks against such a Txn decide as against the whole
+// identities. Other identities (ip) are kept as they are.
+func CompactAuth(ids []proto.ID) []proto.ID {
+	out := make([]proto.ID, len(ids))
+	for i, id := range ids {
+		if id.Scheme == schemeDigest {
+			id = digestSum(id.ID)
+		}
+		out[i] = id
+	}
+	return out
+}
+
+// NeedsFullAuth reports whether a Txn of this request must carry the whole
+// identities of its connection: a create or setACL (alone or in a multi)
+// whose ACL names the "auth" scheme, which stores the session's digest
+// identities in the node's ACL. Any other Txn may carry CompactAuth.
+func NeedsFullAuth(op proto.Op, req proto.Record) bool {
+	switch r := req.(type) {
+	case *proto.CreateRequest:
+		return hasAuthScheme(r.ACL)
+	case *proto.SetACLRequest:
+		return hasAuthScheme(r.ACL)
+	case *proto.MultiRequest:
+		for _, sub := range r.Ops {
+			if NeedsFullAuth(sub.Op, sub.Req) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasAuthScheme(acl []proto.ACL) bool {
+	for _, a := range acl {
+		if a.ID.Scheme == schemeAuth {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Tree) checkACL(acl []proto.ACL, perm int32, auth []proto.ID) error {

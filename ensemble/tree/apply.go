@@ -15,9 +15,13 @@ type Txn struct {
 	Time    int64        // proposer's wall clock, ms since epoch: becomes ctime/mtime, drives TTL
 	Op      proto.Op     // see Apply
 	Req     proto.Record // the decoded request (nil for session ops)
-	Auth    []proto.ID   // identities of the requesting connection, for ACL checks and the "auth" ACL scheme
-	Timeout int32        // OpCreateSession: negotiated timeout ms
-	Passwd  []byte       // OpCreateSession: session password
+	// Auth is the identities of the requesting connection, for ACL checks
+	// and the "auth" ACL scheme: whole when NeedsFullAuth says the request
+	// expands that scheme, else as CompactAuth makes them, so that a
+	// txn does not carry a session's long names into the log.
+	Auth    []proto.ID
+	Timeout int32  // OpCreateSession: negotiated timeout ms
+	Passwd  []byte // OpCreateSession: session password
 }
 
 // Result is what applying a Txn produced, to be sent to the client that

@@ -1,10 +1,44 @@
 package tree
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/zookit/zookit/ensemble/proto"
 )
+
+// Errors of reads that hit a bound. Their codes are ZooKeeper's, which has
+// neither bound: MARSHALLINGERROR for a reply that cannot be marshalled
+// within jute.maxbuffer (a Java client would refuse it anyway, dropping its
+// connection), QUOTAEXCEEDED for a watch past the connection's quota.
+var (
+	ErrReplyTooLarge = fmt.Errorf("%w: the reply would exceed jute.maxbuffer", proto.ErrMarshallingError)
+	ErrWatchLimit    = fmt.Errorf("%w: the connection holds as many watches as it may", proto.ErrQuotaExceeded)
+)
+
+// Encoded sizes of reply records, for Caller.MaxReply.
+const (
+	statSize        = 68 // proto.Stat
+	multiHeaderSize = 9  // a multi result's type, done flag and error
+)
+
+// dataSize is the encoded GetDataResponse of n.
+func dataSize(n *node) int { return 4 + len(n.data) + statSize }
+
+// childrenSize is the encoded ChildrenResponse of n.
+func childrenSize(n *node, withStat bool) int {
+	size := 4
+	for c := range n.children {
+		size += 4 + len(c)
+	}
+	if withStat {
+		size += statSize
+	}
+	return size
+}
+
+// fits reports whether a reply record of size bytes is within c.MaxReply.
+func (c Caller) fits(size int) bool { return c.MaxReply <= 0 || size <= c.MaxReply }
 
 // Read serves a read-only request from the local tree, with the ACL checks
 // and reply records of FinalRequestProcessor. Watches the read sets are
@@ -56,7 +90,7 @@ func (t *Tree) read(c Caller, op proto.Op, req proto.Record) (proto.Record, erro
 		case proto.OpGetAllChildrenNumber:
 			return t.allChildrenNumber(c, r.Path)
 		}
-		return t.getEphemerals(c, r.Path), nil
+		return t.getEphemerals(c, r.Path)
 	case proto.OpMultiRead:
 		r, ok := req.(*proto.MultiRequest)
 		if !ok {
@@ -79,24 +113,41 @@ func (t *Tree) read(c Caller, op proto.Op, req proto.Record) (proto.Record, erro
 		if !ok {
 			return nil, badRequest(op, req)
 		}
-		t.setWatches(c, r)
-		return nil, nil
+		return nil, t.setWatches(c, r)
 	}
 	return nil, proto.ErrUnimplemented
 }
 
-// watch registers w in m unless the caller cannot hold watches.
-func (t *Tree) watch(c Caller, data bool, path string, mode uint8) {
+// watch registers w in m unless the caller cannot hold watches; past the
+// caller's watch limits it registers nothing and fails.
+func (t *Tree) watch(c Caller, data bool, path string, mode uint8) error {
 	if c.Watcher == nil {
-		return
+		return nil
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
+	m := t.watches.child
+	if data {
+		m = t.watches.data
+	}
+	if !t.admit(c.Watcher, path, m) {
+		return ErrWatchLimit
+	}
 	if data {
 		t.watches.addData(path, c.Watcher, mode)
 	} else {
 		t.watches.addChild(path, c.Watcher, mode)
 	}
+	return nil
+}
+
+// admit is watchState.admit, counting refusals. Called with wmu held.
+func (t *Tree) admit(w Watcher, path string, ms ...*watchManager) bool {
+	if t.watches.admit(w, path, ms...) {
+		return true
+	}
+	t.watchRefusals.Add(1)
+	return false
 }
 
 // exists checks READ only on a node that exists, and leaves a watch on a
@@ -112,7 +163,9 @@ func (t *Tree) exists(c Caller, r *proto.PathWatch) (proto.Record, error) {
 		}
 	}
 	if r.Watch {
-		t.watch(c, true, r.Path, modeStandard)
+		if err := t.watch(c, true, r.Path, modeStandard); err != nil {
+			return nil, err
+		}
 	}
 	if n == nil {
 		return nil, proto.ErrNoNode
@@ -137,8 +190,13 @@ func (t *Tree) getData(c Caller, r *proto.PathWatch) (*proto.GetDataResponse, er
 	if err != nil {
 		return nil, err
 	}
+	if !c.fits(dataSize(n)) {
+		return nil, ErrReplyTooLarge
+	}
 	if r.Watch {
-		t.watch(c, true, r.Path, modeStandard)
+		if err := t.watch(c, true, r.Path, modeStandard); err != nil {
+			return nil, err
+		}
 	}
 	return &proto.GetDataResponse{Data: cloneData(n.data), Stat: t.statOut(n)}, nil
 }
@@ -152,8 +210,13 @@ func (t *Tree) getChildren(c Caller, r *proto.PathWatch, withStat bool) (*proto.
 	if err != nil {
 		return nil, err
 	}
+	if !c.fits(childrenSize(n, withStat)) {
+		return nil, ErrReplyTooLarge
+	}
 	if r.Watch {
-		t.watch(c, false, r.Path, modeStandard)
+		if err := t.watch(c, false, r.Path, modeStandard); err != nil {
+			return nil, err
+		}
 	}
 	resp := &proto.ChildrenResponse{Children: n.childList(), WithStat: withStat}
 	if withStat {
@@ -170,6 +233,13 @@ func (t *Tree) getACL(c Caller, path string) (proto.Record, error) {
 	}
 	if err := t.checkACL(n.acl, proto.PermRead|proto.PermAdmin, c.Auth); err != nil {
 		return nil, err
+	}
+	size := 4 + statSize
+	for _, a := range n.acl {
+		size += 12 + len(a.ID.Scheme) + len(a.ID.ID)
+	}
+	if !c.fits(size) {
+		return nil, ErrReplyTooLarge
 	}
 	acl := append([]proto.ACL{}, n.acl...)
 	if !t.allowed(n.acl, proto.PermAdmin, c.Auth) {
@@ -200,26 +270,48 @@ func (t *Tree) descendants(path string, n *node) int {
 
 // getEphemerals lists the caller's session's ephemerals whose path starts
 // with prefix; an empty or "/" prefix lists them all.
-func (t *Tree) getEphemerals(c Caller, prefix string) proto.Record {
+func (t *Tree) getEphemerals(c Caller, prefix string) (proto.Record, error) {
 	all := strings.TrimSpace(prefix) == "" || strings.TrimSpace(prefix) == "/"
 	list := []string{}
+	size := 4
 	for _, p := range sortedKeys(t.ephemerals[c.Session]) {
 		if all || strings.HasPrefix(p, prefix) {
+			if size += 4 + len(p); !c.fits(size) {
+				return nil, ErrReplyTooLarge
+			}
 			list = append(list, p)
 		}
 	}
-	return &proto.ChildrenResponse{Children: list}
+	return &proto.ChildrenResponse{Children: list}, nil
 }
 
 // multiRead runs getData and getChildren ops independently; a failing op
-// gives an error result and the others still run.
+// gives an error result and the others still run. A reply that would pass
+// c.MaxReply fails the whole request before any op runs (and sets any
+// watch): the sizes are summed first, under the same read lock.
 func (t *Tree) multiRead(c Caller, r *proto.MultiRequest) (proto.Record, error) {
-	results := make([]proto.MultiResult, 0, len(r.Ops))
+	size := multiHeaderSize
 	for _, op := range r.Ops {
 		pw, ok := op.Req.(*proto.PathWatch)
 		if !ok || op.Op != proto.OpGetData && op.Op != proto.OpGetChildren {
 			return nil, badRequest(op.Op, op.Req)
 		}
+		size += multiHeaderSize
+		switch n, err := t.readable(c, pw.Path); {
+		case err != nil:
+			size += 4
+		case op.Op == proto.OpGetData:
+			size += dataSize(n)
+		default:
+			size += childrenSize(n, false)
+		}
+		if !c.fits(size) {
+			return nil, ErrReplyTooLarge
+		}
+	}
+	results := make([]proto.MultiResult, 0, len(r.Ops))
+	for _, op := range r.Ops {
+		pw := op.Req.(*proto.PathWatch)
 		var (
 			resp proto.Record
 			err  error
@@ -259,11 +351,17 @@ func (t *Tree) addWatch(c Caller, r *proto.PathInt) (proto.Record, error) {
 	switch r.N {
 	case proto.AddWatchPersistent:
 		if c.Watcher != nil {
+			if !t.admit(c.Watcher, r.Path, t.watches.data, t.watches.child) {
+				return nil, ErrWatchLimit
+			}
 			t.watches.addData(r.Path, c.Watcher, modePersistent)
 			t.watches.addChild(r.Path, c.Watcher, modePersistent)
 		}
 	case proto.AddWatchPersistentRecursive:
 		if c.Watcher != nil {
+			if !t.admit(c.Watcher, r.Path, t.watches.data) {
+				return nil, ErrWatchLimit
+			}
 			t.watches.addData(r.Path, c.Watcher, modeRecursive)
 		}
 	default:
@@ -333,16 +431,26 @@ func (t *Tree) checkWatches(c Caller, r *proto.PathInt, remove bool) error {
 // events carry zxid -1, as ZooKeeper 3.9 sends for them. A watch on a node
 // the caller may not read is dropped without a word: ZooKeeper checks
 // nothing here, and an error would fail the whole reconnect for one path.
-func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
+// A watch past the caller's watch limits is not set either; the others
+// are, and the request fails with ErrWatchLimit so the client knows.
+func (t *Tree) setWatches(c Caller, r *proto.SetWatches) error {
 	w := c.Watcher
 	if w == nil {
-		return
+		return nil
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
 	s := t.watches
 	notify := func(typ int32, path string) {
 		w.Notify(proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path}, -1)
+	}
+	var refused error
+	admit := func(path string, ms ...*watchManager) bool {
+		if t.admit(w, path, ms...) {
+			return true
+		}
+		refused = ErrWatchLimit
+		return false
 	}
 	for _, p := range r.Data {
 		if !t.watchable(c, p) {
@@ -353,7 +461,7 @@ func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
 			notify(proto.EventNodeDeleted, p)
 		case n.stat.Mzxid > r.RelativeZxid:
 			notify(proto.EventNodeDataChanged, p)
-		default:
+		case admit(p, s.data):
 			s.addData(p, w, modeStandard)
 		}
 	}
@@ -363,7 +471,7 @@ func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
 		}
 		if t.lookup(p) != nil {
 			notify(proto.EventNodeCreated, p)
-		} else {
+		} else if admit(p, s.data) {
 			s.addData(p, w, modeStandard)
 		}
 	}
@@ -376,21 +484,20 @@ func (t *Tree) setWatches(c Caller, r *proto.SetWatches) {
 			notify(proto.EventNodeDeleted, p)
 		case n.stat.Pzxid > r.RelativeZxid:
 			notify(proto.EventNodeChildrenChanged, p)
-		default:
+		case admit(p, s.child):
 			s.addChild(p, w, modeStandard)
 		}
 	}
 	for _, p := range r.Persistent {
-		if !t.watchable(c, p) {
-			continue
+		if t.watchable(c, p) && admit(p, s.child, s.data) {
+			s.addChild(p, w, modePersistent)
+			s.addData(p, w, modePersistent)
 		}
-		s.addChild(p, w, modePersistent)
-		s.addData(p, w, modePersistent)
 	}
 	for _, p := range r.PersistentRecursive {
-		if !t.watchable(c, p) {
-			continue
+		if t.watchable(c, p) && admit(p, s.data) {
+			s.addData(p, w, modeRecursive)
 		}
-		s.addData(p, w, modeRecursive)
 	}
+	return refused
 }

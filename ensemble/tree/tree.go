@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/zookit/zookit/ensemble/proto"
@@ -41,6 +42,10 @@ type Caller struct {
 	Session int64
 	Auth    []proto.ID
 	Watcher Watcher // where watches set by this read go; nil when the caller cannot hold watches
+	// MaxReply bounds the encoded size of the reply record (the reply
+	// header not included); a read whose reply would be larger fails with
+	// ErrReplyTooLarge before any of it is built. 0: no bound.
+	MaxReply int
 }
 
 // Session is a global session as the log created it.
@@ -60,6 +65,8 @@ type options struct {
 	extended     bool
 	configData   []byte
 	maxNeverUsed int64
+	maxWatches   int // per watcher, 0: no bound
+	maxWatchPath int // bytes of watched paths per watcher, 0: no bound
 }
 
 // Option configures a Tree.
@@ -76,6 +83,15 @@ func WithExtendedTypes(on bool) Option { return func(o *options) { o.extended = 
 // WithConfigData sets the contents of /zookeeper/config.
 func WithConfigData(data []byte) Option {
 	return func(o *options) { o.configData = slices.Clone(data) }
+}
+
+// WithWatchLimits bounds the watches one Watcher (a client connection) may
+// hold: at most count watches, a path watched in both the data and the
+// child manager counting twice, and at most bytes of watched paths in all.
+// A read that would set a watch past either bound fails with
+// ErrWatchLimit and sets nothing. Zero or less leaves that bound off.
+func WithWatchLimits(count, bytes int) Option {
+	return func(o *options) { o.maxWatches, o.maxWatchPath = count, bytes }
 }
 
 // WithMaxNeverUsed is znode.container.maxNeverUsedIntervalMs: how long a
@@ -140,6 +156,9 @@ type Tree struct {
 
 	wmu     sync.Mutex // guards watches; taken after mu
 	watches *watchState
+
+	superSum      proto.ID     // the super digest's sum (see CompactAuth)
+	watchRefusals atomic.Int64 // watches refused by WithWatchLimits
 }
 
 // New returns a fresh tree holding "/", "/zookeeper", "/zookeeper/quota" and
@@ -152,6 +171,8 @@ func New(opts ...Option) *Tree {
 	t.watches = newWatchState(func(acl []proto.ACL, w Watcher) bool {
 		return t.allowed(acl, proto.PermRead, w.Auth())
 	})
+	t.watches.maxCount, t.watches.maxBytes = t.opts.maxWatches, t.opts.maxWatchPath
+	t.superSum = digestSum(t.opts.superDigest)
 	t.reset()
 	return t
 }
@@ -315,13 +336,56 @@ func (t *Tree) EphemeralCount() int {
 
 // Ephemerals maps each session to its sorted ephemeral paths (the dump 4lw).
 func (t *Tree) Ephemerals() map[int64][]string {
+	m, _ := t.EphemeralsUpTo(-1)
+	return m
+}
+
+// lineBudget bounds what a four-letter word copies under a lock: each
+// session id or path costs the bytes of its output line. A negative max
+// is no bound.
+type lineBudget struct{ left int }
+
+const sessionLine = len("\t0x0123456789abcdef\n")
+
+// take reports whether a line of n bytes still fits, and counts it.
+func (b *lineBudget) take(n int) bool {
+	if b.left < 0 {
+		return true
+	}
+	if n > b.left {
+		b.left = 0
+		return false
+	}
+	b.left -= n
+	return true
+}
+
+// EphemeralsUpTo is Ephemerals bounded for the dump 4lw: it stops copying
+// once the output lines would pass max bytes (negative: no bound), so the
+// read lock, which holds off applies, is held for a bounded time. complete
+// is false when something was left out.
+func (t *Tree) EphemeralsUpTo(max int) (m map[int64][]string, complete bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	out := make(map[int64][]string, len(t.ephemerals))
+	b := lineBudget{max}
+	out := make(map[int64][]string)
 	for id, set := range t.ephemerals {
-		out[id] = sortedKeys(set)
+		if !b.take(sessionLine) {
+			return out, false
+		}
+		paths := make([]string, 0, len(set))
+		for p := range set {
+			if !b.take(len(p) + 2) {
+				slices.Sort(paths)
+				out[id] = paths
+				return out, false
+			}
+			paths = append(paths, p)
+		}
+		slices.Sort(paths)
+		out[id] = paths
 	}
-	return out
+	return out, true
 }
 
 func sortedKeys(set map[string]struct{}) []string {
@@ -361,40 +425,88 @@ func (t *Tree) WatchCount() int {
 
 // WatchesBySession is the wchc 4lw (data watches, as ZooKeeper).
 func (t *Tree) WatchesBySession() map[int64][]string {
+	m, _ := t.WatchesBySessionUpTo(-1)
+	return m
+}
+
+// WatchesBySessionUpTo is WatchesBySession bounded as EphemeralsUpTo is:
+// the watch lock, which an apply needs to fire watches, is held only while
+// at most max bytes of output are copied.
+func (t *Tree) WatchesBySessionUpTo(max int) (m map[int64][]string, complete bool) {
 	t.wmu.Lock()
-	defer t.wmu.Unlock()
 	sets := map[int64]map[string]struct{}{}
+	b := lineBudget{max}
+	complete = true
+fill:
 	for w, ps := range t.watches.data.byWatcher {
 		id := w.SessionID()
 		if sets[id] == nil {
+			if !b.take(sessionLine) {
+				complete = false
+				break
+			}
 			sets[id] = map[string]struct{}{}
 		}
 		for p := range ps {
+			if _, dup := sets[id][p]; dup {
+				continue
+			}
+			if !b.take(len(p) + 2) {
+				complete = false
+				break fill
+			}
 			sets[id][p] = struct{}{}
 		}
 	}
+	t.wmu.Unlock()
 	out := make(map[int64][]string, len(sets))
 	for id, set := range sets {
 		out[id] = sortedKeys(set)
 	}
-	return out
+	return out, complete
 }
 
 // WatchesByPath is the wchp 4lw (data watches, as ZooKeeper).
 func (t *Tree) WatchesByPath() map[string][]int64 {
+	m, _ := t.WatchesByPathUpTo(-1)
+	return m
+}
+
+// WatchesByPathUpTo is WatchesByPath bounded as WatchesBySessionUpTo is.
+func (t *Tree) WatchesByPathUpTo(max int) (m map[string][]int64, complete bool) {
 	t.wmu.Lock()
-	defer t.wmu.Unlock()
-	out := make(map[string][]int64, len(t.watches.data.table))
+	out := make(map[string][]int64)
+	b := lineBudget{max}
+	complete = true
+fill:
 	for p, ws := range t.watches.data.table {
+		if !b.take(len(p) + 1) {
+			complete = false
+			break
+		}
 		ids := make([]int64, 0, len(ws))
 		for w := range ws {
+			if !b.take(sessionLine) {
+				complete = false
+				if len(ids) > 0 {
+					out[p] = ids
+				}
+				break fill
+			}
 			ids = append(ids, w.SessionID())
 		}
+		out[p] = ids
+	}
+	t.wmu.Unlock()
+	for p, ids := range out {
 		slices.Sort(ids)
 		out[p] = slices.Compact(ids)
 	}
-	return out
+	return out, complete
 }
+
+// WatchRefusals counts the watches refused so far for WithWatchLimits.
+func (t *Tree) WatchRefusals() int64 { return t.watchRefusals.Load() }
 
 // RemoveWatcher drops every watch of a closed connection.
 func (t *Tree) RemoveWatcher(w Watcher) {

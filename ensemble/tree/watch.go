@@ -21,14 +21,22 @@ const (
 type watchManager struct {
 	table     map[string]map[Watcher]uint8 // path -> watcher -> modes
 	byWatcher map[Watcher]map[string]struct{}
-	recursive int // paths holding modeRecursive; zero skips the parent walk
+	pathBytes map[Watcher]int // bytes of the paths in byWatcher[w]
+	recursive int             // paths holding modeRecursive; zero skips the parent walk
 }
 
 func newWatchManager() *watchManager {
 	return &watchManager{
 		table:     map[string]map[Watcher]uint8{},
 		byWatcher: map[Watcher]map[string]struct{}{},
+		pathBytes: map[Watcher]int{},
 	}
+}
+
+// holds reports whether w has a watch of any mode on path.
+func (m *watchManager) holds(path string, w Watcher) bool {
+	_, ok := m.byWatcher[w][path]
+	return ok
 }
 
 func (m *watchManager) add(path string, w Watcher, mode uint8) {
@@ -47,7 +55,10 @@ func (m *watchManager) add(path string, w Watcher, mode uint8) {
 		ps = map[string]struct{}{}
 		m.byWatcher[w] = ps
 	}
-	ps[path] = struct{}{}
+	if _, ok := ps[path]; !ok {
+		ps[path] = struct{}{}
+		m.pathBytes[w] += len(path)
+	}
 }
 
 // set replaces w's modes on path; zero removes the watch.
@@ -66,9 +77,13 @@ func (m *watchManager) set(path string, w Watcher, modes uint8) {
 		delete(m.table, path)
 	}
 	ps := m.byWatcher[w]
-	delete(ps, path)
+	if _, ok := ps[path]; ok {
+		delete(ps, path)
+		m.pathBytes[w] -= len(path)
+	}
 	if len(ps) == 0 {
 		delete(m.byWatcher, w)
+		delete(m.pathBytes, w)
 	}
 }
 
@@ -132,6 +147,8 @@ type watchState struct {
 	// watcher fails it for is dropped, its standard watch consumed all the
 	// same, as ServerCnxn.process does in ZooKeeper 3.8.4 and 3.9.2.
 	reads func(acl []proto.ACL, w Watcher) bool
+	// maxCount and maxBytes bound each watcher's watches (WithWatchLimits).
+	maxCount, maxBytes int
 }
 
 func newWatchState(reads func(acl []proto.ACL, w Watcher) bool) *watchState {
@@ -143,6 +160,27 @@ func (s *watchState) register(w Watcher) {
 		s.next++
 		s.seq[w] = s.next
 	}
+}
+
+// admit reports whether w may take the watches on path, in the managers
+// ms, that it does not hold yet without passing maxCount or maxBytes.
+// A watch it already holds costs nothing: adding a mode to it is free.
+func (s *watchState) admit(w Watcher, path string, ms ...*watchManager) bool {
+	if s.maxCount <= 0 && s.maxBytes <= 0 {
+		return true
+	}
+	n := 0
+	for _, m := range ms {
+		if !m.holds(path, w) {
+			n++
+		}
+	}
+	if n == 0 {
+		return true
+	}
+	count := len(s.data.byWatcher[w]) + len(s.child.byWatcher[w]) + n
+	bytes := s.data.pathBytes[w] + s.child.pathBytes[w] + n*len(path)
+	return (s.maxCount <= 0 || count <= s.maxCount) && (s.maxBytes <= 0 || bytes <= s.maxBytes)
 }
 
 func (s *watchState) addData(path string, w Watcher, mode uint8) {
