@@ -140,7 +140,11 @@ func outstandingFlood(t *testing.T, sc *scene) {
 	if peak > outstandingBound {
 		t.Errorf("the server held %d requests outstanding, want at most %d", peak, outstandingBound)
 	}
-	if p50 := percentile(during, 50); p50 > max(10*percentile(before, 50), 100*time.Millisecond) {
+	// A connection may keep maxOutstandingPerConnection writes in flight,
+	// and the bystander's write waits behind them in the log: a few
+	// hundred milliseconds under the race detector on a loaded machine.
+	// Queued behind the whole flood, it would wait seconds.
+	if p50 := percentile(during, 50); p50 > max(10*percentile(before, 50), time.Second) {
 		t.Errorf("bystander's median write latency %v during the flood, %v before", p50, percentile(before, 50))
 	}
 }
