@@ -221,5 +221,7 @@ func peerPort(t *testing.T, sc *scene) {
 	close(stop)
 	wg.Wait()
 	t.Logf("flood: %d connections opened, %d dials failed", opened, refusedN)
-
+	if opened <= peer.DefaultMaxPending {
+		t.Errorf("the flood opened %d connections, not more than the %d pending ones a server holds", opened, peer.DefaultMaxPending)
+	}
 }

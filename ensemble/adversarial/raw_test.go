@@ -68,7 +68,6 @@ func opCtx(t *testing.T) context.Context {
 // client never sends: pipelines it never reads, setWatches at will,
 // handshakes it never finishes.
 type raw struct {
-	t   *testing.T
 	nc  net.Conn
 	xid int32
 }
@@ -76,7 +75,7 @@ type raw struct {
 // rawSession connects from attackerIP and completes the handshake.
 func rawSession(t *testing.T, addr string) *raw {
 	t.Helper()
-	r := &raw{t: t, nc: dialFrom(t, attackerIP, addr)}
+	r := &raw{nc: dialFrom(t, attackerIP, addr)}
 	if err := r.write(proto.AppendFrame(nil, connectRequest())); err != nil {
 		t.Fatalf("handshake with %s: %v", addr, err)
 	}
