@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -151,7 +150,7 @@ func replay(t *testing.T, kind targetKind, a attack) {
 	began := time.Now()
 	a.run(t, sc)
 	ended := time.Now()
-	requireRunning(t, sc.target)
+	requireRunning(t, sc.members...)
 	if sc.cluster != nil {
 		sc.cluster.WaitLeader()
 	}
@@ -171,9 +170,9 @@ func replay(t *testing.T, kind targetKind, a attack) {
 
 // requireRunning fails the test at once if a server's Serve has returned,
 // before anything waits for it to serve.
-func requireRunning(t *testing.T, tg *target) {
+func requireRunning(t *testing.T, ms ...member) {
 	t.Helper()
-	for _, m := range tg.members {
+	for _, m := range ms {
 		select {
 		case <-m.Exited():
 			t.Fatalf("server %s: Serve returned %v", m.Addr(), m.ServeErr())
@@ -187,11 +186,7 @@ func requireRunning(t *testing.T, tg *target) {
 // requests succeed on it.
 func requireUp(t *testing.T, m member) {
 	t.Helper()
-	select {
-	case <-m.Exited():
-		t.Fatalf("server %s: Serve returned %v", m.Addr(), m.ServeErr())
-	default:
-	}
+	requireRunning(t, m)
 	if got := fourLetter(t, m.Addr(), "ruok"); got != "imok" {
 		t.Errorf("server %s: ruok = %q", m.Addr(), got)
 	}
@@ -223,9 +218,13 @@ func requireAcked(t *testing.T, tg *target, acked []string) {
 		if err != nil {
 			t.Fatalf("server %s: children of %s: %v", m.Addr(), bystanderDir, err)
 		}
+		present := make(map[string]bool, len(have))
+		for _, p := range have {
+			present[p] = true
+		}
 		lost := 0
 		for _, p := range acked {
-			if !slices.Contains(have, p) {
+			if !present[p] {
 				lost++
 				if lost <= 5 {
 					t.Errorf("server %s lost acknowledged write %s/%s", m.Addr(), bystanderDir, p)

@@ -135,7 +135,7 @@ func forgedPeer(t *testing.T, sc *scene) {
 			forge(t, sc, from, to, m)
 		}
 	}
-	requireRunning(t, sc.target)
+	requireRunning(t, sc.members...)
 	if now := sc.cluster.WaitLeader(); now != leader {
 		t.Errorf("leadership moved from server %d to server %d", leader.ID, now.ID)
 	}
