@@ -14,7 +14,7 @@ import (
 
 // attacks is every attack of issue 10, in its order.
 var attacks = []attack{
-	{name: "ForgedPeer", ensembleOnly: "a standalone server has no quorum port", run: forgedPeer},
+	{name: "ForgedPeer", ensembleOnly: "a standalone server has no quorum port", configure: quorumTLS, run: forgedPeer},
 	{name: "WatchesIgnoringACL", run: watchesIgnoringACL},
 	{name: "AddAuthAmplification", run: addAuthAmplification},
 	{name: "DiskFull", configure: smallDisk, stopsVictim: true, run: diskFull},

@@ -1,6 +1,7 @@
 package adversarial
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -114,6 +115,9 @@ type scene struct {
 	*target
 	by   *bystander
 	disk *ensembletest.Disk
+	// forger, when set, is the TLS configuration the attacker dials the
+	// quorum port with: the ensemble runs quorum TLS.
+	forger *tls.Config
 }
 
 func TestAttacks(t *testing.T) {

@@ -1,9 +1,11 @@
 package adversarial
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"sync"
 	"testing"
@@ -13,8 +15,12 @@ import (
 	gproto "google.golang.org/protobuf/proto"
 
 	"github.com/zookit/zookit/ensemble/config"
+	"github.com/zookit/zookit/ensemble/ensembletest"
 	"github.com/zookit/zookit/ensemble/peer"
 	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/ensemble/server"
+	"github.com/zookit/zookit/ensemble/tlsconf"
+	"github.com/zookit/zookit/ensemble/tlsconf/tlstest"
 	"github.com/zookit/zookit/ensemble/tree"
 )
 
@@ -71,6 +77,14 @@ func status(t *testing.T, s config.Server) (leader, term, zxid uint64) {
 func forge(t *testing.T, sc *scene, from, to uint64, msgs ...*raftpb.Message) {
 	t.Helper()
 	nc := dialFrom(t, attackerIP, serverLine(t, sc, to).QuorumAddr())
+	if sc.forger != nil {
+		tc := tls.Client(nc, sc.forger)
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return // refused at the handshake
+		}
+		nc = tc
+	}
 	b := peerHello(from, to)
 	for _, m := range msgs {
 		payload, err := gproto.Marshal(m)
@@ -80,10 +94,35 @@ func forge(t *testing.T, sc *scene, from, to uint64, msgs ...*raftpb.Message) {
 		b = append(b, peerFrame(peer.KindRaft, payload)...)
 	}
 	if _, err := nc.Write(b); err != nil {
+		if refused(err) {
+			return
+		}
 		t.Fatal(err)
 	}
-	nc.(*net.TCPConn).CloseWrite()
+	nc.(interface{ CloseWrite() error }).CloseWrite()
 	requireClosed(t, nc, 10*time.Second)
+}
+
+// quorumTLS runs the ensemble as an operator who read issue 10 would:
+// mutual TLS on the quorum links (sslQuorum, PEM ssl.quorum.* stores) with
+// every certificate bound to its server.N. The attacker gets a certificate
+// of the ensemble's own CA that names no member: the strongest forger short
+// of a stolen member key. Without quorum TLS the quorum port is
+// unauthenticated, as ZooKeeper's is without quorum authentication, and a
+// forged snapshot stops every member: the package doc of peer says so.
+func quorumTLS(t *testing.T, sc *scene) []ensembletest.Option {
+	ca := tlstest.NewCA(t, "ensemble-ca")
+	stores := map[uint64]map[string]string{}
+	for id := uint64(1); id <= 3; id++ {
+		name := peer.ServerIDName(id)
+		stores[id] = ca.Server(t, name, name).Stores(t, tlsconf.Quorum, tlsconf.PEM, t.TempDir(), "secret")
+	}
+	sc.forger = ca.Server(t, "intruder", peer.ServerIDName(9)).ClientConfig("127.0.0.1")
+	return []ensembletest.Option{ensembletest.WithConfig(func(cfg *config.Config) {
+		cfg.Other["sslQuorum"] = "true"
+		maps.Copy(cfg.Props, stores[cfg.MyID])
+		cfg.Props[server.RequireServerIDNameProperty] = "true"
+	})}
 }
 
 // requireClosed waits for the server to close nc, draining what it sends.

@@ -37,7 +37,11 @@
 // message before raft sees it.
 //
 // Without TLS none of this authenticates a peer: the id its hello claims
-// is taken on trust. With [Config].TLS the quorum links use mutual TLS
+// is taken on trust, as ZooKeeper's quorum port without quorum
+// authentication takes it, and anyone who reaches the port can stop the
+// ensemble (a forged, well-formed raft snapshot is enough; the adversarial
+// suite replays it). An ensemble on a network that others share needs TLS.
+// With [Config].TLS the quorum links use mutual TLS
 // (1.2 or later): the acceptor requires a client certificate that chains
 // to the trust store, and the dialer verifies the acceptor's certificate
 // the same way. The handshake runs on the connection's own goroutine,
