@@ -49,7 +49,13 @@ func attackerClient(t *testing.T, addr string) *zkwire.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() {
+		c.Close()
+		// The client's owner must drain its events; most attackers
+		// never look at them.
+		for range c.Events() {
+		}
+	})
 	if err := c.WaitConnected(opCtx(t)); err != nil {
 		t.Fatal(err)
 	}
