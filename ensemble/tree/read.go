@@ -2,6 +2,7 @@ package tree
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/zookit/zookit/ensemble/proto"
@@ -201,9 +202,10 @@ func (t *Tree) getData(c Caller, r *proto.PathWatch) (*proto.GetDataResponse, er
 	return &proto.GetDataResponse{Data: cloneData(n.data), Stat: t.statOut(n)}, nil
 }
 
-// cloneData copies node data for a reply; an empty node gives an empty,
-// non-nil slice, as ZooKeeper sends a zero-length buffer, not a null one.
-func cloneData(b []byte) []byte { return append([]byte{}, b...) }
+// cloneData copies a node's data for a reply, keeping null data null: a
+// client tells a node created with null data from one with empty data, as
+// ZooKeeper, which writes the former as length -1, lets it.
+func cloneData(b []byte) []byte { return slices.Clone(b) }
 
 func (t *Tree) getChildren(c Caller, r *proto.PathWatch, withStat bool) (*proto.ChildrenResponse, error) {
 	n, err := t.readable(c, r.Path)

@@ -219,9 +219,20 @@ func TestReads(t *testing.T) {
 	eq(t, "missing", count("/x"), any(proto.ErrNoNode))
 	r, _ := h.tr.Read(Caller{}, proto.OpGetChildren2, &proto.PathWatch{Path: "/a"})
 	eq(t, "getChildren2", r, proto.Record(&proto.ChildrenResponse{Children: []string{"b", "d"}, Stat: h.stat("/a"), WithStat: true}))
+	// Null data reads back null and empty data empty, as ZooKeeper
+	// writes them (length -1 and 0; interop.TestDifferentialNullData).
 	r, _ = h.tr.Read(Caller{}, proto.OpGetData, &proto.PathWatch{Path: "/a"})
+	if d := r.(*proto.GetDataResponse).Data; d != nil {
+		t.Fatalf("null data should read back null, got %#v", d)
+	}
+	h.createReq(proto.OpCreate, 0, &proto.CreateRequest{Path: "/empty", Data: []byte{}})
+	r, _ = h.tr.Read(Caller{}, proto.OpGetData, &proto.PathWatch{Path: "/empty"})
 	if d := r.(*proto.GetDataResponse).Data; d == nil || len(d) != 0 {
 		t.Fatalf("empty data should be a zero-length buffer, got %#v", d)
+	}
+	r, _ = h.tr.Read(Caller{}, proto.OpGetData, &proto.PathWatch{Path: "/"})
+	if d := r.(*proto.GetDataResponse).Data; d == nil || len(d) != 0 {
+		t.Fatalf("the root's data should be a zero-length buffer, got %#v", d)
 	}
 	_, err := h.tr.Read(Caller{}, proto.OpSync, &proto.PathRequest{Path: "/"})
 	eq(t, "unknown op", err, error(proto.ErrUnimplemented))

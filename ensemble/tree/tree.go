@@ -192,12 +192,13 @@ func (t *Tree) reset() {
 	t.ttls = map[string]struct{}{}
 	t.lastZxid = 0
 	t.dataSize = 0
-	t.put("/", &node{acl: openACL})
-	t.put(procPath, &node{acl: openACL})
-	t.put(quotaPath, &node{acl: openACL})
+	// DataTree's built-in nodes hold empty data, not null.
+	t.put("/", &node{acl: openACL, data: []byte{}})
+	t.put(procPath, &node{acl: openACL, data: []byte{}})
+	t.put(quotaPath, &node{acl: openACL, data: []byte{}})
 	// DataTree.addConfigNode sets the ACL with version -1, which lands in
 	// the stat: clients see aversion -1 on this node.
-	t.put(configPath, &node{acl: readACL, data: t.opts.configData, stat: proto.Stat{Aversion: -1}})
+	t.put(configPath, &node{acl: readACL, data: append([]byte{}, t.opts.configData...), stat: proto.Stat{Aversion: -1}})
 }
 
 // lookup finds a node; "" is the root's alias, as in DataTree.
