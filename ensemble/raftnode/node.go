@@ -243,13 +243,7 @@ func (n *Node) loop() error {
 // and peers hear of votes and appends only once they are durable.
 func (n *Node) handleReady(rd raft.Ready) error {
 	if rd.SoftState != nil {
-		// A pre-candidate keeps the leader it lost (raft changes Lead
-		// only with the term), but cannot reach it: it has none.
-		lead := rd.SoftState.Lead
-		if st := rd.SoftState.RaftState; st == raft.StatePreCandidate || st == raft.StateCandidate {
-			lead = 0
-		}
-		n.leader.Store(lead)
+		n.leader.Store(rd.SoftState.Lead)
 		n.leading.Store(rd.SoftState.RaftState == raft.StateLeader)
 		n.notify()
 	}

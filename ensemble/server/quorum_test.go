@@ -3,6 +3,8 @@ package server_test
 import (
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zookit/zookit/ensemble/ensembletest"
+	"github.com/zookit/zookit/ensemble/proto"
 )
 
 // connectAny connects a client that knows every given server, as a
@@ -387,4 +390,39 @@ func TestWholeEnsembleRestart(t *testing.T) {
 		t.Fatalf("session %x replaced by %x", sid, c.SessionID())
 	}
 	requireAll(t, cl, acked)
+}
+
+// A follower cut off from its quorum stops serving once it starts to
+// campaign, and closes a new client's handshake at once, as ZooKeeper's
+// LOOKING server does, so that the client moves on to a server that can
+// serve instead of waiting out a session proposal that cannot commit.
+func TestCutOffFollowerRefusesHandshakes(t *testing.T) {
+	cl := ensembletest.StartCluster(t, 3, 0)
+	lead := cl.WaitLeader()
+	var cut *ensembletest.Member
+	var rest []uint64
+	for _, m := range cl.Members() {
+		switch {
+		case m != lead && cut == nil:
+			cut = m
+		default:
+			rest = append(rest, m.ID)
+		}
+	}
+	cl.Partition([]uint64{cut.ID}, rest)
+	waitFor(t, "the cut-off follower to stop serving", func() bool { return !cut.Server().Serving() })
+	nc, err := net.Dial("tcp", cut.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := nc.Write(proto.AppendFrame(nil, &proto.ConnectRequest{Timeout: 4000, Passwd: make([]byte, 16)})); err != nil {
+		t.Fatal(err)
+	}
+	// At once means well inside the session's timeout, which the old
+	// behaviour waited out.
+	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := nc.Read(make([]byte, 64)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("handshake on a server without quorum: read %d bytes, %v; want the connection closed", n, err)
+	}
 }
