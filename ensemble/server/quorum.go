@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -195,6 +196,22 @@ func (s *Server) leaderStats() (learners, syncedFollowers, syncedObservers int) 
 		}
 	}
 	return learners, syncedFollowers, syncedObservers
+}
+
+// syncedObservers are the observers a leader is replicating to, by id.
+func (s *Server) syncedObservers() []uint64 {
+	st := s.node.Status()
+	if st.RaftState != raft.StateLeader {
+		return nil
+	}
+	var ids []uint64
+	for id, pr := range st.Progress {
+		if id != s.id && pr.IsLearner && pr.State == tracker.StateReplicate {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // SetPeerFilter drops the traffic between servers for which f returns

@@ -84,6 +84,10 @@ type Server struct {
 	stopping chan struct{}
 	wg       sync.WaitGroup
 	started  time.Time
+
+	// initialConfig is the configuration New was given, as zoo.cfg text
+	// (initial_configuration).
+	initialConfig string
 }
 
 // New opens the data directories, replays the log and returns a server
@@ -111,6 +115,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		stopping:         make(chan struct{}),
 		started:          time.Now(),
 		limits:           lim,
+		initialConfig:    cfg.String(),
 	}
 	for _, o := range opts {
 		o(s)
