@@ -41,7 +41,7 @@ const (
 	zkCliPath = "/usr/share/zookeeper/bin/zkCli.sh"
 	// servletAPI is what Jetty, and so ZooKeeper's AdminServer, needs.
 	servletAPI = "/usr/share/java/servlet-api.jar"
-	cliMtPath = "/usr/lib/zookeeper/bin/cli_mt"
+	cliMtPath  = "/usr/lib/zookeeper/bin/cli_mt"
 )
 
 // serverJVMFlags are the system properties both servers get: Apache ZooKeeper
