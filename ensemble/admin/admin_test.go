@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/ensembletest"
+	"github.com/zookit/zookit/ensemble/proto"
 	"github.com/zookit/zookit/ensemble/server"
 )
 
@@ -607,5 +609,86 @@ func TestBadSettingsStopTheStart(t *testing.T) {
 			srv.Close()
 			t.Errorf("%s: accepted", bad)
 		}
+	}
+}
+
+// setWatches opens a raw session on addr and sets exist watches on paths,
+// in frames that stay under jute.maxbuffer.
+func setWatches(t *testing.T, addr string, paths []string) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(nc)
+	send := func(b []byte) {
+		frame := binary.BigEndian.AppendUint32(nil, uint32(len(b)))
+		if _, err := nc.Write(append(frame, b...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recv := func() []byte {
+		b, err := proto.ReadFrame(r, nil, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	send(proto.Marshal(&proto.ConnectRequest{Timeout: 30000, Passwd: make([]byte, 16)}))
+	recv()
+	for xid := int32(1); len(paths) > 0; xid++ {
+		n := min(len(paths), 20_000)
+		e := proto.Encoder{}
+		(&proto.RequestHeader{Xid: xid, Type: proto.OpSetWatches}).Encode(&e)
+		(&proto.SetWatches{Exist: paths[:n]}).Encode(&e)
+		send(e.Buf)
+		var h proto.ReplyHeader
+		if err := proto.Unmarshal(recv(), &h); err != nil || h.Err != proto.OK {
+			t.Fatalf("setWatches: %+v %v", h, err)
+		}
+		paths = paths[n:]
+	}
+}
+
+// The JSON of watches_by_path and watches over more than
+// FourLetterWordMaxOutput bytes of watches is cut there as the 4lw is, and
+// says so.
+func TestWatchListsAreBounded(t *testing.T) {
+	s := ensembletest.Start(t)
+	base := serveAdmin(t, s.Server()) + "/commands"
+	const n = 80_000
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/watched/%06d", i)
+	}
+	setWatches(t, s.Addr(), paths)
+	for _, cmd := range []string{"watches_by_path", "watches"} {
+		resp, err := http.Get(base + "/" + cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var obj map[string]any
+		if err := json.Unmarshal(body, &obj); err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+		if want := fmt.Sprintf("output truncated at %d bytes", server.FourLetterWordMaxOutput); obj["error"] != want {
+			t.Errorf("%s over %d watches: error %v, want %q", cmd, n, obj["error"], want)
+		}
+		// Indented JSON costs more per entry than the text; a few times
+		// the bound is the most it may take.
+		if len(body) > 4*server.FourLetterWordMaxOutput {
+			t.Errorf("%s: %d bytes", cmd, len(body))
+		}
+	}
+	_, byPath := get(t, base+"/watches_by_path")
+	if got := len(byPath["path_to_session_ids"].(map[string]any)); got == 0 || got >= n {
+		t.Errorf("watches_by_path lists %d of %d paths", got, n)
+	}
+	if _, m := get(t, base+"/mntr"); m["four_letter_words_truncated"].(json.Number).String() != "3" {
+		t.Errorf("four_letter_words_truncated %v, want 3", m["four_letter_words_truncated"])
 	}
 }

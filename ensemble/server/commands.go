@@ -560,8 +560,8 @@ func (s *Server) dump(map[string]string) (dumpData, error) {
 // leaderData is leader's data.
 type leaderData struct {
 	IsLeader bool   `json:"is_leader"`
-	LeaderID uint64 `json:"leader_id"`
-	LeaderIP string `json:"leader_ip"`
+	LeaderID int64  `json:"leader_id"` // -1 while there is none, as ZooKeeper
+	LeaderIP string `json:"leader_ip"` // the leader's host; "" while there is none
 }
 
 // errNoQuorum is ZooKeeper's answer to leader from a standalone server.
@@ -571,10 +571,11 @@ func (s *Server) leader(map[string]string) (*leaderData, error) {
 	if s.cfg.Standalone() {
 		return nil, errNoQuorum
 	}
-	d := &leaderData{IsLeader: s.node.IsLeader(), LeaderID: s.node.Leader()}
+	lead := s.node.Leader()
+	d := &leaderData{IsLeader: s.node.IsLeader(), LeaderID: -1}
 	for _, sv := range s.cfg.Servers {
-		if sv.ID == d.LeaderID {
-			d.LeaderIP = sv.Host
+		if lead != 0 && sv.ID == lead {
+			d.LeaderID, d.LeaderIP = int64(lead), sv.Host
 		}
 	}
 	return d, nil
