@@ -44,8 +44,10 @@ type Commands interface {
 	// AdminCommands lists the primary names of the commands.
 	AdminCommands() []string
 	// RunAdminCommand runs the command called name, a primary name or an
-	// alias, with the keyword arguments args; false when there is none.
-	RunAdminCommand(name string, args map[string]string) (Result, bool)
+	// alias; false when there is none. No command of zookit's takes
+	// ZooKeeper's keyword arguments (set_trace_mask's traceMask is the only
+	// one in 3.8), so the query string is not read.
+	RunAdminCommand(name string) (Result, bool)
 }
 
 // Settings are the admin.* keys of a configuration.
@@ -136,7 +138,7 @@ func Handler(cmds Commands, commandURL string) http.Handler {
 		case rest == "" || rest == "/":
 			list(w, cmds, commandURL)
 		default:
-			run(w, r, cmds, rest[1:])
+			run(w, cmds, rest[1:])
 		}
 	})
 }
@@ -151,12 +153,8 @@ func list(w http.ResponseWriter, cmds Commands, commandURL string) {
 	w.Write(b.Bytes())
 }
 
-func run(w http.ResponseWriter, r *http.Request, cmds Commands, name string) {
-	args := map[string]string{}
-	for k, v := range r.URL.Query() {
-		args[k] = v[0]
-	}
-	res, ok := cmds.RunAdminCommand(name, args)
+func run(w http.ResponseWriter, cmds Commands, name string) {
+	res, ok := cmds.RunAdminCommand(name)
 	if !ok {
 		res = Result{Command: name, Error: "Unknown command: " + name}
 	}

@@ -2,8 +2,8 @@
 // the monitoring commands at admin.commandURL and runs one at
 // <commandURL>/<name>, answering with a JSON object that carries the
 // command's fields plus "command" (its primary name) and "error" (null, or
-// why it failed), as ZooKeeper 3.8's JettyAdminServer does. Keyword
-// arguments come from the query string, the first value of each.
+// why it failed), as ZooKeeper 3.8's JettyAdminServer does. No command
+// takes arguments, so the query string is ignored.
 //
 // The package knows HTTP and the response envelope only. The commands, and
 // the typed data behind them that the four-letter words print as text, are

@@ -22,15 +22,15 @@ import (
 // AdminServer as JSON, through the data's json tags, which carry
 // ZooKeeper's field names (Commands.java and the classes it serializes).
 type command struct {
-	names []string // AdminServer names, primary first; nil for none
+	names []string // AdminServer names, primary first
 	word  string   // four-letter word; "" for none
 	// serving: answered only while the server serves (notServing
 	// otherwise), in both forms.
 	serving bool
 	// expensive: the answer grows with the data, so the command runs one
-	// at a time (see FourLetterWord).
+	// at a time (see exec).
 	expensive bool
-	run       func(s *Server, args map[string]string) output
+	run       func(s *Server) output
 }
 
 // output is what a command made: its data, the error its JSON reports,
@@ -46,9 +46,9 @@ var errTruncated = fmt.Errorf("output truncated at %d bytes", FourLetterWordMaxO
 
 // def builds a command from a typed data function and the text its
 // four-letter word prints from that data (nil for none).
-func def[T any](names []string, word string, run func(*Server, map[string]string) (T, error), text func(*Server, *strings.Builder, T)) command {
-	return command{names: names, word: word, run: func(s *Server, args map[string]string) output {
-		d, err := run(s, args)
+func def[T any](names []string, word string, run func(*Server) (T, error), text func(*Server, *strings.Builder, T)) command {
+	return command{names: names, word: word, run: func(s *Server) output {
+		d, err := run(s)
 		out := output{data: d, err: err}
 		if text != nil {
 			out.text = func(b *strings.Builder) { text(s, b, d) }
@@ -71,8 +71,8 @@ func constText[T any](text string) func(*Server, *strings.Builder, T) {
 // commands are the monitoring commands zookit has; the package doc of
 // ensemble/admin lists those of ZooKeeper it has not and why.
 var commands = []command{
-	def([]string{"ruok"}, "ruok", func(*Server, map[string]string) (noData, error) { return noData{}, nil }, constText[noData]("imok")),
-	def([]string{"is_read_only", "isro"}, "isro", func(*Server, map[string]string) (readOnly, error) { return readOnly{}, nil }, constText[readOnly]("rw")),
+	def([]string{"ruok"}, "ruok", func(*Server) (noData, error) { return noData{}, nil }, constText[noData]("imok")),
+	def([]string{"is_read_only", "isro"}, "isro", func(*Server) (readOnly, error) { return readOnly{}, nil }, constText[readOnly]("rw")),
 	def([]string{"server_stats", "srvr"}, "srvr", (*Server).srvr, (*Server).writeSrvr).needsServing(),
 	def([]string{"stats", "stat"}, "stat", (*Server).stat, (*Server).writeStat).needsServing(),
 	def([]string{"monitor", "mntr"}, "mntr", (*Server).mntr, (*Server).writeMntr).needsServing(),
@@ -113,12 +113,12 @@ var byWord, byName = func() (map[string]*command, map[string]*command) {
 // FourLetterWordMaxOutput bytes and format them, and many at once would
 // take the memory and CPU the clients need. The lock is held while the
 // data is made and printed, never while it is written to a client.
-func (s *Server) exec(c *command, args map[string]string, print func(output)) {
+func (s *Server) exec(c *command, use func(output)) {
 	if c.expensive {
 		s.dumpMu.Lock()
 		defer s.dumpMu.Unlock()
 	}
-	print(c.run(s, args))
+	use(c.run(s))
 }
 
 // AdminCommands lists the AdminServer's primary command names, sorted.
@@ -134,7 +134,7 @@ func (s *Server) AdminCommands() []string {
 // RunAdminCommand runs the command the AdminServer calls name (see
 // admin.Commands); it does not apply the four-letter word whitelist, as
 // ZooKeeper's AdminServer does not.
-func (s *Server) RunAdminCommand(name string, args map[string]string) (admin.Result, bool) {
+func (s *Server) RunAdminCommand(name string) (admin.Result, bool) {
 	c, ok := byName[name]
 	if !ok {
 		return admin.Result{}, false
@@ -144,7 +144,7 @@ func (s *Server) RunAdminCommand(name string, args map[string]string) (admin.Res
 		res.Error = strings.TrimSuffix(notServing, "\n")
 		return res, true
 	}
-	s.exec(c, args, func(out output) {
+	s.exec(c, func(out output) {
 		res.Data = out.data
 		if out.err != nil {
 			res.Error = out.err.Error()
@@ -153,8 +153,9 @@ func (s *Server) RunAdminCommand(name string, args map[string]string) (admin.Res
 			s.stats.truncated4lw.Add(1)
 		}
 		if c.expensive {
-			// Encode under dumpMu, as the four-letter word formats under it,
-			// so that at most one large answer is held at a time.
+			// Encode under dumpMu, as the four-letter word formats under
+			// it: the typed copy is gone before the next expensive command
+			// starts, and only the bytes are written, without the lock.
 			if buf, err := json.Marshal(out.data); err == nil {
 				res.Data = json.RawMessage(buf)
 			}
@@ -207,7 +208,7 @@ type statData struct {
 	connsData
 }
 
-func (s *Server) srvr(map[string]string) (srvrData, error) {
+func (s *Server) srvr() (srvrData, error) {
 	lo, avg, hi, _ := s.stats.lat.read()
 	return srvrData{
 		Version: Version,
@@ -230,8 +231,8 @@ func (s *Server) srvr(map[string]string) (srvrData, error) {
 	}, nil
 }
 
-func (s *Server) stat(args map[string]string) (statData, error) {
-	d, _ := s.srvr(args)
+func (s *Server) stat() (statData, error) {
+	d, _ := s.srvr()
 	return statData{d, s.connections(true)}, nil
 }
 
@@ -314,9 +315,9 @@ func (s *Server) connections(brief bool) connsData {
 	return d
 }
 
-func (s *Server) cons(map[string]string) (connsData, error) { return s.connections(false), nil }
+func (s *Server) cons() (connsData, error) { return s.connections(false), nil }
 
-func (s *Server) crst(map[string]string) (noData, error) {
+func (s *Server) crst() (noData, error) {
 	for _, c := range s.connList() {
 		c.recved.Store(0)
 		c.sent.Store(0)
@@ -325,7 +326,7 @@ func (s *Server) crst(map[string]string) (noData, error) {
 	return noData{}, nil
 }
 
-func (s *Server) srst(map[string]string) (noData, error) {
+func (s *Server) srst() (noData, error) {
 	s.stats.recved.Store(0)
 	s.stats.sent.Store(0)
 	s.stats.lat.reset()
@@ -346,7 +347,7 @@ func (m metrics) MarshalJSON() ([]byte, error) {
 	return orderedJSON(len(m), func(i int) (string, any) { return m[i].name, m[i].value })
 }
 
-func (s *Server) mntr(map[string]string) (metrics, error) {
+func (s *Server) mntr() (metrics, error) {
 	lo, avg, hi, _ := s.stats.lat.read()
 	var m metrics
 	kv := func(k string, v any) { m = append(m, metric{k, v}) }
@@ -409,7 +410,7 @@ type confData struct {
 	ClientPortListenBacklog int    `json:"client_port_listen_backlog"`
 }
 
-func (s *Server) conf(map[string]string) (confData, error) {
+func (s *Server) conf() (confData, error) {
 	cfg := s.cfg
 	d := confData{
 		ClientPort:              cfg.ClientPort,
@@ -441,7 +442,7 @@ func (p properties) MarshalJSON() ([]byte, error) {
 	return orderedJSON(len(p), func(i int) (string, any) { return p[i].key, p[i].value })
 }
 
-func (s *Server) envi(map[string]string) (properties, error) {
+func (s *Server) envi() (properties, error) {
 	host, _ := os.Hostname()
 	wd, _ := os.Getwd()
 	home, _ := os.UserHomeDir()
@@ -460,7 +461,7 @@ func (s *Server) envi(map[string]string) (properties, error) {
 
 // sysp lists the system properties the server was started with, sorted:
 // zoo.cfg's unknown keys as zookeeper.<key>, and -D flags.
-func (s *Server) sysp(map[string]string) (properties, error) {
+func (s *Server) sysp() (properties, error) {
 	var p properties
 	for _, k := range slices.Sorted(maps.Keys(s.cfg.Props)) {
 		p = append(p, property{k, s.cfg.Props[k]})
@@ -474,7 +475,7 @@ type dirsData struct {
 	LogDirSize  int64 `json:"logdir_size"`
 }
 
-func (s *Server) dirs(map[string]string) (dirsData, error) {
+func (s *Server) dirs() (dirsData, error) {
 	return dirsData{dirSize(s.cfg.DataDir), dirSize(s.logDir())}, nil
 }
 
@@ -485,7 +486,7 @@ type watchSummary struct {
 	Total       int `json:"num_total_watches"`
 }
 
-func (s *Server) wchs(map[string]string) (watchSummary, error) {
+func (s *Server) wchs() (watchSummary, error) {
 	conns, paths, total := s.tree.WatchSummary()
 	return watchSummary{conns, paths, total}, nil
 }
@@ -512,12 +513,12 @@ func cut(complete bool) error {
 
 // wchc and wchp copy at most FourLetterWordMaxOutput bytes of output under
 // the locks applies need; they are formatted without them.
-func (s *Server) wchc(map[string]string) (wchcData, error) {
+func (s *Server) wchc() (wchcData, error) {
 	m, complete := s.tree.WatchesBySessionUpTo(FourLetterWordMaxOutput)
 	return wchcData{m, complete}, cut(complete)
 }
 
-func (s *Server) wchp(map[string]string) (wchpData, error) {
+func (s *Server) wchp() (wchpData, error) {
 	m, complete := s.tree.WatchesByPathUpTo(FourLetterWordMaxOutput)
 	return wchpData{m, complete}, cut(complete)
 }
@@ -533,7 +534,7 @@ type dumpData struct {
 	complete   bool
 }
 
-func (s *Server) dump(map[string]string) (dumpData, error) {
+func (s *Server) dump() (dumpData, error) {
 	sessions, complete := s.sessions.snapshotUpTo(FourLetterWordMaxOutput / len("\t0x0123456789abcdef\n"))
 	d := dumpData{Expiry: map[int64][]int64{}, Ephemerals: map[int64][]string{}, sessions: len(sessions)}
 	for id, at := range sessions {
@@ -567,7 +568,7 @@ type leaderData struct {
 // errNoQuorum is ZooKeeper's answer to leader from a standalone server.
 var errNoQuorum = errors.New("server is not initialized")
 
-func (s *Server) leader(map[string]string) (*leaderData, error) {
+func (s *Server) leader() (*leaderData, error) {
 	if s.cfg.Standalone() {
 		return nil, errNoQuorum
 	}
@@ -594,7 +595,7 @@ type votingView struct {
 	Config map[uint64]serverView `json:"current_config"`
 }
 
-func (s *Server) votingView(map[string]string) (votingView, error) {
+func (s *Server) votingView() (votingView, error) {
 	v := votingView{Config: map[uint64]serverView{}}
 	if s.cfg.Standalone() {
 		return v, nil
@@ -631,7 +632,7 @@ type observersData struct {
 	Observers []observerInfo `json:"observers"`
 }
 
-func (s *Server) observers(map[string]string) (observersData, error) {
+func (s *Server) observers() (observersData, error) {
 	d := observersData{Observers: []observerInfo{}}
 	if s.cfg.Standalone() || !s.node.IsLeader() {
 		return d, nil
@@ -655,7 +656,7 @@ type initialConfig struct {
 	Config string `json:"initial_configuration"`
 }
 
-func (s *Server) icfg(map[string]string) (initialConfig, error) {
+func (s *Server) icfg() (initialConfig, error) {
 	return initialConfig{s.initialConfig}, nil
 }
 

@@ -54,7 +54,7 @@ func (s *Server) FourLetterWord(cmd string) string {
 				b.WriteString("zk_storage_failed\t1\n")
 			}
 		} else {
-			s.exec(c, nil, func(out output) { out.text(&b) })
+			s.exec(c, func(out output) { out.text(&b) })
 		}
 	} else {
 		b.WriteString(cmd + " is not executed because it is not in the whitelist.\n")
