@@ -158,7 +158,7 @@ func run(w http.ResponseWriter, cmds Commands, name string) {
 	if !ok {
 		res = Result{Command: name, Error: "Unknown command: " + name}
 	}
-	body, err := Encode(res)
+	body, err := encode(res)
 	if err != nil {
 		body = []byte(`{"error": "Exception writing command response to JSON"}`)
 	}
@@ -168,9 +168,9 @@ func run(w http.ResponseWriter, cmds Commands, name string) {
 	w.Write(append(body, '\n'))
 }
 
-// Encode renders res as ZooKeeper's JSON: the fields of res.Data, then
+// encode renders res as ZooKeeper's JSON: the fields of res.Data, then
 // "command" and "error", indented.
-func Encode(res Result) ([]byte, error) {
+func encode(res Result) ([]byte, error) {
 	data := []byte("{}")
 	if res.Data != nil {
 		var err error
