@@ -24,13 +24,13 @@ var adminCompared = []string{
 	"ruok", "server_stats", "stats", "monitor", "configuration", "connections", "environment",
 	"dirs", "watch_summary", "watches", "watches_by_path", "dump", "leader", "voting_view",
 	"observers", "is_read_only", "connection_stat_reset", "stat_reset", "system_properties",
-	"initial_configuration",
+	"initial_configuration", "last_snapshot",
 }
 
 // adminLeftOut are Apache ZooKeeper's commands that zookit does not have;
 // the package doc of ensemble/admin says why.
 var adminLeftOut = []string{
-	"get_trace_mask", "hash", "last_snapshot", "observer_connection_stat_reset",
+	"get_trace_mask", "hash", "observer_connection_stat_reset",
 	"set_trace_mask", "zabstate",
 }
 

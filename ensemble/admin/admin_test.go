@@ -164,6 +164,7 @@ var standaloneCommands = map[string]want{
 	"stat_reset":            {},
 	"system_properties":     {"zookeeper.4lw.commands.whitelist": "string"},
 	"initial_configuration": {"initial_configuration": "string"},
+	"last_snapshot":         {"zxid": "string", "timestamp": "number"},
 }
 
 // aliases are ZooKeeper's other names for the commands.
@@ -173,6 +174,7 @@ var aliases = map[string]string{
 	"wchs": "watch_summary", "wchc": "watches", "wchp": "watches_by_path", "lead": "leader",
 	"obsr": "observers", "isro": "is_read_only", "crst": "connection_stat_reset",
 	"srst": "stat_reset", "sysp": "system_properties", "icfg": "initial_configuration",
+	"lsnp": "last_snapshot",
 }
 
 // checkFields fails unless obj has every field of w with its type.
@@ -690,5 +692,41 @@ func TestWatchListsAreBounded(t *testing.T) {
 	}
 	if _, m := get(t, base+"/mntr"); m["four_letter_words_truncated"].(json.Number).String() != "3" {
 		t.Errorf("four_letter_words_truncated %v, want 3", m["four_letter_words_truncated"])
+	}
+}
+
+// last_snapshot follows the snapshots raft writes: their zxid, in hex,
+// and when they were written.
+func TestLastSnapshot(t *testing.T) {
+	s := ensembletest.Start(t, ensembletest.WithConfig(func(c *config.Config) { c.SnapCount = 10 }))
+	base := serveAdmin(t, s.Server()) + "/commands"
+	c, _, err := zk.Connect([]string{s.Addr()}, 10*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 30 {
+		if _, err := c.Create(fmt.Sprintf("/n%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, obj := get(t, base+"/lsnp")
+		zxid, err := strconv.ParseInt(obj["zxid"].(string), 16, 64)
+		if err != nil {
+			t.Fatalf("last_snapshot zxid %v", obj["zxid"])
+		}
+		ts, _ := obj["timestamp"].(json.Number).Int64()
+		if zxid >= 10 {
+			if age := time.Since(time.Unix(ts, 0)); age < -time.Second || age > time.Minute {
+				t.Errorf("last_snapshot at %d, %v ago", ts, age)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("last_snapshot still %v after 30 writes with snapCount=10", obj)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

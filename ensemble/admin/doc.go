@@ -58,6 +58,8 @@
 //	system_properties, sysp           the zookeeper.* properties the server was given (zoo.cfg's
 //	                                  unknown keys and -D flags); ZooKeeper lists the JVM's
 //	initial_configuration, icfg       the configuration the server started with, as zoo.cfg text
+//	last_snapshot, lsnp               zxid (hex) and timestamp (s) of raft's last snapshot on disk,
+//	                                  or of the one the server started from
 //
 // The commands that answer "This ZooKeeper instance is not currently
 // serving requests" as four-letter words while the server has no leader
@@ -69,8 +71,6 @@
 //
 //	zabstate                        zookit runs raft, not Zab: there is no Zab phase to report
 //	hash                            the tree keeps no digest log; replicas agree by raft's log
-//	last_snapshot                   snapshots are raft's (package raftnode), which does not
-//	                                report its last one; ZooKeeper's zxid/timestamp would be a guess
 //	get_trace_mask, set_trace_mask  there is no ZooTrace; a mask that changes nothing would be
 //	                                a setting accepted and not honoured
 //	observer_connection_stat_reset  observers are raft learners with no connection of their own

@@ -91,6 +91,7 @@ var commands = []command{
 	def([]string{"observers", "obsr"}, "", (*Server).observers, nil),
 	def([]string{"system_properties", "sysp"}, "", (*Server).sysp, nil),
 	def([]string{"initial_configuration", "icfg"}, "", (*Server).icfg, nil),
+	def([]string{"last_snapshot", "lsnp"}, "", (*Server).lastSnapshot, nil),
 }
 
 // byWord and byName index commands by four-letter word and by every
@@ -658,6 +659,25 @@ type initialConfig struct {
 
 func (s *Server) icfg() (initialConfig, error) {
 	return initialConfig{s.initialConfig}, nil
+}
+
+// snapshotData is last_snapshot's data: the zxid the snapshot holds the
+// state at, in hex, and when it was written, in seconds, as ZooKeeper
+// reports them; -1 when that time is unknown.
+type snapshotData struct {
+	Zxid      string `json:"zxid"`
+	Timestamp int64  `json:"timestamp"`
+}
+
+// lastSnapshot reports raft's snapshot, which a zxid names since zxids are
+// log indexes.
+func (s *Server) lastSnapshot() (snapshotData, error) {
+	info := s.node.LastSnapshot()
+	d := snapshotData{Zxid: strconv.FormatUint(info.Index, 16), Timestamp: -1}
+	if !info.Saved.IsZero() {
+		d.Timestamp = info.Saved.Unix()
+	}
+	return d, nil
 }
 
 // orderedJSON writes n key/value pairs as one JSON object in their order.
