@@ -41,6 +41,10 @@ var (
 	adminApacheOnly = map[string][]string{
 		"server_stats": serverStatsApacheOnly,
 		"stats":        serverStatsApacheOnly,
+		// A raft learner is no connection of its own: no connection time
+		// or packet counts.
+		"observers": {"observers[].established", "observers[].queued_packets", "observers[].queued_packets_size",
+			"observers[].packets_received", "observers[].packets_sent", "observers[].requests"},
 		// The JVM's, where zookit has Go's.
 		"environment": {"java.version", "java.vendor", "java.home", "java.class.path",
 			"java.library.path", "java.io.tmpdir", "java.compiler", "os.version",
@@ -264,14 +268,14 @@ func TestAdminServerShapes(t *testing.T) {
 }
 
 // TestAdminServerEnsembleShapes compares leader, voting_view and observers
-// between three-server ensembles of each, server by server of the same
-// role.
+// between ensembles of three voters and an observer of each, server by
+// server of the same role.
 func TestAdminServerEnsembleShapes(t *testing.T) {
 	Require(t, AdminServer)
-	apacheOpts, apacheBases := adminOptions(t, 3)
-	zookitOpts, zookitBases := adminOptions(t, 3)
-	apacheAddrs := StartApacheEnsemble(t, 3, 0, apacheOpts)
-	zookitAddrs := StartZookitEnsemble(t, 3, 0, zookitOpts)
+	apacheOpts, apacheBases := adminOptions(t, 4)
+	zookitOpts, zookitBases := adminOptions(t, 4)
+	apacheAddrs := StartApacheEnsemble(t, 3, 1, apacheOpts)
+	zookitAddrs := StartZookitEnsemble(t, 3, 1, zookitOpts)
 	byRole := func(addrs, bases []string) map[string]string {
 		m := map[string]string{}
 		for i, a := range addrs {
@@ -280,7 +284,7 @@ func TestAdminServerEnsembleShapes(t *testing.T) {
 		return m
 	}
 	apache, zookit := byRole(apacheAddrs, apacheBases), byRole(zookitAddrs, zookitBases)
-	for _, role := range []string{"leader", "follower"} {
+	for _, role := range []string{"leader", "follower", "observer"} {
 		if apache[role] == "" || zookit[role] == "" {
 			t.Fatalf("no %s: Apache ZooKeeper %v, zkserver %v", role, apache, zookit)
 		}
@@ -289,6 +293,9 @@ func TestAdminServerEnsembleShapes(t *testing.T) {
 			compareAdmin(t, cmd, a, z)
 			if cmd == "leader" && a["is_leader"] != z["is_leader"] {
 				t.Errorf("%s: is_leader %v in Apache ZooKeeper, %v in zkserver", role, a["is_leader"], z["is_leader"])
+			}
+			if cmd == "observers" && fmt.Sprint(a["synced_observers"]) != fmt.Sprint(z["synced_observers"]) {
+				t.Errorf("%s: synced_observers %v in Apache ZooKeeper, %v in zkserver", role, a["synced_observers"], z["synced_observers"])
 			}
 		}
 	}

@@ -515,7 +515,7 @@ func TestEnsembleCommands(t *testing.T) {
 		list := obs["observers"].([]any)
 		if len(list) == 1 && obs["synced_observers"].(json.Number).String() == "1" {
 			o := list[0].(map[string]any)
-			checkFields(t, "observers[0]", o, want{"sid": "number", "remote_socket_address": "string"})
+			checkFields(t, "observers[0]", o, want{"sid": "number", "remote_socket_address": "string", "last_zxid": "number"})
 			if o["sid"].(json.Number).String() != "4" {
 				t.Errorf("observer %v, want sid 4", o)
 			}

@@ -84,9 +84,10 @@
 // mutual-TLS counts are not measured); most of ZooKeeper's several hundred
 // monitor keys (see ensemble/server); the JVM's entries of environment;
 // observers' established, queued_packets, queued_packets_size,
-// packets_received, packets_sent, requests and last_zxid (an observer has
-// sid and remote_socket_address, its quorum address). The interop tests
-// list every difference and fail when one appears or goes.
+// packets_received, packets_sent and requests (an observer is a raft
+// learner, not a connection of its own: it has sid, last_zxid, the last it
+// acknowledged, and remote_socket_address, its quorum address). The
+// interop tests list every difference and fail when one appears or goes.
 //
 // Like ZooKeeper's, the AdminServer does not apply the four-letter word
 // whitelist (4lw.commands.whitelist) and has no authentication: bind it to

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -619,10 +620,12 @@ func (s *Server) votingView() (votingView, error) {
 }
 
 // observerInfo is the part of ZooKeeper's LearnerHandler info that
-// zookit has: raft learners are not connections of their own.
+// zookit has: raft learners are not connections of their own, so there
+// are no connection times or packet counts.
 type observerInfo struct {
-	Remote string `json:"remote_socket_address"`
-	SID    uint64 `json:"sid"`
+	Remote   string `json:"remote_socket_address"` // its quorum address
+	SID      uint64 `json:"sid"`
+	LastZxid int64  `json:"last_zxid"` // the last it has acknowledged
 }
 
 // observersData is observers' data: on the leader, the observers raft is
@@ -635,11 +638,11 @@ type observersData struct {
 
 func (s *Server) observers() (observersData, error) {
 	d := observersData{Observers: []observerInfo{}}
-	if s.cfg.Standalone() || !s.node.IsLeader() {
+	if s.cfg.Standalone() {
 		return d, nil
 	}
-	for _, id := range s.syncedObservers() {
-		info := observerInfo{SID: id}
+	for id, zxid := range s.syncedObservers() {
+		info := observerInfo{SID: id, LastZxid: zxid}
 		for _, sv := range s.cfg.Servers {
 			if sv.ID == id {
 				info.Remote = sv.QuorumAddr()
@@ -647,6 +650,7 @@ func (s *Server) observers() (observersData, error) {
 		}
 		d.Observers = append(d.Observers, info)
 	}
+	slices.SortFunc(d.Observers, func(a, b observerInfo) int { return cmp.Compare(a.SID, b.SID) })
 	d.Synced = len(d.Observers)
 	return d, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -198,20 +197,20 @@ func (s *Server) leaderStats() (learners, syncedFollowers, syncedObservers int) 
 	return learners, syncedFollowers, syncedObservers
 }
 
-// syncedObservers are the observers a leader is replicating to, by id.
-func (s *Server) syncedObservers() []uint64 {
+// syncedObservers are the observers a leader is replicating to, by id,
+// with the last zxid each has acknowledged; none when not leading.
+func (s *Server) syncedObservers() map[uint64]int64 {
 	st := s.node.Status()
 	if st.RaftState != raft.StateLeader {
 		return nil
 	}
-	var ids []uint64
+	obs := map[uint64]int64{}
 	for id, pr := range st.Progress {
 		if id != s.id && pr.IsLearner && pr.State == tracker.StateReplicate {
-			ids = append(ids, id)
+			obs[id] = int64(pr.Match)
 		}
 	}
-	slices.Sort(ids)
-	return ids
+	return obs
 }
 
 // SetPeerFilter drops the traffic between servers for which f returns
