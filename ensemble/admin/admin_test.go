@@ -730,3 +730,50 @@ func TestLastSnapshot(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A server cut off from its quorum answers the commands that need a
+// serving server with ZooKeeper's error, and the others as usual.
+func TestNotServing(t *testing.T) {
+	c := ensembletest.StartCluster(t, 3, 0)
+	leader := c.WaitLeader()
+	var lone *ensembletest.Member
+	for _, m := range c.Members() {
+		if m.ID != leader.ID {
+			lone = m
+			break
+		}
+	}
+	base := serveAdmin(t, lone.Server()) + "/commands"
+	var others []uint64
+	for _, m := range c.Members() {
+		if m != lone {
+			others = append(others, m.ID)
+		}
+	}
+	c.Partition([]uint64{lone.ID}, others)
+	const notServing = "This ZooKeeper instance is not currently serving requests"
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, obj := get(t, base+"/srvr"); obj["error"] == notServing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("srvr kept answering on a server with no leader")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, cmd := range []string{"monitor", "stats", "connections", "dirs", "dump", "watch_summary", "watches", "watches_by_path"} {
+		if _, obj := get(t, base+"/"+cmd); obj["error"] != notServing || obj["command"] != cmd {
+			t.Errorf("%s without a leader: %v", cmd, obj)
+		}
+	}
+	for _, cmd := range []string{"ruok", "configuration", "environment", "voting_view", "is_read_only"} {
+		if _, obj := get(t, base+"/"+cmd); obj["error"] != nil {
+			t.Errorf("%s without a leader: %v", cmd, obj)
+		}
+	}
+	if _, obj := get(t, base+"/leader"); obj["leader_id"].(json.Number).String() != "-1" || obj["leader_ip"] != "" {
+		t.Errorf("leader without a leader: %v", obj)
+	}
+	c.Heal()
+}
