@@ -114,17 +114,17 @@ func javaDouble(f float64) string {
 // monitoring that parse them keep working.
 
 func (s *Server) writeSrvr(b *strings.Builder, d srvrData) {
-	s.writeStatText(b, d, nil)
+	s.writeStatText(b, d, false, nil)
 }
 
 func (s *Server) writeStat(b *strings.Builder, d statData) {
-	s.writeStatText(b, d.srvrData, d.all)
+	s.writeStatText(b, d.srvrData, true, d.all)
 }
 
-// writeStatText is srvr's text, and stat's when clients is not nil.
-func (s *Server) writeStatText(b *strings.Builder, d srvrData, clients []connInfo) {
+// writeStatText is srvr's text, and stat's, which lists the clients.
+func (s *Server) writeStatText(b *strings.Builder, d srvrData, withClients bool, clients []connInfo) {
 	fmt.Fprintf(b, "Zookeeper version: %s\n", d.Version)
-	if clients != nil {
+	if withClients {
 		b.WriteString("Clients:\n")
 		for _, c := range clients {
 			c.write(b)
