@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	stdlog "log"
 	"net"
 	"net/http"
 	"strconv"
@@ -117,8 +118,17 @@ func NewServer(cmds Commands, set Settings, log *zap.Logger) *http.Server {
 		WriteTimeout:      set.IdleTimeout,
 		IdleTimeout:       set.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          zap.NewStdLog(log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))),
+		ErrorLog:          errorLog(log),
 	}
+}
+
+// errorLog is where net/http reports what goes wrong with a connection (a
+// failed accept, a recovered panic): warnings, since no request causes one
+// in the normal course.
+func errorLog(log *zap.Logger) *stdlog.Logger {
+	// Only an invalid level fails, and WarnLevel is valid.
+	l, _ := zap.NewStdLogAt(log, zap.WarnLevel)
+	return l
 }
 
 // Handler serves cmds under commandURL ("" for the root, else a path
