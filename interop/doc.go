@@ -14,7 +14,9 @@
 // (Console). The recipe tests run the bodies of lock/locktest,
 // election/electiontest, barrier/barriertest, counter/countertest,
 // queue/queuetest, cache/cachetest and node/nodetest against both servers,
-// and put Go and Curator participants on one path.
+// and put Go and Curator participants on one path. The AdminServer tests
+// compare the JSON of Apache ZooKeeper's AdminServer (which needs Debian's
+// libservlet-api-java) with zkserver's, field names and types.
 //
 // A missing peer skips the test with the name of the Debian package to
 // install, unless ZOOKIT_INTEROP=1 is set: then it fails, so that a CI run

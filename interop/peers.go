@@ -39,7 +39,9 @@ const (
 	javaDir   = "/usr/share/java"
 	zkConfDir = "/etc/zookeeper/conf"
 	zkCliPath = "/usr/share/zookeeper/bin/zkCli.sh"
-	cliMtPath = "/usr/lib/zookeeper/bin/cli_mt"
+	// servletAPI is what Jetty, and so ZooKeeper's AdminServer, needs.
+	servletAPI = "/usr/share/java/servlet-api.jar"
+	cliMtPath  = "/usr/lib/zookeeper/bin/cli_mt"
 )
 
 // serverJVMFlags are the system properties both servers get: Apache ZooKeeper
@@ -64,6 +66,9 @@ const (
 	CliMt     Peer = "cli_mt"
 	Curator   Peer = "Apache Curator 5.4"
 	Kazoo     Peer = "Kazoo (Python)"
+	// AdminServer is Apache ZooKeeper's AdminServer, whose Jetty needs the
+	// servlet API that zookeeper.jar's manifest does not name.
+	AdminServer Peer = "Apache ZooKeeper 3.8 AdminServer"
 )
 
 // kazooPython is the interpreter Debian's python3-kazoo installs for; a
@@ -111,6 +116,9 @@ func (p Peer) missing() []string {
 		for _, f := range cpMissing {
 			need(false, f, "zookeeper")
 		}
+	case AdminServer:
+		m = append(m, ZooKeeper.missing()...)
+		need(isFile(servletAPI), servletAPI, "libservlet-api-java")
 	case ZkCli:
 		need(errJava == nil, "java", "default-jre-headless")
 		need(isFile(zkCliPath), zkCliPath, "zookeeper")
@@ -144,13 +152,19 @@ func isFile(path string) bool {
 // netty-codec and netty-resolver, without which Netty's server and client
 // (the only ones that speak TLS) fail on their first connection, so they
 // are appended too. The second result lists the named jars that are absent.
+// The servlet API comes last when it is installed: Jetty needs it, and
+// without it ZooKeeper starts with no AdminServer (it only logs a warning).
 func ZooKeeperClasspath() (string, []string) {
-	return classpath(
+	cp, missing := classpath(
 		filepath.Join(javaDir, "zookeeper.jar"),
 		filepath.Join(javaDir, "netty-codec.jar"),
 		filepath.Join(javaDir, "netty-resolver.jar"),
 		filepath.Join(javaDir, "slf4j-simple.jar"),
 	)
+	if isFile(servletAPI) {
+		cp += string(os.PathListSeparator) + servletAPI
+	}
+	return cp, missing
 }
 
 // CuratorClasspath returns the classpath for a Curator 5.4 program: the
@@ -261,6 +275,11 @@ type Options struct {
 	// -Dznode.container.checkIntervalMs=100, given to both servers the way
 	// the built-in ones are.
 	JVMFlags []string
+	// ServerConfig, when set, gives more zoo.cfg keys for the i-th server
+	// (from 0, in server id order), for the ports that each server of an
+	// ensemble needs its own of, admin.serverPort say; Config wins a key
+	// both set.
+	ServerConfig func(i int) map[string]string
 }
 
 // StartApacheZooKeeper runs Apache ZooKeeper 3.8 standalone in the foreground
@@ -334,6 +353,9 @@ func startServer(t testing.TB, opts Options, name string, command func(cfg strin
 	addr := net.JoinHostPort("127.0.0.1", port)
 	cfg := baseConfig(opts, dir)
 	cfg["clientPort"], cfg["clientPortAddress"] = port, "127.0.0.1"
+	if opts.ServerConfig != nil {
+		maps.Copy(cfg, opts.ServerConfig(0))
+	}
 	p := launch(t, opts, name, dir, addr, cfg, command)
 	awaitReady(t, []*process{p}, func(ctx context.Context) bool { return serving(ctx, addr) })
 	return addr
@@ -367,6 +389,9 @@ func startEnsemble(t testing.TB, voters, observers int, opts Options, name strin
 		maps.Copy(cfg, servers)
 		if i >= voters {
 			cfg["peerType"] = "observer"
+		}
+		if opts.ServerConfig != nil {
+			maps.Copy(cfg, opts.ServerConfig(i))
 		}
 		if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
 			t.Fatal(err)

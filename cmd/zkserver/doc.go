@@ -6,4 +6,7 @@
 // Without a config path it uses $ZOOCFGDIR/$ZOOCFG when ZOOCFGDIR is set,
 // else an embedded standalone default on 127.0.0.1:2181. -D flags in
 // SERVER_JVMFLAGS and JVMFLAGS are honoured as zkServer.sh scripts expect.
+// With admin.enableServer=true it also serves ZooKeeper's AdminServer on
+// admin.serverAddress:admin.serverPort (package ensemble/admin); unlike
+// ZooKeeper, it does not by default.
 package main

@@ -9,7 +9,8 @@
 // Snapshots of the state machine are taken every Config.SnapCount applied
 // entries and stored with etcd's snap package; a restart loads the newest
 // usable snapshot and replays the WAL tail. [Node.Purge] implements
-// ZooKeeper's autopurge.
+// ZooKeeper's autopurge; [Node.LastSnapshot] reports the newest snapshot
+// on disk, for ZooKeeper's last_snapshot command.
 //
 // Standalone mode is a one-voter raft group that needs no Transport. A
 // quorum plugs a [Transport] in for outgoing messages and feeds incoming ones

@@ -589,6 +589,10 @@ func (n *Node) Stop() {
 	<-n.donec
 }
 
+// LastSnapshot is the snapshot this node last wrote to disk, its own or
+// its leader's, or else the one it started from.
+func (n *Node) LastSnapshot() SnapshotInfo { return *n.disk.last.Load() }
+
 // Done is closed when the node has stopped, by Stop or after a failure.
 func (n *Node) Done() <-chan struct{} { return n.donec }
 

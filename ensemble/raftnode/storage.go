@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/fileutil"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/snap"
@@ -32,6 +34,14 @@ type disk struct {
 	snaps   *snap.Snapshotter
 	snapDir string
 	walDir  string
+	// last is the newest snapshot on disk that the WAL vouches for.
+	last atomic.Pointer[SnapshotInfo]
+}
+
+// SnapshotInfo describes a snapshot on disk.
+type SnapshotInfo struct {
+	Index uint64    // the log index, and so the zxid, it holds the state at
+	Saved time.Time // when it was written
 }
 
 // recovered is what a node finds on disk when it starts.
@@ -143,6 +153,7 @@ func (d *disk) read(id uint64) (*recovered, error) {
 		return nil, fmt.Errorf("raftnode: WAL in %s was written by another node (metadata %x), not by %d", d.walDir, meta, id)
 	}
 	d.wal = w
+	d.loaded(s)
 	return &recovered{snapshot: s, hardState: hs, entries: ents}, nil
 }
 
@@ -162,7 +173,19 @@ func (d *disk) saveSnapshot(s *raftpb.Snapshot) error {
 	if err := d.wal.SaveSnapshot(walSnapshot(s)); err != nil {
 		return fmt.Errorf("raftnode: record snapshot in WAL: %w", err)
 	}
+	d.last.Store(&SnapshotInfo{Index: s.GetMetadata().GetIndex(), Saved: time.Now()})
 	return nil
+}
+
+// loaded records the snapshot a start recovered from, as written when its
+// file was; the file name is etcd's snap package's.
+func (d *disk) loaded(s *raftpb.Snapshot) {
+	m := s.GetMetadata()
+	info := SnapshotInfo{Index: m.GetIndex()}
+	if fi, err := os.Stat(filepath.Join(d.snapDir, fmt.Sprintf("%016x-%016x.snap", m.GetTerm(), m.GetIndex()))); err == nil {
+		info.Saved = fi.ModTime()
+	}
+	d.last.Store(&info)
 }
 
 // purge deletes all but the newest retain snapshot files, then the WAL files

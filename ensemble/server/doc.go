@@ -1,7 +1,9 @@
 // Package server is the ZooKeeper-compatible server: it accepts client
 // connections, speaks the wire protocol of package proto, turns every state
 // change into a tree.Txn replicated through raftnode, answers reads from the
-// local tree, tracks session liveness and serves the four-letter words.
+// local tree, tracks session liveness and serves the monitoring commands:
+// as four-letter words on the client port, and as ZooKeeper's AdminServer
+// (package admin) over HTTP.
 //
 // Replies to a session keep its request order: a read waits until the
 // session's earlier writes are applied, and watch events queued by an
@@ -10,8 +12,8 @@
 // closes that connection only.
 //
 // New refuses a configuration that asks for a ZooKeeper feature zookit does
-// not have (local sessions, quorum SASL, the AdminServer, skipACL=yes, an
-// unknown authProvider, …; the list is in settings.go) rather than run
+// not have (local sessions, quorum SASL, an HTTPS AdminServer, skipACL=yes,
+// an unknown authProvider, …; the list is in settings.go) rather than run
 // without it: a setting that is accepted but not honoured would let an
 // operator believe in a protection that is not there.
 //
@@ -89,4 +91,15 @@
 //
 // wchc, wchp and dump copy at most 1 MiB of output under the locks that
 // applies need, format and write it without them, and run one at a time.
+//
+// # Monitoring commands
+//
+// Each command (commands.go) makes its data once, typed; the four-letter
+// word prints it as ZooKeeper's text, and the AdminServer encodes it as
+// ZooKeeper's JSON, so the two never disagree. ServeAdmin serves the
+// AdminServer on a listener, as Serve serves clients; ListenAndServe opens
+// admin.serverAddress:admin.serverPort only when admin.enableServer=true
+// (ZooKeeper's default is true, zookit's false: see package admin); Close
+// stops it with the rest. The AdminServer ignores the four-letter word
+// whitelist, as ZooKeeper's does.
 package server

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -15,65 +14,6 @@ import (
 
 	"go.uber.org/zap"
 )
-
-// fourLetterWords are the commands served; their texts follow ZooKeeper
-// 3.8 so that scripts and monitoring that parse them keep working.
-var fourLetterWords = map[string]func(*Server, *strings.Builder){
-	"ruok": func(_ *Server, b *strings.Builder) { b.WriteString("imok") },
-	"isro": func(_ *Server, b *strings.Builder) { b.WriteString("rw") },
-	"srvr": func(s *Server, b *strings.Builder) { s.writeStat(b, false) },
-	"stat": func(s *Server, b *strings.Builder) { s.writeStat(b, true) },
-	"mntr": (*Server).writeMntr,
-	"conf": (*Server).writeConf,
-	"cons": (*Server).writeCons,
-	"crst": func(s *Server, b *strings.Builder) {
-		for _, c := range s.connList() {
-			c.recved.Store(0)
-			c.sent.Store(0)
-			c.lat.reset()
-		}
-		b.WriteString("Connection stats reset.\n")
-	},
-	"srst": func(s *Server, b *strings.Builder) {
-		s.stats.recved.Store(0)
-		s.stats.sent.Store(0)
-		s.stats.lat.reset()
-		b.WriteString("Server stats reset.\n")
-	},
-	"envi": (*Server).writeEnvi,
-	"dirs": func(s *Server, b *strings.Builder) {
-		fmt.Fprintf(b, "datadir_size: %d\nlogdir_size: %d\n", dirSize(s.cfg.DataDir), dirSize(s.logDir()))
-	},
-	"wchs": func(s *Server, b *strings.Builder) {
-		conns, paths, total := s.tree.WatchSummary()
-		fmt.Fprintf(b, "%d connections watching %d paths\nTotal watches:%d\n", conns, paths, total)
-	},
-	// wchc, wchp and dump copy at most FourLetterWordMaxOutput bytes of
-	// output under the locks applies need, then format it without them.
-	"wchc": func(s *Server, b *strings.Builder) {
-		m, complete := s.tree.WatchesBySessionUpTo(FourLetterWordMaxOutput)
-		for _, id := range slices.Sorted(maps.Keys(m)) {
-			fmt.Fprintf(b, "0x%x\n", id)
-			for _, p := range m[id] {
-				fmt.Fprintf(b, "\t%s\n", p)
-			}
-		}
-		s.truncated(b, complete)
-		b.WriteString("\n")
-	},
-	"wchp": func(s *Server, b *strings.Builder) {
-		m, complete := s.tree.WatchesByPathUpTo(FourLetterWordMaxOutput)
-		for _, p := range slices.Sorted(maps.Keys(m)) {
-			fmt.Fprintf(b, "%s\n", p)
-			for _, id := range m[p] {
-				fmt.Fprintf(b, "\t0x%x\n", id)
-			}
-		}
-		s.truncated(b, complete)
-		b.WriteString("\n")
-	},
-	"dump": (*Server).writeDump,
-}
 
 // truncated ends an answer that FourLetterWordMaxOutput cut short with a
 // line that says so.
@@ -88,16 +28,8 @@ func (s *Server) truncated(b *strings.Builder, complete bool) {
 // data, while a quorum server has no leader.
 const notServing = "This ZooKeeper instance is not currently serving requests\n"
 
-var needsServing = map[string]bool{
-	"srvr": true, "stat": true, "mntr": true, "cons": true, "dirs": true,
-	"dump": true, "wchs": true, "wchc": true, "wchp": true,
-}
-
-// expensive4lw are the words whose answer grows with the data.
-var expensive4lw = map[string]bool{"wchc": true, "wchp": true, "dump": true}
-
 func isFourLetterWord(cmd string) bool {
-	_, ok := fourLetterWords[cmd]
+	_, ok := byWord[cmd]
 	return ok
 }
 
@@ -113,8 +45,8 @@ func (c *conn) send4lw(cmd string) {
 // failure has closed the port.
 func (s *Server) FourLetterWord(cmd string) string {
 	var b strings.Builder
-	if s.cfg.Allowed(cmd) {
-		if needsServing[cmd] && !s.Serving() {
+	if c := byWord[cmd]; c != nil && s.cfg.Allowed(cmd) {
+		if c.serving && !s.Serving() {
 			b.WriteString(notServing)
 			if cmd == "mntr" && s.storageErr() != nil {
 				// Monitoring that parses mntr needs the reason, which the
@@ -122,14 +54,7 @@ func (s *Server) FourLetterWord(cmd string) string {
 				b.WriteString("zk_storage_failed\t1\n")
 			}
 		} else {
-			if expensive4lw[cmd] {
-				// One at a time: each may copy FourLetterWordMaxOutput
-				// bytes and format them, and many at once would take the
-				// memory and CPU the clients need.
-				s.dumpMu.Lock()
-				defer s.dumpMu.Unlock()
-			}
-			fourLetterWords[cmd](s, &b)
+			s.exec(c, func(out output) { out.text(&b) })
 		}
 	} else {
 		b.WriteString(cmd + " is not executed because it is not in the whitelist.\n")
@@ -185,171 +110,147 @@ func javaDouble(f float64) string {
 	return s
 }
 
-func (s *Server) writeStat(b *strings.Builder, withClients bool) {
-	fmt.Fprintf(b, "Zookeeper version: %s\n", Version)
+// The four-letter words' texts follow ZooKeeper 3.8, so that scripts and
+// monitoring that parse them keep working.
+
+func (s *Server) writeSrvr(b *strings.Builder, d srvrData) {
+	s.writeStatText(b, d, false, nil)
+}
+
+func (s *Server) writeStat(b *strings.Builder, d statData) {
+	s.writeStatText(b, d.srvrData, true, d.all)
+}
+
+// writeStatText is srvr's text, and stat's, which lists the clients.
+func (s *Server) writeStatText(b *strings.Builder, d srvrData, withClients bool, clients []connInfo) {
+	fmt.Fprintf(b, "Zookeeper version: %s\n", d.Version)
 	if withClients {
 		b.WriteString("Clients:\n")
-		for _, c := range s.connList() {
-			c.writeInfo(b, true)
+		for _, c := range clients {
+			c.write(b)
 			b.WriteString("\n")
 		}
 		b.WriteString("\n")
 	}
-	lo, avg, hi, _ := s.stats.lat.read()
-	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", lo, javaDouble(avg), hi)
-	fmt.Fprintf(b, "Received: %d\nSent: %d\nConnections: %d\n", s.stats.recved.Load(), s.stats.sent.Load(), len(s.connList()))
-	fmt.Fprintf(b, "Outstanding: %d\nZxid: 0x%x\nMode: %s\nNode count: %d\n", s.outstanding(), s.tree.LastZxid(), s.Mode(), s.tree.NodeCount())
+	st := d.Stats
+	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", st.MinLatency, javaDouble(st.AvgLatency), st.MaxLatency)
+	fmt.Fprintf(b, "Received: %d\nSent: %d\nConnections: %d\n", st.PacketsReceived, st.PacketsSent, st.NumAliveClientConnections)
+	fmt.Fprintf(b, "Outstanding: %d\nZxid: 0x%x\nMode: %s\nNode count: %d\n", st.OutstandingRequests, st.LastProcessedZxid, st.ServerState, d.NodeCount)
 }
 
 func (s *Server) outstanding() int64 { return s.inflight.Load() }
 
-// writeInfo is ServerCnxn.dumpConnectionInfo.
-func (c *conn) writeInfo(b *strings.Builder, brief bool) {
-	c.outMu.Lock()
-	queued := len(c.pending)
-	c.outMu.Unlock()
-	fmt.Fprintf(b, " %s[1](queued=%d,recved=%d,sent=%d", c.remote, queued, c.recved.Load(), c.sent.Load())
-	if !brief && c.session.ID != 0 {
-		lo, avg, hi, last := c.lat.read()
-		fmt.Fprintf(b, ",sid=0x%x,lop=%s,est=%d,to=%d", c.session.ID, c.lastOp.Load(), c.est.UnixMilli(), c.session.Timeout)
-		if cx := c.lastCxid.Load(); cx >= 0 {
-			fmt.Fprintf(b, ",lcxid=0x%x", cx)
+// write is ServerCnxn.dumpConnectionInfo.
+func (c connInfo) write(b *strings.Builder) {
+	fmt.Fprintf(b, " %s[%d](queued=%d,recved=%d,sent=%d", c.remote, c.InterestOps, c.Queued, c.Recved, c.Sent)
+	if si := c.sessionInfo; si != nil {
+		fmt.Fprintf(b, ",sid=0x%x,lop=%s,est=%d,to=%d", si.SessionID, si.LastOp, si.Established, si.Timeout)
+		if si.LastCxid >= 0 {
+			fmt.Fprintf(b, ",lcxid=0x%x", si.LastCxid)
 		}
 		fmt.Fprintf(b, ",lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%s,maxlat=%d",
-			c.lastZxid.Load(), c.lastResp.Load(), last, lo, javaDouble(avg), hi)
+			si.LastZxid, si.LastResponse, si.LastLatency, si.MinLatency, javaDouble(si.avgLatency), si.MaxLatency)
 	}
 	b.WriteString(")")
 }
 
-func (s *Server) writeCons(b *strings.Builder) {
-	for _, c := range s.connList() {
-		c.writeInfo(b, false)
+func (s *Server) writeCons(b *strings.Builder, d connsData) {
+	for _, c := range d.all {
+		c.write(b)
 		b.WriteString("\n")
 	}
 	b.WriteString("\n")
 }
 
-func (s *Server) writeMntr(b *strings.Builder) {
-	lo, avg, hi, _ := s.stats.lat.read()
-	kv := func(k string, v any) { fmt.Fprintf(b, "zk_%s\t%v\n", k, v) }
-	kv("version", Version)
-	kv("server_state", s.Mode())
-	kv("avg_latency", javaDouble(avg))
-	kv("max_latency", hi)
-	kv("min_latency", lo)
-	kv("packets_received", s.stats.recved.Load())
-	kv("packets_sent", s.stats.sent.Load())
-	kv("num_alive_connections", len(s.connList()))
-	kv("outstanding_requests", s.outstanding())
-	kv("uptime", time.Since(s.started).Milliseconds())
-	kv("znode_count", s.tree.NodeCount())
-	kv("watch_count", s.tree.WatchCount())
-	kv("ephemerals_count", s.tree.EphemeralCount())
-	kv("approximate_data_size", s.tree.ApproximateDataSize())
-	kv("global_sessions", len(s.tree.Sessions()))
-	kv("local_sessions", 0)
-	kv("open_file_descriptor_count", openFDs())
-	kv("max_file_descriptor_count", maxFDs())
-	kv("connection_drop_probability", "0.0")
-	// The limits at work (see the package doc); the first two names are
-	// ZooKeeper's.
-	kv("request_throttle_wait_count", s.stats.throttled.Load())
-	kv("auth_failed_count", s.stats.authFailed.Load())
-	kv("large_responses_rejected", s.stats.largeReplies.Load())
-	kv("watches_rejected", s.tree.WatchRefusals())
-	kv("outbound_limit_disconnects", s.stats.outboundClosed.Load())
-	kv("four_letter_words_truncated", s.stats.truncated4lw.Load())
-	if !s.cfg.Standalone() {
-		voters, _ := membership(s.cfg)
-		kv("quorum_size", len(voters))
-	}
-	if s.Mode() == "leader" {
-		learners, followers, observers := s.leaderStats()
-		kv("learners", learners)
-		kv("synced_followers", followers)
-		kv("synced_non_voting_followers", 0)
-		kv("synced_observers", observers)
-		kv("pending_syncs", 0)
+func (s *Server) writeMntr(b *strings.Builder, m metrics) {
+	for _, kv := range m {
+		v := kv.value
+		if f, ok := v.(float64); ok {
+			v = javaDouble(f)
+		}
+		fmt.Fprintf(b, "zk_%s\t%v\n", kv.name, v)
 	}
 }
 
-func (s *Server) writeConf(b *strings.Builder) {
-	cfg := s.cfg
-	port := cfg.ClientPort
-	fmt.Fprintf(b, "clientPort=%d\nsecureClientPort=%d\n", port, s.securePort())
-	fmt.Fprintf(b, "dataDir=%s\ndataDirSize=%d\n", cfg.DataDir, dirSize(cfg.DataDir))
-	fmt.Fprintf(b, "dataLogDir=%s\ndataLogSize=%d\n", s.logDir(), dirSize(s.logDir()))
-	fmt.Fprintf(b, "tickTime=%d\nmaxClientCnxns=%d\n", cfg.TickTime.Milliseconds(), cfg.MaxClientCnxns)
-	fmt.Fprintf(b, "minSessionTimeout=%d\nmaxSessionTimeout=%d\n", cfg.MinSessionTimeout.Milliseconds(), cfg.MaxSessionTimeout.Milliseconds())
-	fmt.Fprintf(b, "clientPortListenBacklog=-1\nserverId=%d\n", map[bool]uint64{true: 0, false: s.id}[cfg.Standalone()])
+func (s *Server) writeConf(b *strings.Builder, d confData) {
+	fmt.Fprintf(b, "clientPort=%d\nsecureClientPort=%d\n", d.ClientPort, d.secureClientPort)
+	fmt.Fprintf(b, "dataDir=%s\ndataDirSize=%d\n", d.DataDir, d.dataDirSize)
+	fmt.Fprintf(b, "dataLogDir=%s\ndataLogSize=%d\n", d.DataLogDir, d.dataLogSize)
+	fmt.Fprintf(b, "tickTime=%d\nmaxClientCnxns=%d\n", d.TickTime, d.MaxClientCnxns)
+	fmt.Fprintf(b, "minSessionTimeout=%d\nmaxSessionTimeout=%d\n", d.MinSessionTimeout, d.MaxSessionTimeout)
+	fmt.Fprintf(b, "clientPortListenBacklog=%d\nserverId=%d\n", d.ClientPortListenBacklog, d.ServerID)
 }
 
-func (s *Server) writeEnvi(b *strings.Builder) {
-	host, _ := os.Hostname()
-	wd, _ := os.Getwd()
-	home, _ := os.UserHomeDir()
-	user := os.Getenv("USER")
+func (s *Server) writeEnvi(b *strings.Builder, p properties) {
 	b.WriteString("Environment:\n")
-	for _, kv := range [][2]string{
-		{"zookeeper.version", Version},
-		{"host.name", host},
-		{"go.version", runtime.Version()},
-		{"os.name", runtime.GOOS},
-		{"os.arch", runtime.GOARCH},
-		{"user.name", user},
-		{"user.home", home},
-		{"user.dir", wd},
-		{"os.cpus", strconv.Itoa(runtime.NumCPU())},
-	} {
-		fmt.Fprintf(b, "%s=%s\n", kv[0], kv[1])
+	for _, kv := range p {
+		fmt.Fprintf(b, "%s=%s\n", kv.key, kv.value)
 	}
 }
 
-func (s *Server) writeDump(b *strings.Builder) {
+func (s *Server) writeDirs(b *strings.Builder, d dirsData) {
+	fmt.Fprintf(b, "datadir_size: %d\nlogdir_size: %d\n", d.DataDirSize, d.LogDirSize)
+}
+
+func (s *Server) writeWchs(b *strings.Builder, d watchSummary) {
+	fmt.Fprintf(b, "%d connections watching %d paths\nTotal watches:%d\n", d.Connections, d.Paths, d.Total)
+}
+
+func (s *Server) writeWchc(b *strings.Builder, d wchcData) {
+	for _, id := range slices.Sorted(maps.Keys(d.Watches)) {
+		fmt.Fprintf(b, "0x%x\n", id)
+		for _, p := range d.Watches[id] {
+			fmt.Fprintf(b, "\t%s\n", p)
+		}
+	}
+	s.truncated(b, d.complete)
+	b.WriteString("\n")
+}
+
+func (s *Server) writeWchp(b *strings.Builder, d wchpData) {
+	for _, p := range slices.Sorted(maps.Keys(d.Watches)) {
+		fmt.Fprintf(b, "%s\n", p)
+		for _, id := range d.Watches[p] {
+			fmt.Fprintf(b, "\t0x%x\n", id)
+		}
+	}
+	s.truncated(b, d.complete)
+	b.WriteString("\n")
+}
+
+// writeSessionSets is the session part of dump's text.
+func writeSessionSets(b *strings.Builder, d dumpData) {
 	const javaDate = "Mon Jan 02 15:04:05 MST 2006"
-	sessions, complete := s.sessions.snapshotUpTo(FourLetterWordMaxOutput / len("\t0x0123456789abcdef\n"))
-	byDeadline := map[time.Time][]int64{}
-	for id, d := range sessions {
-		byDeadline[d] = append(byDeadline[d], id)
-	}
-	deadlines := make([]time.Time, 0, len(byDeadline))
-	total := 0
-	for d, ids := range byDeadline {
-		deadlines = append(deadlines, d)
-		total += len(ids)
-	}
-	sort.Slice(deadlines, func(i, j int) bool { return deadlines[i].Before(deadlines[j]) })
 	b.WriteString("SessionTracker dump:\n")
-	fmt.Fprintf(b, "Session Sets (%d)/(%d):\n", len(deadlines), total)
-	for _, d := range deadlines {
-		ids := byDeadline[d]
-		slices.Sort(ids)
-		fmt.Fprintf(b, "%d expire at %s:\n", len(ids), d.Format(javaDate))
+	fmt.Fprintf(b, "Session Sets (%d)/(%d):\n", len(d.Expiry), d.sessions)
+	for _, at := range slices.Sorted(maps.Keys(d.Expiry)) {
+		ids := d.Expiry[at]
+		fmt.Fprintf(b, "%d expire at %s:\n", len(ids), time.UnixMilli(at).Format(javaDate))
 		for _, id := range ids {
 			fmt.Fprintf(b, "\t0x%x\n", id)
 		}
 	}
-	eph := map[int64][]string{}
-	if complete {
-		eph, complete = s.tree.EphemeralsUpTo(max(FourLetterWordMaxOutput-b.Len(), 0))
-	}
+}
+
+func (s *Server) writeDump(b *strings.Builder, d dumpData) {
+	writeSessionSets(b, d)
+	complete := d.complete
 	b.WriteString("ephemeral nodes dump:\n")
-	fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", len(eph))
-	for _, id := range slices.Sorted(maps.Keys(eph)) {
+	fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", len(d.Ephemerals))
+	for _, id := range slices.Sorted(maps.Keys(d.Ephemerals)) {
 		fmt.Fprintf(b, "0x%x:\n", id)
-		for _, p := range eph[id] {
+		for _, p := range d.Ephemerals[id] {
 			fmt.Fprintf(b, "\t%s\n", p)
 		}
 	}
 	b.WriteString("Connections dump:\n")
-	conns := s.connList()
-	fmt.Fprintf(b, "Connections Sets (%d)/(%d):\n", min(len(conns), 1), len(conns))
-	for _, c := range conns {
+	fmt.Fprintf(b, "Connections Sets (%d)/(%d):\n", min(len(d.conns), 1), len(d.conns))
+	for _, c := range d.conns {
 		if b.Len() > FourLetterWordMaxOutput {
 			complete = false
 			break
 		}
-		fmt.Fprintf(b, "\t%s\n", c.remote)
+		fmt.Fprintf(b, "\t%s\n", c)
 	}
 	s.truncated(b, complete)
 }

@@ -197,6 +197,22 @@ func (s *Server) leaderStats() (learners, syncedFollowers, syncedObservers int) 
 	return learners, syncedFollowers, syncedObservers
 }
 
+// syncedObservers are the observers a leader is replicating to, by id,
+// with the last zxid each has acknowledged; none when not leading.
+func (s *Server) syncedObservers() map[uint64]int64 {
+	st := s.node.Status()
+	if st.RaftState != raft.StateLeader {
+		return nil
+	}
+	obs := map[uint64]int64{}
+	for id, pr := range st.Progress {
+		if id != s.id && pr.IsLearner && pr.State == tracker.StateReplicate {
+			obs[id] = int64(pr.Match)
+		}
+	}
+	return obs
+}
+
 // SetPeerFilter drops the traffic between servers for which f returns
 // false, in both directions; tests partition an ensemble with it. A
 // standalone server has no peers and ignores it.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zookit/zookit/ensemble/admin"
 	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/peer"
 	"github.com/zookit/zookit/ensemble/proto"
@@ -84,6 +86,13 @@ type Server struct {
 	stopping chan struct{}
 	wg       sync.WaitGroup
 	started  time.Time
+
+	adminSettings admin.Settings
+	admins        []adminListener // every listener ServeAdmin was given
+
+	// initialConfig is the configuration New was given, as zoo.cfg text
+	// (initial_configuration).
+	initialConfig string
 }
 
 // New opens the data directories, replays the log and returns a server
@@ -99,6 +108,10 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	adminSettings, err := admin.Read(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:              cfg,
 		log:              zap.NewNop(),
@@ -111,6 +124,8 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		stopping:         make(chan struct{}),
 		started:          time.Now(),
 		limits:           lim,
+		initialConfig:    cfg.String(),
+		adminSettings:    adminSettings,
 	}
 	for _, o := range opts {
 		o(s)
@@ -229,22 +244,26 @@ func configData(cfg *config.Config) string {
 }
 
 // ListenAndServe listens on the configured client addresses, clientPort
-// and secureClientPort, whichever are set, and serves them until Close or
-// until either fails; it returns ServeTLS's or Serve's error.
+// and secureClientPort, whichever are set, and on the AdminServer's when
+// admin.enableServer=true, and serves them until Close or until one fails;
+// it returns that one's error.
 func (s *Server) ListenAndServe() error {
 	type addr struct {
-		addr   string
-		secure bool
+		addr  string
+		serve func(net.Listener) error
 	}
 	var addrs []addr
 	if s.cfg.ClientPort != 0 {
-		addrs = append(addrs, addr{s.cfg.ClientAddr(), false})
+		addrs = append(addrs, addr{s.cfg.ClientAddr(), s.Serve})
 	}
 	if a, ok := s.cfg.SecureClientAddr(); ok {
-		addrs = append(addrs, addr{a, true})
+		addrs = append(addrs, addr{a, s.ServeTLS})
 	}
 	if len(addrs) == 0 {
 		return errors.New("server: neither clientPort nor secureClientPort is set")
+	}
+	if s.adminSettings.Enabled {
+		addrs = append(addrs, addr{s.adminSettings.Addr, s.ServeAdmin})
 	}
 	var lns []net.Listener
 	closeAll := func() {
@@ -262,11 +281,7 @@ func (s *Server) ListenAndServe() error {
 	}
 	errc := make(chan error, len(lns))
 	for i, ln := range lns {
-		serve := s.Serve
-		if addrs[i].secure {
-			serve = s.ServeTLS
-		}
-		go func() { errc <- serve(ln) }()
+		go func() { errc <- addrs[i].serve(ln) }()
 	}
 	err := <-errc
 	closeAll()
@@ -274,6 +289,51 @@ func (s *Server) ListenAndServe() error {
 		<-errc
 	}
 	return err
+}
+
+// adminListener is a listener ServeAdmin serves and its HTTP server.
+type adminListener struct {
+	ln net.Listener
+	hs *http.Server
+}
+
+// ServeAdmin serves ZooKeeper's AdminServer (package admin) on ln, with
+// the admin.commandURL and admin.idleTimeout settings, until Close.
+// admin.enableServer only decides whether ListenAndServe opens
+// admin.serverAddress:admin.serverPort; ServeAdmin serves whatever
+// listener it is given, as Serve does.
+func (s *Server) ServeAdmin(ln net.Listener) error {
+	hs := admin.NewServer(s, s.adminSettings, s.log.Named("admin"))
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrClosed
+	}
+	s.admins = append(s.admins, adminListener{ln, hs})
+	s.mu.Unlock()
+	s.log.Info("serving the AdminServer", zap.String("addr", ln.Addr().String()), zap.String("commandURL", s.adminSettings.CommandURL))
+	err := hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return ErrClosed
+	}
+	select {
+	case <-s.stopping:
+		return ErrClosed
+	default:
+	}
+	return fmt.Errorf("server: admin: %w", err)
+}
+
+// AdminAddr is the address of the first listener ServeAdmin was given, or
+// nil.
+func (s *Server) AdminAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.admins) == 0 {
+		return nil
+	}
+	return s.admins[0].ln.Addr()
 }
 
 // listener is a client port and whether it speaks TLS.
@@ -416,6 +476,9 @@ func (s *Server) shutdown(handOver bool) error {
 	close(s.stopping)
 	for _, ln := range s.lns {
 		ln.Close()
+	}
+	for _, a := range s.admins {
+		a.hs.Close()
 	}
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {

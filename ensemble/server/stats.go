@@ -54,7 +54,9 @@ func (l *latency) read() (lo int64, avg float64, hi, last int64) {
 func (l *latency) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	*l = latency{}
+	// Field by field: overwriting the whole struct would zero the mutex
+	// held here, and the deferred Unlock would then crash the process.
+	l.min, l.max, l.total, l.count, l.last = 0, 0, 0, 0, 0
 }
 
 // opAbbrev is the short operation name the cons 4lw shows as lop.
