@@ -85,13 +85,13 @@ func (s *Server) accept(nc net.Conn) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		nc.Close()
+		s.refuse(nc)
 		return
 	}
 	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[host] >= max {
 		s.mu.Unlock()
 		s.log.Warn("too many connections", zap.String("ip", host), zap.Int("max", max))
-		nc.Close()
+		s.refuse(nc)
 		return
 	}
 	s.perIP[host]++

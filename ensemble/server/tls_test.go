@@ -161,7 +161,7 @@ func TestTLSClientAuth(t *testing.T) {
 // verified certificate, as in ZooKeeper.
 func TestX509ACL(t *testing.T) {
 	f := startTLS(t, tlsconf.PEM, map[string]string{
-		"zookeeper.ssl.clientAuth":                      "want",
+		"zookeeper.ssl.clientAuth":                       "want",
 		"zookeeper.X509AuthenticationProvider.superUser": "CN=root,OU=ops",
 	})
 	root := f.ca.Client(t, pkix.Name{CommonName: "root", OrganizationalUnit: []string{"ops"}})
@@ -368,6 +368,8 @@ func TestTLSConfigErrors(t *testing.T) {
 		{map[string]string{"zookeeper.ssl.clientAuth": "sometimes"}, "zookeeper.ssl.clientAuth"},
 		{map[string]string{"zookeeper.ssl.ocsp": "true"}, "zookeeper.ssl.ocsp"},
 		{map[string]string{"zookeeper.ssl.protocol": "TLSv1"}, "zookeeper.ssl.protocol"},
+		{map[string]string{"zookeeper.client.portUnification": "true"}, "zookeeper.client.portUnification"},
+		{map[string]string{"zookeeper.netty.server.outstandingHandshake.limit": "many"}, "outstandingHandshake.limit"},
 	} {
 		cfg, err := config.Parse(strings.NewReader("dataDir="+t.TempDir()+"\nclientPort=0\nsecureClientPort=2281\n"), "test.cfg")
 		if err != nil {
@@ -388,6 +390,36 @@ func TestTLSConfigErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want an error about %s", tc.set, err, tc.want)
 		}
+	}
+}
+
+// zookeeper.netty.server.outstandingHandshake.limit bounds the handshakes
+// in progress: past it a new secure connection is closed at once, and a
+// place frees when a handshake ends.
+func TestTLSHandshakeLimit(t *testing.T) {
+	f := startTLS(t, tlsconf.PEM, map[string]string{"zookeeper.netty.server.outstandingHandshake.limit": "2"},
+		ensembletest.WithServerOptions(server.WithHandshakeTimeout(time.Second)))
+	var silent []net.Conn
+	for range 2 {
+		nc, err := net.Dial("tcp", f.srv.SecureAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		silent = append(silent, nc)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !tlsRefused(t, f.srv.SecureAddr(), f.alice.ClientConfig("127.0.0.1")) {
+		t.Fatal("a third handshake was served beside two in progress")
+	}
+	for _, nc := range silent {
+		if !closedSoon(nc, 5*time.Second) {
+			t.Fatal("a silent handshake outlived its timeout")
+		}
+	}
+	c := tlsClient(t, f.srv.SecureAddr(), f.alice.ClientConfig("127.0.0.1"))
+	if _, err := c.WhoAmI(opCtx(t)); err != nil {
+		t.Fatalf("after the silent handshakes ended: %v", err)
 	}
 }
 

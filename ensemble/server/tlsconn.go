@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,10 +19,31 @@ import (
 // SslHandler bounds ZooKeeper's.
 const DefaultHandshakeTimeout = 10 * time.Second
 
+// DefaultHandshakeLimit bounds the TLS handshakes in progress at once
+// (zookeeper.netty.server.outstandingHandshake.limit, which ZooKeeper
+// leaves unbounded): past it a new secure connection is closed at once.
+const DefaultHandshakeLimit = 1000
+
+const (
+	handshakeLimitProp  = "zookeeper.netty.server.outstandingHandshake.limit"
+	portUnificationProp = "zookeeper.client.portUnification"
+)
+
 // loadTLS builds the secure client port's configuration from the
 // zookeeper.ssl.* settings when secureClientPort is set. A setting that
 // cannot be honoured is an error at start.
 func (s *Server) loadTLS() error {
+	if v, _ := s.cfg.Property(portUnificationProp); strings.EqualFold(strings.TrimSpace(v), "true") {
+		return fmt.Errorf("server: %s: TLS and plain clients on one port are not supported by zookit; use secureClientPort beside clientPort", portUnificationProp)
+	}
+	s.handshakeLimit = DefaultHandshakeLimit
+	if v, ok := s.cfg.Property(handshakeLimitProp); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("server: %s: %q is not an integer", handshakeLimitProp, v)
+		}
+		s.handshakeLimit = n // 0 or less: no bound, as in ZooKeeper
+	}
 	if _, ok := s.cfg.SecureClientAddr(); !ok || s.tlsConfig != nil {
 		return nil
 	}
@@ -55,7 +78,9 @@ func (c *conn) startTLS() error {
 	ctx, cancel := context.WithTimeout(c.ctx, s.handshakeTimeout)
 	defer cancel()
 	tc.SetDeadline(time.Now().Add(s.handshakeTimeout))
-	if err := tc.HandshakeContext(ctx); err != nil {
+	err := tc.HandshakeContext(ctx)
+	s.handshaking.Add(-1)
+	if err != nil {
 		s.log.Info("TLS handshake failed; closing the connection", zap.String("remote", c.remote), zap.Error(err))
 		return errRefused
 	}
@@ -78,6 +103,25 @@ func (c *conn) startTLS() error {
 	c.authNow.Store(&ids)
 	s.log.Info("authenticated a client certificate", zap.String("scheme", "x509"), zap.String("id", id), zap.String("remote", c.remote))
 	return nil
+}
+
+// admitHandshake reserves a place for one more TLS handshake, or reports
+// that the limit is reached.
+func (s *Server) admitHandshake() bool {
+	if n := s.handshaking.Add(1); s.handshakeLimit > 0 && n > int64(s.handshakeLimit) {
+		s.handshaking.Add(-1)
+		return false
+	}
+	return true
+}
+
+// refuse closes a connection accept turned away, releasing its place
+// among the handshakes.
+func (s *Server) refuse(nc net.Conn) {
+	if _, ok := nc.(*tls.Conn); ok {
+		s.handshaking.Add(-1)
+	}
+	nc.Close()
 }
 
 // securePort is the port ServeTLS serves, or -1, as conf prints it.
