@@ -133,7 +133,21 @@ func isFile(path string) bool {
 // appended so that the server logs to stderr. The second result lists the
 // named jars that are absent.
 func ZooKeeperClasspath() (string, []string) {
-	return classpath(filepath.Join(javaDir, "zookeeper.jar"), filepath.Join(javaDir, "slf4j-simple.jar"))
+	cp, missing := classpath(filepath.Join(javaDir, "zookeeper.jar"), filepath.Join(javaDir, "slf4j-simple.jar"))
+	return cp + nettyExtras(), missing
+}
+
+// nettyExtras are the Netty jars that Debian's zookeeper.jar manifest
+// leaves out although the Netty connection factory and client socket, the
+// only ones that speak TLS, need them; an absent one is left out.
+func nettyExtras() string {
+	var b strings.Builder
+	for _, j := range []string{"netty-codec.jar", "netty-resolver.jar", "netty-transport-native-unix-common.jar"} {
+		if p := filepath.Join(javaDir, j); isFile(p) {
+			b.WriteString(string(os.PathListSeparator) + p)
+		}
+	}
+	return b.String()
 }
 
 // CuratorClasspath returns the classpath for a Curator 5.4 program: the

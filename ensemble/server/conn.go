@@ -107,15 +107,17 @@ func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		c.cancel()
-		c.nc.Close()
+		// The address's place is free before the client sees the close,
+		// so that it can connect again at once.
 		s := c.s
-		s.tree.RemoveWatcher(c)
 		s.mu.Lock()
 		delete(s.conns, c)
 		if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
 			delete(s.perIP, c.ip)
 		}
 		s.mu.Unlock()
+		c.nc.Close()
+		s.tree.RemoveWatcher(c)
 	})
 }
 
@@ -567,9 +569,11 @@ func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 }
 
 // whoAmI is what ZooKeeper's providers report as the user of each
-// identity: for a digest id, the user name without its hash; for the
-// super identity, which no provider owns, none (Java sends null).
+// identity, in the order ZooKeeper lists them (javaSetOrder): for a digest
+// id, the user name without its hash; for the super identity, which no
+// provider owns, none (Java sends null).
 func whoAmI(ids []proto.ID) []proto.ID {
+	ids = javaSetOrder(ids)
 	out := make([]proto.ID, len(ids))
 	for i, id := range ids {
 		switch id.Scheme {

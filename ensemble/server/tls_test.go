@@ -131,7 +131,8 @@ func TestTLSClientAuth(t *testing.T) {
 			}
 			want := []proto.ID{{Scheme: "ip", ID: "127.0.0.1"}}
 			if tc.identity {
-				want = append(want, proto.ID{Scheme: "x509", ID: `CN=alice,O=Acme\, Inc.`})
+				// In ZooKeeper's order.
+				want = append([]proto.ID{{Scheme: "x509", ID: `CN=alice,O=Acme\, Inc.`}}, want...)
 			}
 			if !slices.Equal(ids, want) {
 				t.Errorf("whoAmI %v, want %v", ids, want)
@@ -196,7 +197,7 @@ func TestX509ACL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []proto.ID{{Scheme: "ip", ID: "127.0.0.1"}, {Scheme: "super"}, {Scheme: "x509", ID: "CN=root,OU=ops"}}; !slices.Equal(ids, want) {
+	if want := []proto.ID{{Scheme: "super"}, {Scheme: "x509", ID: "CN=root,OU=ops"}, {Scheme: "ip", ID: "127.0.0.1"}}; !slices.Equal(ids, want) {
 		t.Errorf("super user's whoAmI %v, want %v", ids, want)
 	}
 	// "auth" stands for the caller's x509 identity.

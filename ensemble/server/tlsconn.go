@@ -66,7 +66,7 @@ func (s *Server) loadTLS() error {
 // the connection's reader goroutine and within the handshake timeout, and
 // gives a client that presented a verified certificate its x509 identity,
 // as ZooKeeper's X509AuthenticationProvider does: "x509:<subject>", and
-// for the configured super user first "super:<subject>", which the tree
+// for the configured super user before it "super:<subject>", which the tree
 // does not trust (it knows the super user from its own settings) but which
 // whoAmI lists as ZooKeeper does.
 func (c *conn) startTLS() error {
@@ -92,13 +92,15 @@ func (c *conn) startTLS() error {
 	}
 	// crypto/tls has verified the chain against the trust store, as the
 	// provider's trust manager would.
+	// ZooKeeper's Netty connection lists them before the ip identity,
+	// which it adds later; whoAmI shows that order.
 	id := tlsconf.ClientID(cs.PeerCertificates[0])
-	ids := c.auth[:len(c.auth):len(c.auth)]
+	var ids []proto.ID
 	if super, _ := s.cfg.Property(tlsconf.SuperUserProperty); super != "" && id == super {
 		ids = append(ids, proto.ID{Scheme: "super", ID: id})
 		s.log.Info("authenticated a client certificate as super user", zap.String("id", id), zap.String("remote", c.remote))
 	}
-	ids = append(ids, proto.ID{Scheme: "x509", ID: id})
+	ids = append(append(ids, proto.ID{Scheme: "x509", ID: id}), c.auth...)
 	c.auth = ids
 	c.authNow.Store(&ids)
 	s.log.Info("authenticated a client certificate", zap.String("scheme", "x509"), zap.String("id", id), zap.String("remote", c.remote))

@@ -264,7 +264,7 @@ func TestBadStores(t *testing.T) {
 		{"pem without cert", true, file("key-only.pem", srv.KeyPEM(t, "")[:strings.Index(string(srv.KeyPEM(t, "")), "-----BEGIN CERTIFICATE")]), "", "certificate"},
 		{"pem key mismatch", true, file("mismatch.pem", mismatched), "", "does not match"},
 		{"pem encrypted no password", true, file("enc.pem", srv.KeyPEM(t, "pw")), "", "password is empty"},
-		{"pem encrypted wrong password", true, file("enc2.pem", srv.KeyPEM(t, "pw")), "nope", "wrong key store password"},
+		{"pem encrypted wrong password", true, file("enc2.pem", srv.KeyPEM(t, "pw")), "nope", "wrong password"},
 		{"pem legacy encryption", true, file("legacy.pem", legacy), "pw", "legacy OpenSSL"},
 		{"pem bad key bytes", true, file("badkey.pem", []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")), "", "private key"},
 		{"pem bad cert bytes", false, file("badcert.pem", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")), "", "certificate 1"},
