@@ -116,7 +116,7 @@ func (c *conn) close() {
 			delete(s.perIP, c.ip)
 		}
 		s.mu.Unlock()
-		c.nc.Close()
+		s.closeConn(c.nc)
 		s.tree.RemoveWatcher(c)
 	})
 }

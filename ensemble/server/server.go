@@ -65,8 +65,9 @@ type Server struct {
 	// port is configured and no WithTLSConfig given.
 	tlsConfig        *tls.Config
 	handshakeTimeout time.Duration
-	handshakeLimit   int          // TLS handshakes in progress at once; <= 0: no bound
-	handshaking      atomic.Int64 // TLS handshakes in progress
+	handshakeLimit   int            // TLS handshakes in progress at once; <= 0: no bound
+	handshaking      atomic.Int64   // TLS handshakes in progress
+	closers          sync.WaitGroup // TLS connections being closed (closeConn)
 
 	mu      sync.Mutex
 	waiters map[uint64]waiter
@@ -419,6 +420,7 @@ func (s *Server) shutdown(handOver bool) error {
 		c.close()
 	}
 	s.wg.Wait()
+	s.closers.Wait()
 	if handOver && s.transport != nil {
 		s.handOver()
 	}

@@ -536,3 +536,44 @@ func TestGoZookeeperTLS(t *testing.T) {
 		break
 	}
 }
+
+// Clients over TLS that stop reading while replies pile up do not hold up
+// the server's shutdown: closing a TLS connection never waits on its
+// client.
+func TestTLSNonReadersDoNotHoldShutdown(t *testing.T) {
+	f := startTLS(t, tlsconf.PEM, nil)
+	x := opCtx(t)
+	alice := tlsClient(t, f.srv.SecureAddr(), f.alice.ClientConfig("127.0.0.1"))
+	if _, _, err := alice.Create(x, "/big", make([]byte, 256<<10), []proto.ACL{{Perms: proto.PermAll, ID: proto.ID{Scheme: "world", ID: "anyone"}}}, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	req := func(xid int32) []byte {
+		return proto.AppendFrame(nil, &proto.RequestHeader{Xid: xid, Type: proto.OpGetData}, &proto.PathWatch{Path: "/big"})
+	}
+	for range 4 {
+		c, err := tls.Dial("tcp", f.srv.SecureAddr(), f.alice.ClientConfig("127.0.0.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(frame(proto.Marshal(&proto.ConnectRequest{Timeout: 30000, Passwd: make([]byte, 16)})))
+		if _, err := proto.ReadFrame(c, nil, proto.DefaultMaxBuffer); err != nil {
+			t.Fatal(err)
+		}
+		// 64 MiB of replies asked for, none read.
+		go func() {
+			for i := range 256 {
+				if _, err := c.Write(req(int32(i + 1))); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	f.srv.Stop()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown took %v with clients that do not read", d)
+	}
+}

@@ -44,7 +44,17 @@ func (s *Server) loadTLS() error {
 		}
 		s.handshakeLimit = n // 0 or less: no bound, as in ZooKeeper
 	}
-	if _, ok := s.cfg.SecureClientAddr(); !ok || s.tlsConfig != nil {
+	if _, ok := s.cfg.SecureClientAddr(); !ok {
+		// Not an error: JVMFLAGS, which zkCli.sh reads too, may carry a
+		// client's settings; but the operator should know.
+		for _, k := range []string{tlsconf.KeyStoreLocation, tlsconf.TrustStoreLocation} {
+			if v, _ := s.cfg.Property(tlsconf.Client.Prefix() + k); v != "" {
+				s.log.Warn("TLS settings without secureClientPort: no client port serves TLS", zap.String(tlsconf.Client.Prefix()+k, v))
+			}
+		}
+		return nil
+	}
+	if s.tlsConfig != nil {
 		return nil
 	}
 	settings, err := tlsconf.Load(s.cfg, tlsconf.Client)
@@ -124,6 +134,31 @@ func (s *Server) refuse(nc net.Conn) {
 		s.handshaking.Add(-1)
 	}
 	nc.Close()
+}
+
+// closeNotifyGrace bounds how long closing a TLS connection may spend
+// telling the client (close_notify), which blocks while a client that does
+// not read has filled the socket's buffer.
+const closeNotifyGrace = 100 * time.Millisecond
+
+// closeConn closes a client connection without blocking: a TLS one says
+// close_notify on a goroutine of its own, cut short after closeNotifyGrace
+// by closing the socket under it, so that housekeeping and shutdown, which
+// close many connections in a row, are never held up by a client.
+func (s *Server) closeConn(nc net.Conn) {
+	tc, ok := nc.(*tls.Conn)
+	if !ok {
+		nc.Close()
+		return
+	}
+	raw := tc.NetConn()
+	s.closers.Add(1)
+	go func() {
+		defer s.closers.Done()
+		t := time.AfterFunc(closeNotifyGrace, func() { raw.Close() })
+		defer t.Stop()
+		tc.Close()
+	}()
 }
 
 // securePort is the port ServeTLS serves, or -1, as conf prints it.
