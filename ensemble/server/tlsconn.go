@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +30,24 @@ const (
 	portUnificationProp = "zookeeper.client.portUnification"
 )
 
+// builtinProviders are the authentication providers zookit has, by the
+// class names zookeeper.authProvider.* properties register them with.
+var builtinProviders = []string{
+	"org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+	"org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
+	"org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+}
+
 // loadTLS builds the secure client port's configuration from the
 // zookeeper.ssl.* settings when secureClientPort is set. A setting that
-// cannot be honoured is an error at start.
+// cannot be honoured is an error at start, and so is an authentication
+// provider zookit does not have.
 func (s *Server) loadTLS() error {
+	for k, v := range s.cfg.Props {
+		if strings.HasPrefix(k, "zookeeper.authProvider.") && !slices.Contains(builtinProviders, strings.TrimSpace(v)) {
+			return fmt.Errorf("server: %s: authentication provider %s is not supported by zookit (it has x509, digest and ip)", k, v)
+		}
+	}
 	if v, _ := s.cfg.Property(portUnificationProp); strings.EqualFold(strings.TrimSpace(v), "true") {
 		return fmt.Errorf("server: %s: TLS and plain clients on one port are not supported by zookit; use secureClientPort beside clientPort", portUnificationProp)
 	}
