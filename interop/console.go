@@ -27,8 +27,18 @@ type Console struct {
 // StartConsole starts name with args; it is killed when the test ends.
 func StartConsole(t testing.TB, name string, args ...string) *Console {
 	t.Helper()
+	return StartConsoleEnv(t, nil, name, args...)
+}
+
+// StartConsoleEnv is StartConsole with env added to the environment
+// (CLIENT_JVMFLAGS for zkCli.sh, say).
+func StartConsoleEnv(t testing.TB, env []string, name string, args ...string) *Console {
+	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = t.TempDir()
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,182 +1,183 @@
 package interop
 
 import (
+	"context"
+	"crypto/tls"
 	"crypto/x509/pkix"
-	"fmt"
 	"maps"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"net"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/go-zookeeper/zk"
 
 	"github.com/zookit/zookit/ensemble/ensembletest"
+	"github.com/zookit/zookit/ensemble/proto"
 	"github.com/zookit/zookit/ensemble/tlsconf"
 	"github.com/zookit/zookit/ensemble/tlsconf/tlstest"
+	"github.com/zookit/zookit/internal/zkwire"
 )
 
-// tlsFixture is one CA, a server certificate for 127.0.0.1 in PKCS12
-// stores, and a client certificate in PEM, as operators hand them out.
-type tlsFixture struct {
-	ca        *tlstest.CA
-	client    *tlstest.Cert
-	serverCfg map[string]string // zoo.cfg keys of the secure client port's stores
-	caPEM     string            // the CA certificate
-	clientPEM string            // the client's key and chain, unencrypted
-	clientP12 map[string]string // the client's stores as zookeeper.ssl.* properties
-}
+// tlsPassword protects every store the TLS tests write.
+const tlsPassword = "zookit-pw"
 
-func newTLSFixture(t *testing.T) *tlsFixture {
-	dir := t.TempDir()
-	f := &tlsFixture{ca: tlstest.NewCA(t, "interop-ca"), serverCfg: map[string]string{}}
-	f.client = f.ca.Client(t, pkix.Name{CommonName: "interop-client", Organization: []string{"zookit"}})
-	for k, v := range f.ca.Server(t, "zk").Stores(t, tlsconf.Client, tlsconf.PKCS12, dir, "secret") {
-		f.serverCfg[strings.TrimPrefix(k, "zookeeper.")] = v
-	}
-	f.caPEM = filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(f.caPEM, f.ca.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f.clientPEM = f.client.WriteKeyStore(t, tlsconf.PEM, dir, "client.pem", "")
-	f.clientP12 = f.client.Stores(t, tlsconf.Client, tlsconf.PKCS12, t.TempDir(), "secret")
-	return f
-}
-
-// secureOptions configures a server with a plain and a secure client port
-// (Netty, as Apache ZooKeeper needs for TLS) that requires client
-// certificates and knows the x509 scheme; it returns the secure address.
-func (f *tlsFixture) secureOptions(t *testing.T) (Options, string) {
+// secureOptions are Options for a server that also serves TLS clients on a
+// free secure port, with cert in a key store and its CA in a trust store
+// of type typ, and props on top (ssl.clientAuth, say); it returns the
+// secure address. Apache ZooKeeper needs the Netty connection factory for
+// TLS and the x509 provider registered; zkserver has both built in and
+// ignores the two properties.
+func secureOptions(t *testing.T, cert *tlstest.Cert, typ tlsconf.StoreType, props map[string]string) (Options, string) {
+	t.Helper()
 	port := strconv.Itoa(ensembletest.FreePorts(t, 1)[0])
-	cfg := map[string]string{
-		"secureClientPort":        port,
-		"secureClientPortAddress": "127.0.0.1",
-		"serverCnxnFactory":       "org.apache.zookeeper.server.NettyServerCnxnFactory",
-		"authProvider.x509":       "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
-	}
-	maps.Copy(cfg, f.serverCfg)
-	return Options{Config: cfg}, "127.0.0.1:" + port
-}
-
-// Kazoo (use_ssl) and the Java zkCli.sh (Netty with zookeeper.client.secure)
-// work over TLS against zkserver's secureClientPort exactly as against Apache
-// ZooKeeper's, x509 ACLs included.
-func TestTLSClients(t *testing.T) {
-	Require(t, ZooKeeper, ZkCli, Kazoo)
-	f := newTLSFixture(t)
-	servers := map[string]string{}
-	for name, start := range map[string]Starter{"zookeeper": StartApacheZooKeeper, "zkserver": StartZookit} {
-		opts, secure := f.secureOptions(t)
-		start(t, opts)
-		servers[name] = secure
-	}
-	script, err := filepath.Abs(filepath.Join("python", "kazoo_tls.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(name string, cmd *exec.Cmd) string {
-		t.Helper()
-		cmd.Dir = t.TempDir()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, out)
-		}
-		return string(out)
-	}
-	kazoo := map[string]string{}
-	for name, addr := range servers {
-		kazoo[name] = run("kazoo against "+name, exec.Command(KazooPython(), script, addr, f.caPEM, f.clientPEM, f.clientPEM, f.client.ID(), "/kazoo-tls"))
-	}
-	if kazoo["zkserver"] != kazoo["zookeeper"] {
-		t.Errorf("Kazoo over TLS differs:\n%s", unifiedDiff("zookeeper", "zkserver", strings.Split(kazoo["zookeeper"], "\n"), strings.Split(kazoo["zkserver"], "\n")))
-	}
-	for _, want := range []string{"set /kazoo-tls over tls version 1", fmt.Sprintf("acl x509 %s 31", f.client.ID()), "get /kazoo-tls/x509 mine", "exists after delete False"} {
-		if !strings.Contains(kazoo["zkserver"], want+"\n") {
-			t.Errorf("Kazoo against zkserver: no line %q in\n%s", want, kazoo["zkserver"])
-		}
-	}
-
-	// zkCli.sh's own classpath is Debian's zookeeper.jar alone, whose
-	// manifest leaves out netty-codec; a later -cp wins over it.
-	cp, _ := ZooKeeperClasspath()
-	flags := []string{"-cp", cp, "-Dzookeeper.client.secure=true", "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty"}
-	for k, v := range f.clientP12 {
-		flags = append(flags, "-D"+k+"="+v)
-	}
-	cli := map[string][]string{}
-	for name, addr := range servers {
-		for _, args := range [][]string{
-			{"create", "/cli-tls", "hello"},
-			{"get", "/cli-tls"},
-			{"setAcl", "/cli-tls", "x509:" + f.client.ID() + ":cdrwa"},
-			{"getAcl", "/cli-tls"},
-			{"whoami"},
-			{"delete", "/cli-tls"},
-			{"get", "/cli-tls"},
-		} {
-			cmd := exec.Command(ZkCliPath(), append([]string{"-server", addr, "-waitforconnection"}, args...)...)
-			cmd.Env = append(os.Environ(), "CLIENT_JVMFLAGS="+strings.Join(flags, " "))
-			out, _ := cmd.CombinedOutput()
-			cli[name] = append(cli[name], cliResult(string(out))...)
-		}
-	}
-	if d := unifiedDiff("zookeeper", "zkserver", cli["zookeeper"], cli["zkserver"]); d != "" {
-		t.Errorf("zkCli.sh over TLS differs:\n%s", d)
-	}
-	if !strings.Contains(strings.Join(cli["zkserver"], "\n"), "\nhello\n") {
-		t.Errorf("zkCli.sh over TLS did not read the node back from zkserver:\n%s", strings.Join(cli["zkserver"], "\n"))
-	}
-}
-
-// cliResult keeps what zkCli.sh prints for its command: not the client's
-// log lines, which name ports and session ids, nor its connection banner.
-func cliResult(out string) []string {
-	var kept []string
-	for _, l := range normalizeCli(strings.Split(strings.TrimRight(out, "\n"), "\n")) {
-		if !strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "Connecting to ") && l != "" {
-			kept = append(kept, l)
-		}
-	}
-	return kept
-}
-
-// The same zoo.cfg keys (sslQuorum with PKCS12 ssl.quorum.* stores, host
-// names verified) form a three-process ensemble of zkserver and of Apache
-// ZooKeeper, and a write on one server is read on every other.
-func TestQuorumTLSEnsemble(t *testing.T) {
-	Require(t, ZooKeeper)
-	f := newTLSFixture(t)
-	cfg := map[string]string{"sslQuorum": "true"}
-	for k, v := range f.ca.Server(t, "member").Stores(t, tlsconf.Quorum, tlsconf.PKCS12, t.TempDir(), "secret") {
+	all := cert.Stores(t, tlsconf.Client, typ, t.TempDir(), tlsPassword)
+	maps.Copy(all, props)
+	cfg := map[string]string{"secureClientPort": port, "secureClientPortAddress": "127.0.0.1"}
+	for k, v := range all {
 		cfg[strings.TrimPrefix(k, "zookeeper.")] = v
 	}
-	for name, start := range map[string]EnsembleStarter{"zookeeper": StartApacheEnsemble, "zkserver": StartZookitEnsemble} {
-		t.Run(name, func(t *testing.T) {
-			addrs := start(t, 3, 0, Options{Config: cfg})
-			connect := func(addr string) *zk.Conn {
-				c, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(quietLogger))
-				if err != nil {
-					t.Fatal(err)
+	return Options{Config: cfg, JVMFlags: []string{
+		"-Dzookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory",
+		"-Dzookeeper.authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+	}}, net.JoinHostPort("127.0.0.1", port)
+}
+
+// secureCli starts zkCli.sh as a TLS client of addr, presenting cert (none
+// when nil) from a key store of type typ and trusting ca.
+func secureCli(t *testing.T, addr string, ca *tlstest.CA, cert *tlstest.Cert, typ tlsconf.StoreType) *Console {
+	t.Helper()
+	dir := t.TempDir()
+	props := map[string]string{
+		"zookeeper.client.secure":           "true",
+		"zookeeper.clientCnxnSocket":        "org.apache.zookeeper.ClientCnxnSocketNetty",
+		"zookeeper.ssl.trustStore.location": ca.WriteTrustStore(t, typ, dir, "trust"+tlstest.Ext(typ), tlsPassword),
+		"zookeeper.ssl.trustStore.password": tlsPassword,
+	}
+	if cert != nil {
+		props["zookeeper.ssl.keyStore.location"] = cert.WriteKeyStore(t, typ, dir, "key"+tlstest.Ext(typ), tlsPassword)
+		props["zookeeper.ssl.keyStore.password"] = tlsPassword
+	}
+	// zkCli.sh's classpath lacks the Netty jars TLS needs; a later -cp
+	// wins.
+	cp, _ := ZooKeeperClasspath()
+	env := []string{"CLIENT_JVMFLAGS=-cp " + cp + " " + strings.Join(tlstest.JVMFlags(props), " ")}
+	return StartConsoleEnv(t, env, ZkCliPath(), "-server", addr)
+}
+
+// TestZkCliTLS runs Java's zkCli.sh over TLS against the secure port of
+// zkserver and of Apache ZooKeeper, side by side, with the stores in each
+// format ZooKeeper reads on either end: it connects, creates and reads,
+// is named by its certificate (whoami, an x509 ACL, the super user), and
+// without a certificate it gets no session where clientAuth is need.
+func TestZkCliTLS(t *testing.T) {
+	Require(t, ZkCli)
+	for _, combo := range []struct{ server, client tlsconf.StoreType }{
+		{tlsconf.PEM, tlsconf.PKCS12},
+		{tlsconf.JKS, tlsconf.PEM},
+		{tlsconf.PKCS12, tlsconf.JKS},
+	} {
+		for _, srv := range servers {
+			t.Run(string(combo.server)+"-"+string(combo.client)+"/"+srv.name, func(t *testing.T) {
+				ca := tlstest.NewCA(t, "interop CA")
+				alice := ca.Client(t, pkix.Name{CommonName: "alice"})
+				root := ca.Client(t, pkix.Name{CommonName: "root", Organization: []string{"ops"}})
+				opts, secure := secureOptions(t, ca.Server(t, "zk"), combo.server, map[string]string{
+					"zookeeper.X509AuthenticationProvider.superUser": "CN=root,O=ops",
+				})
+				srv.start(t, opts)
+
+				c := secureCli(t, secure, ca, alice, combo.client)
+				c.Expect(`state:SyncConnected type:None path:null`)
+				c.Run("create /tls hello", `^Created /tls$`)
+				c.Run("get /tls", `^hello$`)
+				c.Run("whoami", `^Auth scheme: User$`, `^x509: CN=alice$`, `^ip: 127\.0\.0\.1$`)
+				c.Run("create /tls/mine secret x509:CN=alice:cdrwa", `^Created /tls/mine$`)
+				c.Run("getAcl /tls/mine", `^'x509,'CN=alice$`, `^: cdrwa$`)
+				c.Run("get /tls/mine", `^secret$`)
+				c.Run("addauth x509 ignored")
+				c.Run("get /tls/mine", `^secret$`)
+				c.Run("quit")
+
+				r := secureCli(t, secure, ca, root, combo.client)
+				r.Expect(`state:SyncConnected type:None path:null`)
+				r.Run("set /tls/mine root-was-here")
+				r.Run("get /tls/mine", `^root-was-here$`)
+				// In the hash order of ZooKeeper's identity set.
+				r.Run("whoami", `^Auth scheme: User$`, `^x509: CN=root,O=ops$`, `^ip: 127\.0\.0\.1$`, `^super: $`)
+				r.Run("quit")
+
+				// bob is of the same CA but not named by the ACL.
+				b := secureCli(t, secure, ca, ca.Client(t, pkix.Name{CommonName: "bob"}), combo.client)
+				b.Expect(`state:SyncConnected type:None path:null`)
+				b.Run("get /tls/mine", `^Insufficient permission : /tls/mine$`)
+				b.Run("quit")
+
+				// Without a certificate, where clientAuth is need (the
+				// default), the handshake fails and the client retries.
+				n := secureCli(t, secure, ca, nil, combo.client)
+				n.Expect(`Session 0x0 for server .*Closing socket connection`)
+				if strings.Contains(n.Output(), "SyncConnected") {
+					t.Errorf("a client without a certificate connected:\n%s", n.Output())
 				}
-				t.Cleanup(c.Close)
-				return c
-			}
-			leader := connect(addrs[0])
-			if _, err := leader.Create("/quorum-tls", []byte("replicated"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			})
+		}
+	}
+}
+
+// TestWhoAmIOrder: zkserver lists a connection's identities in the order
+// Apache ZooKeeper does (the hash order of the set it keeps them in), for
+// digest identities over plain TCP and the x509 ones over TLS.
+func TestWhoAmIOrder(t *testing.T) {
+	Require(t, ZooKeeper)
+	ca := tlstest.NewCA(t, "interop CA")
+	opts, _ := secureOptions(t, ca.Server(t, "zk"), tlsconf.PEM, map[string]string{
+		"zookeeper.ssl.clientAuth":                       "want",
+		"zookeeper.X509AuthenticationProvider.superUser": "CN=root,O=ops",
+	})
+	type result struct {
+		plain, alice, root []proto.ID
+	}
+	var results []result
+	for _, srv := range servers {
+		// Each server needs its own secure port.
+		o := opts
+		o.Config = maps.Clone(opts.Config)
+		o.Config["secureClientPort"] = strconv.Itoa(ensembletest.FreePorts(t, 1)[0])
+		secureAddr := net.JoinHostPort("127.0.0.1", o.Config["secureClientPort"])
+		addr := srv.start(t, o)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+		defer cancel()
+		whoami := func(addr string, dial func(context.Context, string) (net.Conn, error), creds ...string) []proto.ID {
+			c, err := zkwire.New(addr, zkwire.Config{Dial: dial})
+			if err != nil {
 				t.Fatal(err)
 			}
-			for _, addr := range addrs[1:] {
-				c := connect(addr)
-				if _, err := c.Sync("/quorum-tls"); err != nil {
-					t.Fatal(err)
-				}
-				if data, _, err := c.Get("/quorum-tls"); err != nil || string(data) != "replicated" {
-					t.Errorf("%s: got %q, %v", addr, data, err)
+			defer c.Close()
+			for _, cr := range creds {
+				if err := c.AddAuth(ctx, "digest", []byte(cr)); err != nil {
+					t.Fatalf("%s: addAuth %s: %v", srv.name, cr, err)
 				}
 			}
+			ids, err := c.WhoAmI(ctx)
+			if err != nil {
+				t.Fatalf("%s: whoAmI: %v", srv.name, err)
+			}
+			return ids
+		}
+		tlsDial := func(cert *tlstest.Cert) func(context.Context, string) (net.Conn, error) {
+			return func(ctx context.Context, addr string) (net.Conn, error) {
+				d := tls.Dialer{Config: cert.ClientConfig("127.0.0.1")}
+				return d.DialContext(ctx, "tcp", addr)
+			}
+		}
+		results = append(results, result{
+			plain: whoami(addr, nil, "alice:secret", "bob", "carol:x", "dave:y", "erin:z"),
+			alice: whoami(secureAddr, tlsDial(ca.Client(t, pkix.Name{CommonName: "alice", Organization: []string{"Acme, Inc."}})), "alice:secret"),
+			root:  whoami(secureAddr, tlsDial(ca.Client(t, pkix.Name{CommonName: "root", Organization: []string{"ops"}}))),
 		})
+	}
+	t.Logf("%s: %+v", servers[0].name, results[0])
+	if len(results) == 2 && !reflect.DeepEqual(results[0], results[1]) {
+		t.Errorf("whoAmI differs:\n%s: %+v\n%s: %+v", servers[0].name, results[0], servers[1].name, results[1])
 	}
 }

@@ -2,6 +2,7 @@ package recipes
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"path"
@@ -35,6 +36,7 @@ type options struct {
 	retry          RetryPolicy
 	acl            []zk.ACL
 	maxReply       int
+	tls            *tls.Config
 	// wrap lets this package's tests put a fault injector between the Client
 	// and go-zk.
 	wrap func(zkConn) zkConn
@@ -80,6 +82,16 @@ const DefaultMaxReply = 0xfffff
 // accepts replies of any size. The default is DefaultMaxReply.
 func WithMaxReply(n int) Option {
 	return func(o *options) { o.maxReply = n }
+}
+
+// WithTLS connects over TLS with cfg, as to a server's secureClientPort.
+// When cfg.ServerName is empty each connection sets it to the host it
+// dials, so the server's certificate is checked against that name or
+// address. tlsconf.Settings.ClientConfig builds cfg from ZooKeeper's
+// zookeeper.ssl.* settings; its certificate, if any, authenticates the
+// client for the x509 ACL scheme.
+func WithTLS(cfg *tls.Config) Option {
+	return func(o *options) { o.tls = cfg }
 }
 
 // Client is a ZooKeeper session manager for recipes. It is safe for
@@ -156,6 +168,7 @@ func New(ctx context.Context, servers []string, opts ...Option) (*Client, error)
 // long, so it runs without mu.
 func (c *Client) dial(gen uint64) (*link, zkConn, error) {
 	w := newWire(&c.zxid, c.opts.maxReply)
+	w.tls = c.opts.tls
 	raw, events, err := zk.Connect(c.servers, c.opts.sessionTimeout,
 		zk.WithLogger(zkLogger{c.log}),
 		zk.WithLogInfo(false),

@@ -2,6 +2,7 @@ package recipes
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,6 +52,8 @@ type wire struct {
 	zxid   *zxidSeen // the Client's, shared by all its links
 	// maxReply bounds a reply's body in bytes; 0 means no bound.
 	maxReply int
+	// tls, when set, makes every connection a TLS client with it.
+	tls *tls.Config
 
 	mu        sync.Mutex
 	closed    bool
@@ -71,6 +74,12 @@ func (w *wire) dial(network, addr string, timeout time.Duration) (net.Conn, erro
 	if err != nil {
 		return nil, err
 	}
+	if w.tls != nil {
+		// TLS goes under the sniffer, which reads the plain stream.
+		if conn, err = w.handshake(conn, addr, timeout); err != nil {
+			return nil, err
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -89,6 +98,29 @@ func (w *wire) dial(network, addr string, timeout time.Duration) (net.Conn, erro
 	}
 	w.cur = s
 	return w.cur, nil
+}
+
+// handshake makes conn a TLS client connection to addr and completes the
+// handshake within timeout (go-zk's dial timeout), or before the link
+// closes.
+func (w *wire) handshake(conn net.Conn, addr string, timeout time.Duration) (net.Conn, error) {
+	cfg := w.tls
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg = cfg.Clone()
+		cfg.ServerName = host
+	}
+	tc := tls.Client(conn, cfg)
+	ctx, cancel := context.WithTimeout(w.ctx, timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("recipes: TLS handshake with %s: %w", addr, err)
+	}
+	return tc, nil
 }
 
 // setWatchesGrace bounds how long a reconnection holds back replies waiting

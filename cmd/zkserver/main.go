@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/server"
+	"github.com/zookit/zookit/ensemble/tlsconf"
 )
 
 const usage = "Usage: zkserver [--config <conf-dir>] {start|start-foreground|stop|restart|status|version} [zoo.cfg]"
@@ -215,8 +217,9 @@ func stop(cfg *config.Config, stdout io.Writer) int {
 }
 
 // statusAddr is where zkServer.sh status looks: clientPortAddress (default
-// localhost) and clientPort, or the client part of this server's line.
-func statusAddr(cfg *config.Config) (host string, port int) {
+// localhost) and clientPort, or the client part of this server's line, or
+// else secureClientPortAddress and secureClientPort, over TLS.
+func statusAddr(cfg *config.Config) (host string, port int, secure bool) {
 	host, port = cfg.ClientPortAddress, cfg.ClientPort
 	if self, ok := cfg.Self(); ok && port == 0 {
 		port = self.ClientPort
@@ -224,19 +227,36 @@ func statusAddr(cfg *config.Config) (host string, port int) {
 			host = self.ClientHost
 		}
 	}
+	if addr, ok := cfg.SecureClientAddr(); ok && port == 0 {
+		h, p, _ := net.SplitHostPort(addr)
+		host, secure = h, true
+		port, _ = strconv.Atoi(p)
+	}
 	if host == "" || host == "0.0.0.0" {
 		host = "localhost"
 	}
-	return host, port
+	return host, port, secure
 }
 
+// fourLetter asks the server a four-letter word; over TLS it is a client
+// with the server's own zookeeper.ssl.* settings, as zkServer.sh's
+// FourLetterWordMain is.
 func fourLetter(cfg *config.Config, cmd string) (string, error) {
-	host, port := statusAddr(cfg)
+	host, port, secure := statusAddr(cfg)
 	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), 2*time.Second)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
+	if secure {
+		settings, err := tlsconf.Load(cfg, tlsconf.Client)
+		if err != nil {
+			return "", err
+		}
+		tc := settings.ClientConfig()
+		tc.ServerName = host
+		c = tls.Client(c, tc)
+	}
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(c, cmd); err != nil {
 		return "", err
@@ -246,8 +266,8 @@ func fourLetter(cfg *config.Config, cmd string) (string, error) {
 }
 
 func status(cfg *config.Config, stdout io.Writer) int {
-	host, port := statusAddr(cfg)
-	fmt.Fprintf(stdout, "Client port found: %d. Client address: %s. Client SSL: false.\n", port, host)
+	host, port, secure := statusAddr(cfg)
+	fmt.Fprintf(stdout, "Client port found: %d. Client address: %s. Client SSL: %t.\n", port, host, secure)
 	out, err := fourLetter(cfg, "srvr")
 	if err == nil {
 		for _, line := range strings.Split(out, "\n") {

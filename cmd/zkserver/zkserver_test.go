@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509/pkix"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +16,9 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zookit/zookit/ensemble/tlsconf"
+	"github.com/zookit/zookit/ensemble/tlsconf/tlstest"
 )
 
 // binary builds zkserver once for the tests that run it as a process.
@@ -235,4 +240,63 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged writes, all present after kill -9 (%d nodes)", n, len(kids))
+}
+
+// A server with only a secure client port starts, answers status over TLS
+// (with its own zookeeper.ssl.* settings, as zkServer.sh does) and serves
+// TLS clients; one with both ports serves both. A key store it cannot open
+// stops it at start with the property named.
+func TestSecureClientPort(t *testing.T) {
+	ca := tlstest.NewCA(t, "ca")
+	cert := ca.Server(t, "zk")
+	client := ca.Client(t, pkix.Name{CommonName: "client"})
+	for _, plain := range []bool{false, true} {
+		dir := t.TempDir()
+		secure := freePort(t)
+		text := fmt.Sprintf("tickTime=500\ndataDir=%s\nsecureClientPort=%d\n", filepath.Join(dir, "data"), secure)
+		text += tlstest.ZooCfg(cert.Stores(t, tlsconf.Client, tlsconf.JKS, dir, "changeit"))
+		port := 0
+		if plain {
+			port = freePort(t)
+			text += fmt.Sprintf("clientPort=%d\nclientPortAddress=127.0.0.1\nsecureClientPortAddress=127.0.0.1\n", port)
+		}
+		cfg := filepath.Join(dir, "zoo.cfg")
+		os.WriteFile(cfg, []byte(text), 0o644)
+		if out, code := zkserver(t, "start", cfg); code != 0 || !strings.Contains(out, "STARTED") {
+			t.Fatalf("start: %d %q", code, out)
+		}
+		t.Cleanup(func() { zkserver(t, "stop", cfg) })
+		out, code := zkserver(t, "status", cfg)
+		wantStatus := fmt.Sprintf("Client port found: %d. Client address: localhost. Client SSL: true.", secure)
+		if plain {
+			wantStatus = fmt.Sprintf("Client port found: %d. Client address: 127.0.0.1. Client SSL: false.", port)
+		}
+		if code != 0 || !strings.Contains(out, wantStatus) || !strings.Contains(out, "Mode: standalone") {
+			t.Fatalf("status: %d %q, want %q", code, out, wantStatus)
+		}
+		dial := func(network, addr string, timeout time.Duration) (net.Conn, error) {
+			d := tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: client.ClientConfig("127.0.0.1")}
+			return d.Dial(network, addr)
+		}
+		c, _, err := zk.Connect([]string{fmt.Sprintf("127.0.0.1:%d", secure)}, 4*time.Second, zk.WithDialer(dial), zk.WithLogInfo(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Create("/over-tls", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if out, code := zkserver(t, "stop", cfg); code != 0 || !strings.Contains(out, "STOPPED") {
+			t.Fatalf("stop: %d %q", code, out)
+		}
+	}
+
+	dir := t.TempDir()
+	text := fmt.Sprintf("dataDir=%s\nsecureClientPort=%d\n", dir, freePort(t)) +
+		tlstest.ZooCfg(cert.Stores(t, tlsconf.Client, tlsconf.PKCS12, dir, "right")) + "ssl.keyStore.password=wrong\n"
+	cfg := filepath.Join(dir, "zoo.cfg")
+	os.WriteFile(cfg, []byte(text), 0o644)
+	if out, code := zkserver(t, "start-foreground", cfg); code == 0 || !strings.Contains(out, "zookeeper.ssl.keyStore.location") || !strings.Contains(out, "wrong password") {
+		t.Fatalf("wrong key store password: %d %q", code, out)
+	}
 }

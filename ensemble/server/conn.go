@@ -91,13 +91,13 @@ func (s *Server) accept(nc net.Conn) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		nc.Close()
+		s.refuse(nc)
 		return
 	}
 	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[host] >= max {
 		s.mu.Unlock()
 		s.log.Warn("too many connections", zap.String("ip", host), zap.Int("max", max))
-		nc.Close()
+		s.refuse(nc)
 		return
 	}
 	s.perIP[host]++
@@ -113,7 +113,6 @@ func (c *conn) close() {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		c.cancel()
-		c.nc.Close()
 		s := c.s
 		// Writes still in flight no longer hold back other connections;
 		// their answers, if they come, find the connection gone.
@@ -121,13 +120,16 @@ func (c *conn) close() {
 		s.inflight.Add(-int64(len(c.pending)))
 		c.pending, c.gone = nil, true
 		c.outMu.Unlock()
-		s.tree.RemoveWatcher(c)
+		// The address's place is free before the client sees the close,
+		// so that it can connect again at once.
 		s.mu.Lock()
 		delete(s.conns, c)
 		if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
 			delete(s.perIP, c.ip)
 		}
 		s.mu.Unlock()
+		s.closeConn(c.nc)
+		s.tree.RemoveWatcher(c)
 	})
 }
 
@@ -733,9 +735,11 @@ func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 }
 
 // whoAmI is what ZooKeeper's providers report as the user of each
-// identity: for a digest id, the user name without its hash; for the
-// super identity, which no provider owns, none (Java sends null).
+// identity, in the order ZooKeeper lists them (javaSetOrder): for a digest
+// id, the user name without its hash; for the super identity, which no
+// provider owns, none (Java sends null).
 func whoAmI(ids []proto.ID) []proto.ID {
+	ids = javaSetOrder(ids)
 	out := make([]proto.ID, len(ids))
 	for i, id := range ids {
 		switch id.Scheme {

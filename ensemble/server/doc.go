@@ -22,7 +22,9 @@
 // configuration comes from ZooKeeper's zookeeper.ssl.* settings (package
 // tlsconf); ListenAndServe opens clientPort and secureClientPort. A TLS
 // handshake runs on its connection's goroutine within a deadline, so one
-// that never completes blocks no one else. A client that presents a
+// that never completes blocks no one else, and at most
+// zookeeper.netty.server.outstandingHandshake.limit (default
+// DefaultHandshakeLimit) run at once. A client that presents a
 // verified certificate is authenticated as x509:<subject>, ZooKeeper's
 // X509AuthenticationProvider identity. maxClientCnxns counts an address's
 // connections on all ports together, from the moment they are accepted.

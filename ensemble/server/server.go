@@ -73,6 +73,9 @@ type Server struct {
 	// port is configured and no WithTLSConfig given.
 	tlsConfig        *tls.Config
 	handshakeTimeout time.Duration
+	handshakeLimit   int            // TLS handshakes in progress at once; <= 0: no bound
+	handshaking      atomic.Int64   // TLS handshakes in progress
+	closers          sync.WaitGroup // TLS connections being closed (closeConn)
 
 	mu      sync.Mutex
 	waiters map[uint64]waiter
@@ -395,6 +398,12 @@ func (s *Server) serve(ln listener) error {
 		}
 		delay = 0
 		if ln.secure {
+			if !s.admitHandshake() {
+				s.log.Warn("too many TLS handshakes in progress; closing a new connection",
+					zap.String("remote", nc.RemoteAddr().String()), zap.Int("limit", s.handshakeLimit))
+				nc.Close()
+				continue
+			}
 			nc = tls.Server(nc, s.tlsConfig)
 		}
 		s.accept(nc)
@@ -489,6 +498,7 @@ func (s *Server) shutdown(handOver bool) error {
 		c.close()
 	}
 	s.wg.Wait()
+	s.closers.Wait()
 	if handOver && s.transport != nil {
 		s.handOver()
 	}

@@ -58,6 +58,7 @@ var unhonoured = []struct {
 	{"zookeeper.leaderServes", only("no"), "every server serves clients"},
 	{"zookeeper.testingonly.initialZxid", always, "zxids come from raft"},
 	{"zookeeper.emulate353TTLNodes", isTrue, "TTL nodes use the 3.5.4+ encoding"},
+	{"zookeeper.client.portUnification", isTrue, "TLS and plain clients on one port are not supported; use secureClientPort beside clientPort"},
 }
 
 // authProviders are the authProvider.N classes whose schemes zookit has

@@ -370,6 +370,9 @@ func TestTLSConfigErrors(t *testing.T) {
 		{map[string]string{"zookeeper.ssl.clientAuth": "sometimes"}, "zookeeper.ssl.clientAuth"},
 		{map[string]string{"zookeeper.ssl.ocsp": "true"}, "zookeeper.ssl.ocsp"},
 		{map[string]string{"zookeeper.ssl.protocol": "TLSv1"}, "zookeeper.ssl.protocol"},
+		{map[string]string{"zookeeper.client.portUnification": "true"}, "zookeeper.client.portUnification"},
+		{map[string]string{"zookeeper.netty.server.outstandingHandshake.limit": "many"}, "outstandingHandshake.limit"},
+		{map[string]string{"zookeeper.authProvider.sasl": "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}, "zookeeper.authProvider.sasl"},
 	} {
 		cfg, err := config.Parse(strings.NewReader("dataDir="+t.TempDir()+"\nclientPort=0\nsecureClientPort=2281\n"), "test.cfg")
 		if err != nil {
@@ -390,6 +393,36 @@ func TestTLSConfigErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want an error about %s", tc.set, err, tc.want)
 		}
+	}
+}
+
+// zookeeper.netty.server.outstandingHandshake.limit bounds the handshakes
+// in progress: past it a new secure connection is closed at once, and a
+// place frees when a handshake ends.
+func TestTLSHandshakeLimit(t *testing.T) {
+	f := startTLS(t, tlsconf.PEM, map[string]string{"zookeeper.netty.server.outstandingHandshake.limit": "2"},
+		ensembletest.WithServerOptions(server.WithHandshakeTimeout(time.Second)))
+	var silent []net.Conn
+	for range 2 {
+		nc, err := net.Dial("tcp", f.srv.SecureAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		silent = append(silent, nc)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !tlsRefused(t, f.srv.SecureAddr(), f.alice.ClientConfig("127.0.0.1")) {
+		t.Fatal("a third handshake was served beside two in progress")
+	}
+	for _, nc := range silent {
+		if !closedSoon(nc, 5*time.Second) {
+			t.Fatal("a silent handshake outlived its timeout")
+		}
+	}
+	c := tlsClient(t, f.srv.SecureAddr(), f.alice.ClientConfig("127.0.0.1"))
+	if _, err := c.WhoAmI(opCtx(t)); err != nil {
+		t.Fatalf("after the silent handshakes ended: %v", err)
 	}
 }
 
@@ -503,5 +536,46 @@ func TestGoZookeeperTLS(t *testing.T) {
 		case <-timeout:
 		}
 		break
+	}
+}
+
+// Clients over TLS that stop reading while replies pile up do not hold up
+// the server's shutdown: closing a TLS connection never waits on its
+// client.
+func TestTLSNonReadersDoNotHoldShutdown(t *testing.T) {
+	f := startTLS(t, tlsconf.PEM, nil)
+	x := opCtx(t)
+	alice := tlsClient(t, f.srv.SecureAddr(), f.alice.ClientConfig("127.0.0.1"))
+	if _, _, err := alice.Create(x, "/big", make([]byte, 256<<10), []proto.ACL{{Perms: proto.PermAll, ID: proto.ID{Scheme: "world", ID: "anyone"}}}, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	req := func(xid int32) []byte {
+		return proto.AppendFrame(nil, &proto.RequestHeader{Xid: xid, Type: proto.OpGetData}, &proto.PathWatch{Path: "/big"})
+	}
+	for range 4 {
+		c, err := tls.Dial("tcp", f.srv.SecureAddr(), f.alice.ClientConfig("127.0.0.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(frame(proto.Marshal(&proto.ConnectRequest{Timeout: 30000, Passwd: make([]byte, 16)})))
+		if _, err := proto.ReadFrame(c, nil, proto.DefaultMaxBuffer); err != nil {
+			t.Fatal(err)
+		}
+		// 64 MiB of replies asked for, none read.
+		go func() {
+			for i := range 256 {
+				if _, err := c.Write(req(int32(i + 1))); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	f.srv.Stop()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown took %v with clients that do not read", d)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,11 +19,36 @@ import (
 // SslHandler bounds ZooKeeper's.
 const DefaultHandshakeTimeout = 10 * time.Second
 
+// DefaultHandshakeLimit bounds the TLS handshakes in progress at once
+// (zookeeper.netty.server.outstandingHandshake.limit, which ZooKeeper
+// leaves unbounded): past it a new secure connection is closed at once.
+const DefaultHandshakeLimit = 1000
+
+const handshakeLimitProp = "zookeeper.netty.server.outstandingHandshake.limit"
+
 // loadTLS builds the secure client port's configuration from the
 // zookeeper.ssl.* settings when secureClientPort is set. A setting that
-// cannot be honoured is an error at start.
+// cannot be honoured is an error at start (see also settings.go).
 func (s *Server) loadTLS() error {
-	if _, ok := s.cfg.SecureClientAddr(); !ok || s.tlsConfig != nil {
+	s.handshakeLimit = DefaultHandshakeLimit
+	if v, ok := s.cfg.Property(handshakeLimitProp); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("server: %s: %q is not an integer", handshakeLimitProp, v)
+		}
+		s.handshakeLimit = n // 0 or less: no bound, as in ZooKeeper
+	}
+	if _, ok := s.cfg.SecureClientAddr(); !ok {
+		// Not an error: JVMFLAGS, which zkCli.sh reads too, may carry a
+		// client's settings; but the operator should know.
+		for _, k := range []string{tlsconf.KeyStoreLocation, tlsconf.TrustStoreLocation} {
+			if v, _ := s.cfg.Property(tlsconf.Client.Prefix() + k); v != "" {
+				s.log.Warn("TLS settings without secureClientPort: no client port serves TLS", zap.String(tlsconf.Client.Prefix()+k, v))
+			}
+		}
+		return nil
+	}
+	if s.tlsConfig != nil {
 		return nil
 	}
 	settings, err := tlsconf.Load(s.cfg, tlsconf.Client)
@@ -43,7 +70,7 @@ func (s *Server) loadTLS() error {
 // the connection's reader goroutine and within the handshake timeout, and
 // gives a client that presented a verified certificate its x509 identity,
 // as ZooKeeper's X509AuthenticationProvider does: "x509:<subject>", and
-// for the configured super user first "super:<subject>", which the tree
+// for the configured super user before it "super:<subject>", which the tree
 // does not trust (it knows the super user from its own settings) but which
 // whoAmI lists as ZooKeeper does.
 func (c *conn) startTLS() error {
@@ -55,7 +82,9 @@ func (c *conn) startTLS() error {
 	ctx, cancel := context.WithTimeout(c.ctx, s.handshakeTimeout)
 	defer cancel()
 	tc.SetDeadline(time.Now().Add(s.handshakeTimeout))
-	if err := tc.HandshakeContext(ctx); err != nil {
+	err := tc.HandshakeContext(ctx)
+	s.handshaking.Add(-1)
+	if err != nil {
 		s.log.Info("TLS handshake failed; closing the connection", zap.String("remote", c.remote), zap.Error(err))
 		return errRefused
 	}
@@ -67,8 +96,8 @@ func (c *conn) startTLS() error {
 	}
 	// crypto/tls has verified the chain against the trust store, as the
 	// provider's trust manager would.
-	// They come before the ip identity: ZooKeeper authenticates the
-	// certificate first, and whoAmI shows that order.
+	// ZooKeeper's Netty connection lists them before the ip identity,
+	// which it adds later; whoAmI shows that order.
 	id := tlsconf.ClientID(cs.PeerCertificates[0])
 	var ids []proto.ID
 	if super, _ := s.cfg.Property(tlsconf.SuperUserProperty); super != "" && id == super {
@@ -80,6 +109,50 @@ func (c *conn) startTLS() error {
 	c.authNow.Store(&ids)
 	s.log.Info("authenticated a client certificate", zap.String("scheme", "x509"), zap.String("id", id), zap.String("remote", c.remote))
 	return nil
+}
+
+// admitHandshake reserves a place for one more TLS handshake, or reports
+// that the limit is reached.
+func (s *Server) admitHandshake() bool {
+	if n := s.handshaking.Add(1); s.handshakeLimit > 0 && n > int64(s.handshakeLimit) {
+		s.handshaking.Add(-1)
+		return false
+	}
+	return true
+}
+
+// refuse closes a connection accept turned away, releasing its place
+// among the handshakes.
+func (s *Server) refuse(nc net.Conn) {
+	if _, ok := nc.(*tls.Conn); ok {
+		s.handshaking.Add(-1)
+	}
+	nc.Close()
+}
+
+// closeNotifyGrace bounds how long closing a TLS connection may spend
+// telling the client (close_notify), which blocks while a client that does
+// not read has filled the socket's buffer.
+const closeNotifyGrace = 100 * time.Millisecond
+
+// closeConn closes a client connection without blocking: a TLS one says
+// close_notify on a goroutine of its own, cut short after closeNotifyGrace
+// by closing the socket under it, so that housekeeping and shutdown, which
+// close many connections in a row, are never held up by a client.
+func (s *Server) closeConn(nc net.Conn) {
+	tc, ok := nc.(*tls.Conn)
+	if !ok {
+		nc.Close()
+		return
+	}
+	raw := tc.NetConn()
+	s.closers.Add(1)
+	go func() {
+		defer s.closers.Done()
+		t := time.AfterFunc(closeNotifyGrace, func() { raw.Close() })
+		defer t.Stop()
+		tc.Close()
+	}()
 }
 
 // securePort is the port ServeTLS serves, or -1, as conf prints it.

@@ -23,8 +23,10 @@
 // A store's type is its type property (PEM, PKCS12 or JKS, any case) or else
 // the file name's extension as KeyStoreFileType reads it: ".pem", ".p12",
 // ".jks" (exactly; ZooKeeper knows no ".pfx"). BCFKS is refused. A PEM key
-// store holds the private key (PKCS#8, possibly encrypted with PBES2, or
-// PKCS#1/SEC 1 unencrypted) and the certificate chain; a PEM trust store
+// store holds the private key and the certificate chain: PKCS#8, encrypted
+// or not (PBES2 as OpenSSL writes it by default, which ZooKeeper on Java 17
+// cannot read, or the PKCS#12 3DES and PBES1 schemes Java reads; see
+// internal/pkcs8), or an unencrypted PKCS#1/SEC 1 key. A PEM trust store
 // holds the CA certificates. The store's password opens PKCS12 and JKS
 // files and decrypts their keys and an encrypted PEM key, as in ZooKeeper.
 //

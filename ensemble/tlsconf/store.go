@@ -16,6 +16,8 @@ import (
 
 	keystore "github.com/pavlo-v-chernykh/keystore-go/v4"
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/zookit/zookit/internal/pkcs8"
 )
 
 // StoreType is the format of a key or trust store file.
@@ -169,7 +171,7 @@ func pemKeyStore(data []byte, password string) ([]tls.Certificate, error) {
 
 func pemPrivateKey(b *pem.Block, password string) (crypto.PrivateKey, error) {
 	if _, ok := b.Headers["DEK-Info"]; ok || b.Headers["Proc-Type"] != "" {
-		return nil, fmt.Errorf("the %s is encrypted the legacy OpenSSL way (Proc-Type/DEK-Info), which zookit cannot read; convert it to PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)", b.Type)
+		return nil, fmt.Errorf("the %s is encrypted the legacy OpenSSL way (Proc-Type/DEK-Info), which neither zookit nor ZooKeeper reads; convert it to PKCS#8 (openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES)", b.Type)
 	}
 	switch b.Type {
 	case "PRIVATE KEY":
@@ -182,7 +184,7 @@ func pemPrivateKey(b *pem.Block, password string) (crypto.PrivateKey, error) {
 		if password == "" {
 			return nil, errors.New("the private key is encrypted but the key store password is empty")
 		}
-		der, err := decryptPKCS8(b.Bytes, []byte(password))
+		der, err := pkcs8.Decrypt(b.Bytes, []byte(password))
 		if err != nil {
 			return nil, fmt.Errorf("private key: %w", err)
 		}

@@ -140,8 +140,8 @@ func Load(cfg *config.Config, kind Kind) (*Settings, error) {
 	return FromProperties(cfg.Property, kind)
 }
 
-// Configured reports whether any of kind's settings is present, that is
-// whether Load would find a key or trust store.
+// Configured reports whether any of kind's settings is present (a quorum
+// server may want to refuse zookeeper.ssl.quorum.* without sslQuorum).
 func Configured(cfg *config.Config, kind Kind) bool {
 	for k := range cfg.Props {
 		if strings.HasPrefix(k, kind.Prefix()) && (kind == Quorum || !strings.HasPrefix(k, Quorum.Prefix())) {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/tlsconf"
 	"github.com/zookit/zookit/ensemble/tlsconf/tlstest"
 )
@@ -264,7 +266,7 @@ func TestBadStores(t *testing.T) {
 		{"pem without cert", true, file("key-only.pem", srv.KeyPEM(t, "")[:strings.Index(string(srv.KeyPEM(t, "")), "-----BEGIN CERTIFICATE")]), "", "certificate"},
 		{"pem key mismatch", true, file("mismatch.pem", mismatched), "", "does not match"},
 		{"pem encrypted no password", true, file("enc.pem", srv.KeyPEM(t, "pw")), "", "password is empty"},
-		{"pem encrypted wrong password", true, file("enc2.pem", srv.KeyPEM(t, "pw")), "nope", "wrong key store password"},
+		{"pem encrypted wrong password", true, file("enc2.pem", srv.KeyPEM(t, "pw")), "nope", "wrong password"},
 		{"pem legacy encryption", true, file("legacy.pem", legacy), "pw", "legacy OpenSSL"},
 		{"pem bad key bytes", true, file("badkey.pem", []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")), "", "private key"},
 		{"pem bad cert bytes", false, file("badcert.pem", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")), "", "certificate 1"},
@@ -514,5 +516,29 @@ func TestQuorumServerChecksPeerAddress(t *testing.T) {
 			}
 		}
 		ln.Close()
+	}
+}
+
+func TestConfigured(t *testing.T) {
+	for _, tc := range []struct {
+		props          map[string]string
+		client, quorum bool
+	}{
+		{nil, false, false},
+		{map[string]string{"zookeeper.ssl.clientAuth": "want"}, true, false},
+		{map[string]string{"zookeeper.ssl.quorum.keyStore.location": "/k.p12"}, false, true},
+		{map[string]string{"zookeeper.sslQuorum": "true"}, false, false},
+	} {
+		cfg, err := config.Parse(strings.NewReader("dataDir=/tmp/x\n"), "t.cfg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(cfg.Props, tc.props)
+		if got := tlsconf.Configured(cfg, tlsconf.Client); got != tc.client {
+			t.Errorf("%v: client %v", tc.props, got)
+		}
+		if got := tlsconf.Configured(cfg, tlsconf.Quorum); got != tc.quorum {
+			t.Errorf("%v: quorum %v", tc.props, got)
+		}
 	}
 }

@@ -8,17 +8,12 @@ package tlstest
 import (
 	"bytes"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/pbkdf2"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/pem"
 	"maps"
 	"math/big"
@@ -34,6 +29,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/zookit/zookit/ensemble/tlsconf"
+	"github.com/zookit/zookit/internal/pkcs8"
 )
 
 // CA is a self-signed certificate authority.
@@ -180,7 +176,7 @@ func (c *Cert) ClientConfig(serverName string) *tls.Config {
 // ID is the identity the x509 ACL scheme gives c.
 func (c *Cert) ID() string { return tlsconf.ClientID(c.Cert) }
 
-func pkcs8(t testing.TB, k crypto.Signer) []byte {
+func marshalKey(t testing.TB, k crypto.Signer) []byte {
 	t.Helper()
 	der, err := x509.MarshalPKCS8PrivateKey(k)
 	if err != nil {
@@ -197,13 +193,12 @@ func write(t testing.TB, path string, data []byte) string {
 	return path
 }
 
-// KeyPEM is a PEM key store: the private key as PKCS#8, encrypted with
-// PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) when password is not empty, then
-// the certificate.
+// KeyPEM is a PEM key store: the private key as PKCS#8, encrypted as
+// EncryptPKCS8 does when password is not empty, then the certificate.
 func (c *Cert) KeyPEM(t testing.TB, password string) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	der := pkcs8(t, c.Key)
+	der := marshalKey(t, c.Key)
 	if password == "" {
 		pem.Encode(&b, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	} else {
@@ -234,7 +229,7 @@ func (c *Cert) WriteKeyStore(t testing.TB, typ tlsconf.StoreType, dir, name, pas
 		ks := keystore.New()
 		err := ks.SetPrivateKeyEntry("key", keystore.PrivateKeyEntry{
 			CreationTime:     time.Now(),
-			PrivateKey:       pkcs8(t, c.Key),
+			PrivateKey:       marshalKey(t, c.Key),
 			CertificateChain: []keystore.Certificate{{Type: "X.509", Content: c.Cert.Raw}},
 		}, []byte(password))
 		if err != nil {
@@ -339,47 +334,14 @@ func JVMFlags(props map[string]string) []string {
 	return out
 }
 
-// EncryptPKCS8 encrypts a PKCS#8 key the way "openssl pkcs8 -topk8 -v2
-// aes-256-cbc" does: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC.
+// EncryptPKCS8 encrypts a PKCS#8 key with the PKCS#12 scheme
+// pbeWithSHAAnd3-KeyTripleDES-CBC ("openssl pkcs8 -topk8 -v1
+// PBE-SHA1-3DES"), which Java's ZooKeeper reads as well as zookit.
 func EncryptPKCS8(t testing.TB, der []byte, password string) []byte {
 	t.Helper()
-	salt := make([]byte, 16)
-	iv := make([]byte, aes.BlockSize)
-	rand.Read(salt)
-	rand.Read(iv)
-	const iter = 2048
-	key, err := pbkdf2.Key(sha256.New, password, salt, iter, 32)
+	out, err := pkcs8.Encrypt(der, []byte(password), pkcs8.PKCS12TripleDES, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, _ := aes.NewCipher(key)
-	n := aes.BlockSize - len(der)%aes.BlockSize
-	plain := append(bytes.Clone(der), bytes.Repeat([]byte{byte(n)}, n)...)
-	ct := make([]byte, len(plain))
-	cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, plain)
-	mustMarshal := func(v any) []byte {
-		b, err := asn1.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	type algID struct {
-		Algorithm  asn1.ObjectIdentifier
-		Parameters asn1.RawValue `asn1:"optional"`
-	}
-	kdf := mustMarshal(struct {
-		Salt       []byte
-		Iterations int
-		PRF        algID
-	}{salt, iter, algID{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 9}, Parameters: asn1.NullRawValue}})
-	enc := mustMarshal(iv)
-	params := mustMarshal(struct{ KDF, Enc algID }{
-		algID{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}, asn1.RawValue{FullBytes: kdf}},
-		algID{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}, asn1.RawValue{FullBytes: enc}},
-	})
-	return mustMarshal(struct {
-		Alg  algID
-		Data []byte
-	}{algID{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}, asn1.RawValue{FullBytes: params}}, ct})
+	return out
 }
