@@ -63,7 +63,10 @@ func newIntakeLogger(lg *zap.Logger) *zap.Logger {
 //     member ever sends one;
 //   - MsgSnap whose ConfState is not one raft can restore (duplicates,
 //     voter and learner at once, joint state, strangers) or whose metadata
-//     is impossible: confchange.Restore and assertConfStatesEquivalent panic.
+//     is impossible: confchange.Restore and assertConfStatesEquivalent panic;
+//     and MsgSnap whose data the StateMachine, if it is a SnapshotChecker,
+//     would not restore: Restore would fail when raft applies it, and the
+//     node would stop.
 //
 // A forged message that passes these checks (for example a heartbeat with a
 // high term) can still disrupt the group; authenticating peers is what
@@ -209,7 +212,21 @@ func (n *Node) validateSnapshot(m *raftpb.Message) error {
 		}
 		seen[id] = true
 	}
+	// A snapshot the state machine cannot restore would stop this node
+	// when raft applies it; refuse it here instead.
+	if c, ok := n.sm.(SnapshotChecker); ok {
+		if err := c.CheckSnapshot(m.GetSnapshot().GetData()); err != nil {
+			return fmt.Errorf("snapshot data: %w", err)
+		}
+	}
 	return nil
+}
+
+// SnapshotChecker is implemented by a StateMachine that can tell, without
+// changing its state, whether Restore would take a snapshot's data. Node
+// then drops a peer's MsgSnap whose data it would not take.
+type SnapshotChecker interface {
+	CheckSnapshot(data []byte) error
 }
 
 func (n *Node) isMember(id uint64) bool {

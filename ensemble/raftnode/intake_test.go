@@ -62,11 +62,14 @@ func forged(to, from uint64) map[string]*raftpb.Message {
 		"snapshot with a stranger":        snap([]uint64{1, 2, 3, 9}, nil),
 		"snapshot voter and learner":      snap([]uint64{1, 2, 3}, []uint64{2}),
 		"snapshot without voters":         snap(nil, []uint64{1}),
-		"local message type":              msg(raftpb.MsgStorageAppendResp, 1),
-		"hup from a peer":                 msg(raftpb.MsgHup, 0),
-		"from a stranger":                 with(msg(raftpb.MsgHeartbeat, 1), func(m *raftpb.Message) { m.From = new(uint64(9)) }),
-		"from itself":                     with(msg(raftpb.MsgHeartbeat, 1), func(m *raftpb.Message) { m.From = new(to) }),
-		"to someone else":                 with(msg(raftpb.MsgHeartbeat, 1), func(m *raftpb.Message) { m.To = new(from) }),
+		// Well-formed metadata, data the state machine cannot restore:
+		// raft would take it and the node would stop in Restore.
+		"snapshot of junk data": with(snap([]uint64{1, 2, 3}, nil), func(m *raftpb.Message) { m.Snapshot.Data = []byte("not a snapshot") }),
+		"local message type":    msg(raftpb.MsgStorageAppendResp, 1),
+		"hup from a peer":       msg(raftpb.MsgHup, 0),
+		"from a stranger":       with(msg(raftpb.MsgHeartbeat, 1), func(m *raftpb.Message) { m.From = new(uint64(9)) }),
+		"from itself":           with(msg(raftpb.MsgHeartbeat, 1), func(m *raftpb.Message) { m.From = new(to) }),
+		"to someone else":       with(msg(raftpb.MsgHeartbeat, 1), func(m *raftpb.Message) { m.To = new(from) }),
 	}
 }
 

@@ -75,6 +75,12 @@ func (s *testSM) Restore(data []byte, index uint64) error {
 	return nil
 }
 
+// CheckSnapshot makes testSM a SnapshotChecker: it takes what Restore takes.
+func (s *testSM) CheckSnapshot(data []byte) error {
+	var es []entry
+	return json.Unmarshal(data, &es)
+}
+
 func (s *testSM) state() (entries []entry, restoredAt uint64, applies int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

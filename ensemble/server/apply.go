@@ -55,3 +55,5 @@ func (sm *stateMachine) Snapshot() ([]byte, error) { return sm.tree.Snapshot() }
 func (sm *stateMachine) Restore(data []byte, index uint64) error {
 	return sm.tree.Restore(data)
 }
+
+func (sm *stateMachine) CheckSnapshot(data []byte) error { return sm.tree.CheckSnapshot(data) }

@@ -78,6 +78,12 @@ func (t *Tree) Restore(b []byte) error {
 	return nil
 }
 
+// CheckSnapshot reports whether b is a snapshot Restore would take, without
+// touching the tree: a peer's MsgSnap is checked with it before raft sees it.
+func (t *Tree) CheckSnapshot(b []byte) error {
+	return (&Tree{opts: t.opts}).decode(b)
+}
+
 func (t *Tree) decode(b []byte) error {
 	if len(b) < len(snapshotMagic) || string(b[:len(snapshotMagic)]) != snapshotMagic {
 		return fmt.Errorf("%w: bad magic", ErrBadSnapshot)
