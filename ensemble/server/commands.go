@@ -380,6 +380,7 @@ func (s *Server) mntr() (metrics, error) {
 	kv("watches_rejected", s.tree.WatchRefusals())
 	kv("outbound_limit_disconnects", s.stats.outboundClosed.Load())
 	kv("four_letter_words_truncated", s.stats.truncated4lw.Load())
+	kv("connection_rejected", s.stats.rejected.Load())
 	if !s.cfg.Standalone() {
 		voters, _ := membership(s.cfg)
 		kv("quorum_size", len(voters))

@@ -96,7 +96,15 @@ func (s *Server) accept(nc net.Conn) {
 	}
 	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[host] >= max {
 		s.mu.Unlock()
+		s.stats.rejected.Add(1)
 		s.log.Warn("too many connections", zap.String("ip", host), zap.Int("max", max))
+		s.refuse(nc)
+		return
+	}
+	if max := s.limits.maxCnxns; max > 0 && len(s.conns) >= max {
+		s.mu.Unlock()
+		s.stats.rejected.Add(1)
+		s.log.Warn("too many connections in all (maxCnxns)", zap.Int("max", max))
 		s.refuse(nc)
 		return
 	}

@@ -59,6 +59,9 @@
 //	maxWatchesPerConnection        100,000            the read that would set a watch more fails with
 //	maxWatchBytesPerConnection     32 MiB of paths    QUOTAEXCEEDED and sets none (in a multiRead, that op alone;
 //	                                                  setWatches sets what fits, then fails). mntr watches_rejected
+//	maxCnxns                       0 (no bound)       client connections of all addresses together (ZooKeeper's key;
+//	                                                  maxClientCnxns bounds one address): a new one is closed.
+//	                                                  mntr connection_rejected, which maxClientCnxns counts too
 //	maxRaftFrame                   512 MiB            a raft message between servers is refused, sent or received
 //	(wchc, wchp, dump output)      1 MiB, no key      the answer stops, with a line that says so.
 //	                                                  mntr four_letter_words_truncated

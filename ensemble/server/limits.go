@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/zookit/zookit/ensemble/config"
 )
@@ -19,6 +20,7 @@ const (
 	propWatchCount        = "zookeeper.maxWatchesPerConnection"
 	propWatchBytes        = "zookeeper.maxWatchBytesPerConnection"
 	propRaftFrame         = "zookeeper.maxRaftFrame"
+	propMaxCnxns          = "zookeeper.maxCnxns" // ZooKeeper's
 )
 
 // Defaults of the limits.
@@ -47,6 +49,7 @@ type limits struct {
 	watchCount        int // watches per connection (tree.WithWatchLimits)
 	watchBytes        int // bytes of watched paths per connection
 	raftFrame         int // peer.Config.MaxRaftFrame; 0 leaves peer's default
+	maxCnxns          int // client connections on all ports; 0 = no bound, as ZooKeeper's default
 }
 
 // readLimits reads the limits from cfg's properties. A value that is not a
@@ -85,6 +88,14 @@ func readLimits(cfg *config.Config) (limits, error) {
 	l.watchCount = get(propWatchCount, DefaultMaxWatchesPerConn)
 	l.watchBytes = get(propWatchBytes, DefaultMaxWatchBytesPerConn)
 	l.raftFrame = get(propRaftFrame, 0)
+	if v, ok := cfg.Property(propMaxCnxns); ok && err == nil {
+		// ZooKeeper takes 0 (its default) or less as no bound.
+		n, perr := strconv.Atoi(strings.TrimSpace(v))
+		if perr != nil {
+			err = fmt.Errorf("server: property %s=%q: want an integer", propMaxCnxns, v)
+		}
+		l.maxCnxns = max(n, 0)
+	}
 	// A raft message must hold the largest transaction: a request of
 	// jute.maxbuffer with its connection's identities.
 	if minFrame := l.maxReply + l.authBytes + 64<<10; err == nil && l.raftFrame != 0 && l.raftFrame < minFrame {

@@ -721,3 +721,49 @@ func TestBadLimitIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// maxCnxns (ZooKeeper's) bounds the client connections of all addresses
+// together: past it a new one is closed unserved, counted in
+// connection_rejected, and the sessions already in keep working.
+func TestMaxCnxns(t *testing.T) {
+	srv := ensembletest.Start(t, withProps("zookeeper.maxCnxns", "2"))
+	a, b := dialRaw(t, srv.Addr(), 0), dialRaw(t, srv.Addr(), 0)
+	nc, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	writeFrame(t, nc, proto.Marshal(&proto.ConnectRequest{Timeout: 30000, Passwd: make([]byte, 16)}))
+	if !closedSoon(nc, 5*time.Second) {
+		t.Fatal("a third connection was kept with maxCnxns=2")
+	}
+	if h, _ := a.call(proto.OpExists, &proto.PathWatch{Path: "/"}); h.Err != proto.OK {
+		t.Fatalf("a session that was in before: %v", h.Err)
+	}
+	b.nc.Close()
+	// The mntr connection is one of the two now.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := tryFourLetter(srv.Addr(), "mntr")
+		if err == nil && strings.Contains(out, "zk_connection_rejected\t1\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mntr after one rejection: %q, %v", out, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tryFourLetter is fourLetter for a server that may refuse the connection.
+func tryFourLetter(addr, cmd string) (string, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, cmd)
+	b, err := io.ReadAll(c)
+	return string(b), err
+}

@@ -53,7 +53,6 @@ var unhonoured = []struct {
 	{"zookeeper.admin.httpVersion", unless("11"), "the AdminServer speaks HTTP/1.1"},
 	{"zookeeper.audit.enable", isTrue, "audit logging is not implemented"},
 	{"zookeeper.enforceQuota", isTrue, "quotas are not enforced"},
-	{"zookeeper.maxCnxns", unless("0"), "there is no global connection cap; maxClientCnxns bounds each address"},
 	{"zookeeper.request_throttle_max_requests", unless("0"), "the request throttler is not implemented"},
 	{"zookeeper.leaderServes", only("no"), "every server serves clients"},
 	{"zookeeper.testingonly.initialZxid", always, "zxids come from raft"},

@@ -36,7 +36,6 @@ func TestUnhonouredSettingsRefused(t *testing.T) {
 		{"admin.httpVersion=11\n", ""},
 		{"admin.httpVersion=2\n", "zookeeper.admin.httpVersion=2"},
 		{"maxCnxns=0\n", ""},
-		{"maxCnxns=100\n", "zookeeper.maxCnxns=100"},
 		{"metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n", "metricsProvider.className"},
 		{"authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n", ""},
 		{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "zookeeper.authProvider.1"},

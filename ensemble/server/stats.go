@@ -19,6 +19,7 @@ type stats struct {
 	authFailed     atomic.Int64 // addAuth answered AUTHFAILED: auth_failed_count
 	outboundClosed atomic.Int64 // connections closed for the bytes queued to them
 	truncated4lw   atomic.Int64 // four-letter word answers cut at FourLetterWordMaxOutput
+	rejected       atomic.Int64 // connections refused by maxClientCnxns or maxCnxns
 }
 
 // latency keeps min/avg/max of request latencies in ms.
