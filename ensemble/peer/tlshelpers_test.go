@@ -1,62 +1,20 @@
 package peer
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"math/big"
 	"net"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/zookit/zookit/ensemble/tlsconf/tlstest"
 )
 
 // testCA is a certificate authority made for one test: what an operator's
 // trust store (ssl.quorum.trustStore) holds.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
+type testCA struct{ *tlstest.CA }
 
-var serial atomic.Int64
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-func newCA(t testing.TB, name string) *testCA {
-	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial.Add(1)),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
+func newCA(t testing.TB, name string) *testCA { return &testCA{tlstest.NewCA(t, name)} }
 
 // leaf describes a certificate to issue: its subject alternative names.
 type leaf struct {
@@ -72,15 +30,10 @@ type leaf struct {
 // keystore, ssl.quorum.keyStore, holds).
 func (ca *testCA) issue(t testing.TB, l leaf) tls.Certificate {
 	t.Helper()
-	key := newKey(t)
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial.Add(1)),
-		Subject:      pkix.Name{CommonName: l.cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  l.eku,
-		DNSNames:     l.dns,
+		Subject:     pkix.Name{CommonName: l.cn},
+		ExtKeyUsage: l.eku,
+		DNSNames:    l.dns,
 	}
 	if tmpl.ExtKeyUsage == nil {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
@@ -88,15 +41,7 @@ func (ca *testCA) issue(t testing.TB, l leaf) tls.Certificate {
 	for _, ip := range l.ips {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(ip))
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
+	return ca.Issue(t, tmpl).TLS()
 }
 
 // member issues the certificate of server id on 127.0.0.1, which carries
@@ -110,7 +55,7 @@ func (ca *testCA) member(t testing.TB, id uint64) tls.Certificate {
 func tlsConfig(cert tls.Certificate, trust ...*testCA) *tls.Config {
 	pool := x509.NewCertPool()
 	for _, ca := range trust {
-		pool.AddCert(ca.cert)
+		pool.AddCert(ca.Cert)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}
 }
