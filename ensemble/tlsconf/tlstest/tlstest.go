@@ -235,11 +235,7 @@ func (c *Cert) WriteKeyStore(t testing.TB, typ tlsconf.StoreType, dir, name, pas
 		if err != nil {
 			t.Fatal(err)
 		}
-		var b bytes.Buffer
-		if err := ks.Store(&b, []byte(password)); err != nil {
-			t.Fatal(err)
-		}
-		return write(t, path, b.Bytes())
+		return writeJKS(t, path, ks, password)
 	}
 	t.Fatalf("tlstest: store type %q", typ)
 	return ""
@@ -272,14 +268,20 @@ func (ca *CA) WriteTrustStore(t testing.TB, typ tlsconf.StoreType, dir, name, pa
 		if err != nil {
 			t.Fatal(err)
 		}
-		var b bytes.Buffer
-		if err := ks.Store(&b, []byte(password)); err != nil {
-			t.Fatal(err)
-		}
-		return write(t, path, b.Bytes())
+		return writeJKS(t, path, ks, password)
 	}
 	t.Fatalf("tlstest: store type %q", typ)
 	return ""
+}
+
+// writeJKS stores ks, protected by password, at path.
+func writeJKS(t testing.TB, path string, ks keystore.KeyStore, password string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := ks.Store(&b, []byte(password)); err != nil {
+		t.Fatal(err)
+	}
+	return write(t, path, b.Bytes())
 }
 
 // Ext is the file extension KeyStoreFileType knows for a store type.
