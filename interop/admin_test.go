@@ -1,8 +1,6 @@
 package interop
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zookit/zookit/ensemble/admin/admintest"
 	"github.com/zookit/zookit/ensemble/ensembletest"
 )
 
@@ -81,50 +80,17 @@ var adminDataKeyed = map[string]bool{
 // adminGet fetches an AdminServer command and decodes its JSON object.
 func adminGet(t *testing.T, base, name string) map[string]any {
 	t.Helper()
-	resp, err := http.Get(base + "/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, m := admintest.Get(t, base+"/"+name)
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("%s/%s: status %d", base, name, resp.StatusCode)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		t.Fatalf("%s/%s: not a JSON object: %v\n%s", base, name, err, body)
-	}
 	return m
-}
-
-// jsonKind is a JSON value's type.
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "bool"
-	case json.Number:
-		return "number"
-	case string:
-		return "string"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 // jsonShape maps every field path under prefix to its type.
 func jsonShape(prefix string, v any, out map[string]string) {
 	if prefix != "" {
-		out[prefix] = jsonKind(v)
+		out[prefix] = admintest.Kind(v)
 	}
 	join := func(k string) string {
 		if prefix == "" {

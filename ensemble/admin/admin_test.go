@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zookit/zookit/ensemble/admin/admintest"
 	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/ensembletest"
 	"github.com/zookit/zookit/ensemble/proto"
@@ -51,44 +51,11 @@ func serveAdmin(t *testing.T, srv *server.Server) string {
 // get fetches url and decodes its JSON object, numbers kept exact.
 func get(t *testing.T, url string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, m := admintest.Get(t, url)
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s: Content-Type %q", url, ct)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		t.Fatalf("%s: not a JSON object: %v\n%s", url, err, body)
-	}
 	return resp.StatusCode, m
-}
-
-// kind is a JSON value's type as the tests compare it.
-func kind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "bool"
-	case json.Number:
-		return "number"
-	case string:
-		return "string"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 // want is a command's fields as ZooKeeper 3.8 names them (Commands.java,
@@ -186,7 +153,7 @@ func checkFields(t *testing.T, what string, obj map[string]any, w want) {
 			t.Errorf("%s: no %q in %v", what, k, obj)
 			continue
 		}
-		if got := kind(v); got != typ {
+		if got := admintest.Kind(v); got != typ {
 			t.Errorf("%s: %q is a %s (%v), want a %s", what, k, got, v, typ)
 		}
 	}
