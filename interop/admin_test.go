@@ -14,7 +14,6 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zookit/zookit/ensemble/admin/admintest"
-	"github.com/zookit/zookit/ensemble/ensembletest"
 )
 
 // adminCompared are the AdminServer commands both servers have, by
@@ -150,16 +149,13 @@ func compareAdmin(t *testing.T, cmd string, apache, zookit map[string]any) {
 
 // adminOptions enable the AdminServer of n servers on their own free
 // 127.0.0.1 ports and return their command URLs.
-func adminOptions(t *testing.T, n int) (Options, []string) {
-	ports := ensembletest.FreePorts(t, n)
-	bases := make([]string, n)
-	for i, p := range ports {
-		bases[i] = fmt.Sprintf("http://127.0.0.1:%d/commands", p)
-	}
+func adminOptions(n int) (Options, []string) {
+	bases := make([]string, n) // filled in as the harness starts each server
 	return Options{
 		Config: map[string]string{"admin.enableServer": "true", "admin.serverAddress": "127.0.0.1"},
-		ServerConfig: func(i int) map[string]string {
-			return map[string]string{"admin.serverPort": strconv.Itoa(ports[i])}
+		ServerConfig: func(i, port int) map[string]string {
+			bases[i] = fmt.Sprintf("http://127.0.0.1:%d/commands", port)
+			return map[string]string{"admin.serverPort": strconv.Itoa(port)}
 		},
 	}, bases
 }
@@ -207,8 +203,8 @@ func adminList(t *testing.T, base string) []string {
 // node and a watch, and compares the JSON field names and types.
 func TestAdminServerShapes(t *testing.T) {
 	Require(t, AdminServer)
-	apacheOpts, apacheBase := adminOptions(t, 1)
-	zookitOpts, zookitBase := adminOptions(t, 1)
+	apacheOpts, apacheBase := adminOptions(1)
+	zookitOpts, zookitBase := adminOptions(1)
 	apacheAddr := StartApacheZooKeeper(t, apacheOpts)
 	zookitAddr := StartZookit(t, zookitOpts)
 	adminActivity(t, apacheAddr)
@@ -238,8 +234,8 @@ func TestAdminServerShapes(t *testing.T) {
 // server of the same role.
 func TestAdminServerEnsembleShapes(t *testing.T) {
 	Require(t, AdminServer)
-	apacheOpts, apacheBases := adminOptions(t, 4)
-	zookitOpts, zookitBases := adminOptions(t, 4)
+	apacheOpts, apacheBases := adminOptions(4)
+	zookitOpts, zookitBases := adminOptions(4)
 	apacheAddrs := StartApacheEnsemble(t, 3, 1, apacheOpts)
 	zookitAddrs := StartZookitEnsemble(t, 3, 1, zookitOpts)
 	byRole := func(addrs, bases []string) map[string]string {

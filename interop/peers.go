@@ -56,6 +56,10 @@ var serverJVMFlags = []string{
 // fails the test with its output instead of hitting the global test timeout.
 const hangGuard = 60 * time.Second
 
+// startGuard bounds a server's start. A JVM that starts in seconds alone
+// has taken over a minute while the race-enabled suite loads both cores.
+const startGuard = 3 * time.Minute
+
 // Peer is a program or library outside Go that a test needs.
 type Peer string
 
@@ -277,9 +281,10 @@ type Options struct {
 	JVMFlags []string
 	// ServerConfig, when set, gives more zoo.cfg keys for the i-th server
 	// (from 0, in server id order), for the ports that each server of an
-	// ensemble needs its own of, admin.serverPort say; Config wins a key
-	// both set.
-	ServerConfig func(i int) map[string]string
+	// ensemble needs its own of, admin.serverPort say: port is free, and
+	// chosen in one set with the servers' own ports, so that it is none of
+	// them. Config wins a key both set.
+	ServerConfig func(i, port int) map[string]string
 }
 
 // StartApacheZooKeeper runs Apache ZooKeeper 3.8 standalone in the foreground
@@ -349,12 +354,13 @@ type EnsembleStarter func(t testing.TB, voters, observers int, opts Options) []s
 func startServer(t testing.TB, opts Options, name string, command func(cfg string) *exec.Cmd) string {
 	t.Helper()
 	dir := t.TempDir()
-	port := strconv.Itoa(ensembletest.FreePorts(t, 1)[0])
+	ports := ensembletest.FreePorts(t, 2)
+	port := strconv.Itoa(ports[0])
 	addr := net.JoinHostPort("127.0.0.1", port)
 	cfg := baseConfig(opts, dir)
 	cfg["clientPort"], cfg["clientPortAddress"] = port, "127.0.0.1"
 	if opts.ServerConfig != nil {
-		maps.Copy(cfg, opts.ServerConfig(0))
+		maps.Copy(cfg, opts.ServerConfig(0, ports[1]))
 	}
 	p := launch(t, opts, name, dir, addr, cfg, command)
 	awaitReady(t, []*process{p}, func(ctx context.Context) bool { return serving(ctx, addr) })
@@ -372,7 +378,7 @@ func startEnsemble(t testing.TB, voters, observers int, opts Options, name strin
 	servers := make(map[string]string, n)
 	addrs := make([]string, n)
 	// One set, so that no server's client port is another's quorum port.
-	ports := ensembletest.FreePorts(t, 3*n)
+	ports := ensembletest.FreePorts(t, 4*n) // the last n for ServerConfig
 	for i := range n {
 		role := ""
 		if i >= voters {
@@ -391,7 +397,7 @@ func startEnsemble(t testing.TB, voters, observers int, opts Options, name strin
 			cfg["peerType"] = "observer"
 		}
 		if opts.ServerConfig != nil {
-			maps.Copy(cfg, opts.ServerConfig(i))
+			maps.Copy(cfg, opts.ServerConfig(i, ports[3*n+i]))
 		}
 		if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
 			t.Fatal(err)
@@ -513,10 +519,10 @@ func launch(t testing.TB, opts Options, name, dir, addr string, cfg map[string]s
 }
 
 // awaitReady polls ready until it holds, failing the test with the server
-// log when a process exits first or hangGuard passes.
+// log when a process exits first or startGuard passes.
 func awaitReady(t testing.TB, procs []*process, ready func(ctx context.Context) bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	ctx, cancel := context.WithTimeout(context.Background(), startGuard)
 	defer cancel()
 	// Each probe gets its own short deadline: a 4lw sent while Apache
 	// ZooKeeper is still starting can leave its socket open (it logs a
@@ -536,7 +542,7 @@ func awaitReady(t testing.TB, procs []*process, ready func(ctx context.Context) 
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("not serving within %v (the logs follow)", hangGuard)
+			t.Fatalf("not serving within %v (the logs follow)", startGuard)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
