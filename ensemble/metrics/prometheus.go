@@ -1,0 +1,78 @@
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// promQuantiles are the quantiles of ZooKeeper's Prometheus summaries, by
+// detail.
+var promQuantiles = [...][]float64{Basic: {0.5}, Advanced: {0.5, 0.9, 0.99}}
+
+// Describe sends nothing: the Registry is an unchecked collector, because
+// a SummarySet's keys and a Registry's metrics come and go while it runs.
+func (r *Registry) Describe(chan<- *prometheus.Desc) {}
+
+// Collect sends every metric as ZooKeeper's PrometheusMetricsProvider
+// names it: counters and gauges under their own names (a string-valued
+// gauge has no Prometheus form and is skipped), summaries as summaries.
+func (r *Registry) Collect(ch chan<- prometheus.Metric) {
+	names, ms := r.snapshot()
+	for i, m := range ms {
+		name := names[i]
+		switch m := m.(type) {
+		case *Counter:
+			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, name, nil, nil), prometheus.CounterValue, float64(m.Load()))
+		case gauge:
+			if v, ok := number(m()); ok {
+				ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, name, nil, nil), prometheus.GaugeValue, v)
+			}
+		case *Summary:
+			ch <- m.prometheus(prometheus.NewDesc(name, name, nil, nil))
+		case *SummarySet:
+			desc := prometheus.NewDesc(name, name, []string{"key"}, nil)
+			keys, sums := m.summaries()
+			for j, s := range sums {
+				ch <- s.prometheus(desc, keys[j])
+			}
+		}
+	}
+}
+
+func (s *Summary) prometheus(desc *prometheus.Desc, labels ...string) prometheus.Metric {
+	st := s.read()
+	qs := make(map[float64]float64, 3)
+	for _, q := range promQuantiles[s.detail] {
+		qs[q] = st.quantile(q)
+	}
+	return prometheus.MustNewConstSummary(desc, uint64(st.count), float64(st.sum), qs, labels...)
+}
+
+// number is a gauge's value as a float, if it is a number.
+func number(v any) (float64, bool) {
+	switch v := v.(type) {
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	case float64:
+		return v, true
+	}
+	return 0, false
+}
+
+// Handler serves r in Prometheus's text format at any path, as
+// ZooKeeper's /metrics servlet does, with the Go runtime's and the
+// process's metrics when runtime is true (ZooKeeper's exportJvmInfo).
+// Errors in collecting are answered with status 500.
+func Handler(r *Registry, runtime bool) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(r)
+	if runtime {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError})
+}
