@@ -118,14 +118,14 @@ func NewServer(cmds Commands, set Settings, log *zap.Logger) *http.Server {
 		WriteTimeout:      set.IdleTimeout,
 		IdleTimeout:       set.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          errorLog(log),
+		ErrorLog:          ErrorLog(log),
 	}
 }
 
-// errorLog is where net/http reports what goes wrong with a connection (a
+// ErrorLog is where net/http reports what goes wrong with a connection (a
 // failed accept, a recovered panic): warnings, since no request causes one
 // in the normal course.
-func errorLog(log *zap.Logger) *stdlog.Logger {
+func ErrorLog(log *zap.Logger) *stdlog.Logger {
 	// Only an invalid level fails, and WarnLevel is valid.
 	l, _ := zap.NewStdLogAt(log, zap.WarnLevel)
 	return l

@@ -61,7 +61,10 @@ func (r *Registry) Counter(name string) *Counter {
 }
 
 // Gauge registers read as the value of name, replacing an earlier one:
-// read returns an int, int64 or float64, and must not block.
+// read returns an int, int64, float64 or string (a string has no
+// Prometheus form), or nil while the gauge has no value and is left out,
+// as ZooKeeper leaves out a gauge it has unregistered. read must not
+// block for long.
 func (r *Registry) Gauge(name string, read func() any) {
 	mustBeValid(name)
 	r.mu.Lock()
@@ -132,8 +135,12 @@ func (c *Counter) reset()                                   { c.v.Store(0) }
 
 type gauge func() any
 
-func (g gauge) each(name string, emit func(string, any)) { emit(name, g()) }
-func (gauge) reset()                                     {}
+func (g gauge) each(name string, emit func(string, any)) {
+	if v := g(); v != nil {
+		emit(name, v)
+	}
+}
+func (gauge) reset() {}
 
 // reservoirSize is the sample a percentile summary keeps, ZooKeeper's
 // (Dropwizard's default uniform reservoir).
@@ -301,4 +308,44 @@ func mustBeValid(name string) {
 	if bad {
 		panic("metrics: invalid metric name " + strconv.Quote(name))
 	}
+}
+
+// Sizes keeps the last, smallest and largest of a run of sizes, as
+// ZooKeeper's BufferStats does for its *_size gauges. The zero value is
+// ready; it reads -1 for each until the first Add.
+type Sizes struct {
+	mu             sync.Mutex
+	last, min, max int64
+	seen           bool
+}
+
+// Add records one size.
+func (z *Sizes) Add(n int) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	v := int64(n)
+	if !z.seen || v < z.min {
+		z.min = v
+	}
+	if !z.seen || v > z.max {
+		z.max = v
+	}
+	z.last, z.seen = v, true
+}
+
+// Read returns the last, smallest and largest size.
+func (z *Sizes) Read() (last, lo, hi int64) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if !z.seen {
+		return -1, -1, -1
+	}
+	return z.last, z.min, z.max
+}
+
+// Reset forgets every size.
+func (z *Sizes) Reset() {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.seen = false
 }

@@ -145,3 +145,27 @@ func TestPrometheus(t *testing.T) {
 		t.Error("runtime metrics without exportJvmInfo")
 	}
 }
+
+// A gauge reading nil is left out of both forms.
+func TestNilGaugeIsAbsent(t *testing.T) {
+	r := NewRegistry()
+	on := false
+	r.Gauge("learners", func() any {
+		if !on {
+			return nil
+		}
+		return 2
+	})
+	if _, ok := lines(r)["learners"]; ok {
+		t.Error("a nil gauge has a line")
+	}
+	rec := httptest.NewRecorder()
+	Handler(r, false).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if strings.Contains(rec.Body.String(), "learners") {
+		t.Error("a nil gauge has a series")
+	}
+	on = true
+	if lines(r)["learners"] != 2 {
+		t.Error("the gauge does not come back")
+	}
+}

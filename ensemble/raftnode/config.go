@@ -8,6 +8,8 @@ import (
 
 	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
+
+	"github.com/zookit/zookit/ensemble/metrics"
 )
 
 // Defaults applied by Start to zero-valued Config fields.
@@ -53,11 +55,18 @@ type Config struct {
 
 	Transport Transport // nil in standalone
 	Logger    *zap.Logger
+	// Metrics receives the node's metrics under ZooKeeper's names (fsync,
+	// commit, election, startup and snapshot times) and zookit's own
+	// (zookit_raft_*); nil keeps them to the node.
+	Metrics *metrics.Registry
 }
 
 func (c Config) withDefaults() (Config, error) {
 	if c.ID == 0 {
 		return c, errors.New("raftnode: Config.ID must not be 0")
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.NewRegistry()
 	}
 	if c.WALDir == "" || c.SnapDir == "" {
 		return c, errors.New("raftnode: Config.WALDir and Config.SnapDir are required")

@@ -58,6 +58,7 @@ type Node struct {
 	// and from peers: an upper bound on what a heartbeat may acknowledge.
 	readRequests atomic.Uint64
 	intakeLog    *zap.Logger // rate-limited, for dropped peer messages
+	m            nodeMetrics
 
 	mu      sync.Mutex
 	changed chan struct{}          // closed and replaced when the applied index or leadership changes
@@ -79,6 +80,7 @@ type Node struct {
 // applied; a node that is the group's only voter campaigns at once and Start
 // also waits until it leads, so that Propose can be called right away.
 func Start(cfg Config, sm StateMachine) (*Node, error) {
+	begin := time.Now()
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -91,11 +93,16 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 	if err != nil {
 		return nil, errors.Join(err, d.wal.Close())
 	}
+	replay := time.Now()
 	go n.run()
 	if err := n.awaitStartup(rec); err != nil {
 		n.Stop()
 		return nil, err
 	}
+	n.m.txnsLoad.Observe(since(replay))
+	n.m.txnsLoaded.Observe(int64(n.Applied() - rec.snapshot.GetMetadata().GetIndex()))
+	n.m.dbInit.Observe(since(begin))
+	n.registerGauges(cfg.Metrics)
 	return n, nil
 }
 
@@ -124,9 +131,13 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 		donec:   make(chan struct{}),
 	}
 	n.intakeLog = newIntakeLogger(cfg.Logger)
+	n.m = newNodeMetrics(cfg.Metrics)
+	n.m.leaderChanged(raft.None, false, time.Now())
+	load := time.Now()
 	if err := n.restore(rec.snapshot); err != nil {
 		return nil, err
 	}
+	n.m.snapLoad.Observe(since(load))
 	n.appliedIndex.Store(n.applied)
 	n.raft = raft.RestartNode(&raft.Config{
 		ID:                        cfg.ID,
@@ -243,6 +254,7 @@ func (n *Node) loop() error {
 // and peers hear of votes and appends only once they are durable.
 func (n *Node) handleReady(rd raft.Ready) error {
 	if rd.SoftState != nil {
+		n.m.leaderChanged(rd.SoftState.Lead, rd.SoftState.RaftState == raft.StateLeader, time.Now())
 		n.leader.Store(rd.SoftState.Lead)
 		n.leading.Store(rd.SoftState.RaftState == raft.StateLeader)
 		n.notify()
@@ -265,8 +277,25 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	}
 	// Group commit: everything raft batched into this Ready costs one write
 	// and at most one fsync (wal.Save syncs exactly when raft.MustSync says).
+	save := time.Now()
 	if err := n.disk.wal.Save(rd.HardState, rd.Entries); err != nil {
 		return fmt.Errorf("raftnode: save to WAL: %w", err)
+	}
+	if rd.MustSync {
+		n.m.fsync.Observe(since(save))
+	}
+	if len(rd.Entries) > 0 {
+		n.m.batch.Observe(int64(len(rd.Entries)))
+		n.m.logged.Add(int64(len(rd.Entries)))
+		if n.leading.Load() {
+			// A new term's empty entry is raft's own, no proposal.
+			for _, e := range rd.Entries {
+				if len(e.GetData()) > 0 {
+					n.m.proposals.Inc()
+					n.m.proposalSize.Add(len(e.GetData()))
+				}
+			}
+		}
 	}
 	if hasSnap {
 		if err := n.installSnapshot(rd.Snapshot); err != nil {
@@ -277,6 +306,7 @@ func (n *Node) handleReady(rd raft.Ready) error {
 		return fmt.Errorf("raftnode: append to raft storage: %w", err)
 	}
 	if n.cfg.Transport != nil && len(rd.Messages) > 0 {
+		n.m.sent(rd.Messages)
 		n.cfg.Transport.Send(rd.Messages)
 	}
 	n.deliverReads(rd.ReadStates)
@@ -318,6 +348,10 @@ func (n *Node) apply(ents []*raftpb.Entry) error {
 		case raftpb.EntryNormal:
 			if len(e.GetData()) > 0 {
 				n.sm.Apply(index, e.GetData())
+				n.m.commits.Inc()
+				if !n.leading.Load() {
+					n.m.learnerCommits.Inc()
+				}
 			}
 		case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
 			cc, err := unmarshalConfChange(e)
@@ -350,6 +384,7 @@ func (n *Node) maybeSnapshot() error {
 	if n.applied-n.snapIndex < n.cfg.SnapCount || n.snapDone != nil {
 		return nil
 	}
+	begin := time.Now()
 	data, err := n.sm.Snapshot()
 	if err != nil {
 		// Not fatal: the WAL still holds every entry. Retry after the next batch.
@@ -363,7 +398,13 @@ func (n *Node) maybeSnapshot() error {
 	n.snapIndex = n.applied
 	done := make(chan error, 1)
 	n.snapDone = done
-	go func() { done <- n.persistSnapshot(s) }()
+	go func() {
+		err := n.persistSnapshot(s)
+		if err == nil {
+			n.m.snapshotTime.Observe(since(begin))
+		}
+		done <- err
+	}()
 	return nil
 }
 
@@ -550,6 +591,10 @@ func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
 		return fmt.Errorf("%w: %v from %d: %w", ErrInvalidMessage, m.GetType(), m.GetFrom(), err)
 	}
 	switch m.GetType() {
+	case raftpb.MsgApp:
+		if !n.leading.Load() {
+			n.m.learnerProposals.Add(int64(len(m.GetEntries())))
+		}
 	case raftpb.MsgReadIndex:
 		n.readRequests.Add(1)
 	case raftpb.MsgProp:

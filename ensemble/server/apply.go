@@ -21,6 +21,9 @@ func (sm *stateMachine) Apply(index uint64, data []byte) {
 	}
 	zxid := int64(index)
 	res := s.tree.Apply(zxid, txn)
+	if res.Err == proto.OK {
+		s.metrics.wrote(txn.Op, txn.Req)
+	}
 	switch txn.Op {
 	case proto.OpCreateSession:
 		if res.Err == proto.OK {

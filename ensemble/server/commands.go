@@ -332,6 +332,7 @@ func (s *Server) srst() (noData, error) {
 	s.stats.recved.Store(0)
 	s.stats.sent.Store(0)
 	s.stats.lat.reset()
+	s.metrics.responseSize.Reset()
 	return noData{}, nil
 }
 
@@ -341,58 +342,20 @@ type metric struct {
 	value any // int64, int, float64 or string
 }
 
-// metrics are mntr's data, in mntr's order.
-type metrics []metric
+// mntrLines are mntr's data, in mntr's order.
+type mntrLines []metric
 
 // MarshalJSON keeps mntr's order, as ZooKeeper's ordered map does.
-func (m metrics) MarshalJSON() ([]byte, error) {
+func (m mntrLines) MarshalJSON() ([]byte, error) {
 	return orderedJSON(len(m), func(i int) (string, any) { return m[i].name, m[i].value })
 }
 
-func (s *Server) mntr() (metrics, error) {
-	lo, avg, hi, _ := s.stats.lat.read()
-	var m metrics
-	kv := func(k string, v any) { m = append(m, metric{k, v}) }
-	kv("version", Version)
-	kv("server_state", s.Mode())
-	kv("avg_latency", avg)
-	kv("max_latency", hi)
-	kv("min_latency", lo)
-	kv("packets_received", s.stats.recved.Load())
-	kv("packets_sent", s.stats.sent.Load())
-	kv("num_alive_connections", len(s.connList()))
-	kv("outstanding_requests", s.outstanding())
-	kv("uptime", time.Since(s.started).Milliseconds())
-	kv("znode_count", s.tree.NodeCount())
-	kv("watch_count", s.tree.WatchCount())
-	kv("ephemerals_count", s.tree.EphemeralCount())
-	kv("approximate_data_size", s.tree.ApproximateDataSize())
-	kv("global_sessions", len(s.tree.Sessions()))
-	kv("local_sessions", 0)
-	kv("open_file_descriptor_count", openFDs())
-	kv("max_file_descriptor_count", maxFDs())
-	kv("connection_drop_probability", 0.0)
-	// The limits at work (see the package doc); the first two names are
-	// ZooKeeper's.
-	kv("request_throttle_wait_count", s.stats.throttled.Load())
-	kv("auth_failed_count", s.stats.authFailed.Load())
-	kv("large_responses_rejected", s.stats.largeReplies.Load())
-	kv("watches_rejected", s.tree.WatchRefusals())
-	kv("outbound_limit_disconnects", s.stats.outboundClosed.Load())
-	kv("four_letter_words_truncated", s.stats.truncated4lw.Load())
-	kv("connection_rejected", s.stats.rejected.Load())
-	if !s.cfg.Standalone() {
-		voters, _ := membership(s.cfg)
-		kv("quorum_size", len(voters))
-	}
-	if s.Mode() == "leader" {
-		learners, followers, observers := s.leaderStats()
-		kv("learners", learners)
-		kv("synced_followers", followers)
-		kv("synced_non_voting_followers", 0)
-		kv("synced_observers", observers)
-		kv("pending_syncs", 0)
-	}
+// mntr is ZooKeeper's: version and state, then every metric of the
+// Registry: the server's gauges, then the counters and summaries of the
+// server and its log.
+func (s *Server) mntr() (mntrLines, error) {
+	m := mntrLines{{"version", Version}, {"server_state", s.Mode()}}
+	s.reg.Each(func(k string, v any) { m = append(m, metric{k, v}) })
 	return m, nil
 }
 

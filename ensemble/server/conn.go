@@ -108,6 +108,7 @@ func (s *Server) accept(nc net.Conn) {
 		s.refuse(nc)
 		return
 	}
+	s.metrics.connRequests.Inc()
 	s.perIP[host]++
 	s.conns[c] = struct{}{}
 	s.wg.Add(2)
@@ -166,7 +167,8 @@ func (c *conn) send(recs ...proto.Record) {
 	}
 	n := len(c.out)
 	c.out = proto.AppendFrame(c.out, recs...)
-	c.unsent += len(c.out) - n
+	size := len(c.out) - n
+	c.unsent += size
 	over := c.unsent > c.s.limits.outboundClose
 	if over {
 		// Nothing more is queued: the connection is going.
@@ -175,6 +177,8 @@ func (c *conn) send(recs ...proto.Record) {
 	c.outMu.Unlock()
 	c.sent.Add(1)
 	c.s.stats.sent.Add(1)
+	c.s.metrics.responseBytes.Add(int64(size))
+	c.s.metrics.responseSize.Add(size)
 	if over {
 		c.s.stats.outboundClosed.Add(1)
 		c.s.log.Warn("closing a connection that does not read what is sent to it",
@@ -251,6 +255,34 @@ func (c *conn) throttle() bool {
 // queues.
 func (c *conn) Notify(ev proto.WatcherEvent, zxid int64) {
 	c.send(&proto.ReplyHeader{Xid: proto.XidNotification, Zxid: zxid}, &ev)
+	// The header, the event's type and state, and its path string.
+	c.s.metrics.watchBytes.Add(int64(replyHeaderSize + 4 + 4 + 4 + len(ev.Path)))
+}
+
+// sessionless passes on the error that ended a connection before its
+// handshake, counting those the handshake deadline ended
+// (sessionless_connections_expired).
+func (c *conn) sessionless(err error) error {
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		c.s.metrics.sessionless.Inc()
+	}
+	return err
+}
+
+// countNonMTLS counts a connection that did not authenticate with a client
+// certificate, by whether it comes from this host
+// (non_mtls_local_conn_count, non_mtls_remote_conn_count).
+func (c *conn) countNonMTLS() {
+	for _, id := range c.auth {
+		if id.Scheme == "x509" {
+			return
+		}
+	}
+	if ip := net.ParseIP(c.auth[len(c.auth)-1].ID); ip != nil && ip.IsLoopback() {
+		c.s.stats.nonMTLSLocal.Add(1)
+	} else {
+		c.s.stats.nonMTLSRemote.Add(1)
+	}
 }
 
 // SessionID implements tree.Watcher.
@@ -377,6 +409,7 @@ func (c *conn) readLoop() {
 	}()
 	err := c.startTLS()
 	if err == nil {
+		c.countNonMTLS()
 		err = c.serve()
 	}
 	c.outMu.Lock()
@@ -388,6 +421,7 @@ func (c *conn) readLoop() {
 		// The writer closes once the last reply is out.
 		<-c.done
 	case errors.As(err, &tooLarge):
+		c.s.metrics.largeRequests.Inc()
 		c.refuseFrame(tooLarge.Len)
 	default:
 		c.close()
@@ -431,7 +465,7 @@ func (c *conn) serve() error {
 	c.nc.SetReadDeadline(time.Now().Add(max(s.cfg.MaxSessionTimeout, 10*time.Second)))
 	var hdr [4]byte
 	if _, err := io.ReadFull(c.nc, hdr[:]); err != nil {
-		return err
+		return c.sessionless(err)
 	}
 	if cmd := string(hdr[:]); isFourLetterWord(cmd) {
 		s.stats.recved.Add(1)
@@ -440,8 +474,9 @@ func (c *conn) serve() error {
 	}
 	frame, err := proto.ReadFrame(io.MultiReader(bytes.NewReader(hdr[:]), c.nc), nil, s.cfg.JuteMaxBuffer)
 	if err != nil {
-		return err
+		return c.sessionless(err)
 	}
+	s.metrics.bytesReceived.Add(int64(len(frame) + 4))
 	if err := c.handshake(frame); err != nil {
 		return err
 	}
@@ -455,6 +490,7 @@ func (c *conn) serve() error {
 		if err != nil {
 			return err
 		}
+		s.metrics.bytesReceived.Add(int64(len(buf) + 4))
 		if err := c.request(buf); err != nil {
 			return err
 		}
@@ -470,6 +506,7 @@ func (c *conn) handshake(frame []byte) error {
 		return fmt.Errorf("handshake: %w", err)
 	}
 	if !s.Serving() {
+		s.metrics.closedNotServing.Inc()
 		s.log.Info("refusing a client while there is no leader", zap.String("remote", c.remote))
 		return errRefused
 	}
@@ -625,6 +662,10 @@ func (c *conn) request(frame []byte) error {
 				s.stats.largeReplies.Add(1)
 			}
 			c.replyZxid(start, h.Xid, zxid, proto.CodeOf(err), resp)
+			s.metrics.readLatency.Observe(time.Since(start).Milliseconds())
+			if err == nil {
+				s.metrics.read(req, resp)
+			}
 		})
 	}
 	return nil
@@ -644,6 +685,7 @@ func (c *conn) write(start time.Time, xid int32, op proto.Op, req proto.Record) 
 	c.beginWrite()
 	err := c.s.proposeAsync(c.ctx, txn, func(zxid int64, r tree.Result) {
 		c.replyZxid(start, xid, zxid, r.Err, r.Resp)
+		c.s.metrics.updateLatency.Observe(time.Since(start).Milliseconds())
 		c.endWrite()
 		// A session that moved to another server is served there; like
 		// ZooKeeper, tell this connection and close it.

@@ -162,7 +162,7 @@ func (s *Server) writeCons(b *strings.Builder, d connsData) {
 	b.WriteString("\n")
 }
 
-func (s *Server) writeMntr(b *strings.Builder, m metrics) {
+func (s *Server) writeMntr(b *strings.Builder, m mntrLines) {
 	for _, kv := range m {
 		v := kv.value
 		if f, ok := v.(float64); ok {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/zookit/zookit/ensemble/admin"
 	"github.com/zookit/zookit/ensemble/config"
+	"github.com/zookit/zookit/ensemble/metrics"
 	"github.com/zookit/zookit/ensemble/peer"
 	"github.com/zookit/zookit/ensemble/proto"
 	"github.com/zookit/zookit/ensemble/raftnode"
@@ -91,7 +92,11 @@ type Server struct {
 	started  time.Time
 
 	adminSettings admin.Settings
-	admins        []adminListener // every listener ServeAdmin was given
+	https         []httpListener // every listener ServeAdmin or ServeMetrics was given
+
+	reg             *metrics.Registry
+	metrics         serverMetrics
+	metricsSettings metricsSettings
 
 	// initialConfig is the configuration New was given, as zoo.cfg text
 	// (initial_configuration).
@@ -115,6 +120,10 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	metricsSettings, err := readMetricsSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:              cfg,
 		log:              zap.NewNop(),
@@ -129,7 +138,14 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		limits:           lim,
 		initialConfig:    cfg.String(),
 		adminSettings:    adminSettings,
+		metricsSettings:  metricsSettings,
+		reg:              metrics.NewRegistry(),
 	}
+	// Gauges first: mntr lists them before the other metrics, as
+	// ZooKeeper does. They read the server only when asked.
+	s.registerGauges()
+	s.metrics = newServerMetrics(s.reg)
+	s.stats.limitCounters(s.reg)
 	for _, o := range opts {
 		o(s)
 	}
@@ -147,6 +163,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		tree.WithConfigData([]byte(configData(cfg))),
 		tree.WithMaxNeverUsed(cfg.ContainerMaxNeverUsedInterval.Milliseconds()),
 		tree.WithWatchLimits(lim.watchCount, lim.watchBytes),
+		tree.WithFiredWatches(s.metrics.fired),
 	)
 	s.sessions = newSessionTracker(cfg.TickTime)
 	s.nextSID.Store(initialSessionID(s.id, time.Now()))
@@ -183,7 +200,8 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		Transport:     transport,
 		// raft's own chatter (elections, term changes) is routine; only
 		// its warnings belong in the server log.
-		Logger: s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)),
+		Logger:  s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)),
+		Metrics: s.reg,
 	}, (*stateMachine)(s))
 	if err != nil {
 		if s.transport != nil {
@@ -247,8 +265,10 @@ func configData(cfg *config.Config) string {
 }
 
 // ListenAndServe listens on the configured client addresses, clientPort
-// and secureClientPort, whichever are set, and on the AdminServer's when
-// admin.enableServer=true, and serves them until Close or until one fails;
+// and secureClientPort, whichever are set, on the AdminServer's when
+// admin.enableServer=true, and on the Prometheus endpoint's when
+// metricsProvider.className names ZooKeeper's PrometheusMetricsProvider,
+// and serves them until Close or until one fails;
 // it returns that one's error.
 func (s *Server) ListenAndServe() error {
 	type addr struct {
@@ -267,6 +287,9 @@ func (s *Server) ListenAndServe() error {
 	}
 	if s.adminSettings.Enabled {
 		addrs = append(addrs, addr{s.adminSettings.Addr, s.ServeAdmin})
+	}
+	if s.metricsSettings.prometheus {
+		addrs = append(addrs, addr{s.metricsSettings.addr, s.ServeMetrics})
 	}
 	var lns []net.Listener
 	closeAll := func() {
@@ -294,10 +317,12 @@ func (s *Server) ListenAndServe() error {
 	return err
 }
 
-// adminListener is a listener ServeAdmin serves and its HTTP server.
-type adminListener struct {
-	ln net.Listener
-	hs *http.Server
+// httpListener is a listener ServeAdmin or ServeMetrics serves, and its
+// HTTP server.
+type httpListener struct {
+	ln      net.Listener
+	hs      *http.Server
+	metrics bool // the Prometheus endpoint, not the AdminServer
 }
 
 // ServeAdmin serves ZooKeeper's AdminServer (package admin) on ln, with
@@ -307,16 +332,45 @@ type adminListener struct {
 // listener it is given, as Serve does.
 func (s *Server) ServeAdmin(ln net.Listener) error {
 	hs := admin.NewServer(s, s.adminSettings, s.log.Named("admin"))
+	inner := hs.Handler
+	hs.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every AdminServer request is plain HTTP: ZooKeeper counts those.
+		s.metrics.insecureAdmin.Inc()
+		inner.ServeHTTP(w, r)
+	})
+	return s.serveHTTP(httpListener{ln: ln, hs: hs}, "the AdminServer")
+}
+
+// ServeMetrics serves the Prometheus endpoint (package metrics) on ln until
+// Close: every metric of mntr under ZooKeeper's Prometheus names, and the
+// Go runtime's unless metricsProvider.exportJvmInfo=false. The
+// PrometheusMetricsProvider setting only decides whether ListenAndServe
+// opens metricsProvider.httpHost:httpPort.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           metrics.Handler(s.reg, s.metricsSettings.runtime),
+		ReadHeaderTimeout: admin.DefaultIdleTimeout,
+		ReadTimeout:       admin.DefaultIdleTimeout,
+		WriteTimeout:      admin.DefaultIdleTimeout,
+		IdleTimeout:       admin.DefaultIdleTimeout,
+		MaxHeaderBytes:    8 << 10,
+	}
+	return s.serveHTTP(httpListener{ln: ln, hs: hs, metrics: true}, "metrics")
+}
+
+// serveHTTP serves l until Close, for ServeAdmin and ServeMetrics.
+func (s *Server) serveHTTP(l httpListener, what string) error {
+	l.hs.ErrorLog = admin.ErrorLog(s.log.Named(what))
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		ln.Close()
+		l.ln.Close()
 		return ErrClosed
 	}
-	s.admins = append(s.admins, adminListener{ln, hs})
+	s.https = append(s.https, l)
 	s.mu.Unlock()
-	s.log.Info("serving the AdminServer", zap.String("addr", ln.Addr().String()), zap.String("commandURL", s.adminSettings.CommandURL))
-	err := hs.Serve(ln)
+	s.log.Info("serving "+what, zap.String("addr", l.ln.Addr().String()))
+	err := l.hs.Serve(l.ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return ErrClosed
 	}
@@ -325,19 +379,28 @@ func (s *Server) ServeAdmin(ln net.Listener) error {
 		return ErrClosed
 	default:
 	}
-	return fmt.Errorf("server: admin: %w", err)
+	return fmt.Errorf("server: %s: %w", what, err)
+}
+
+// httpAddr is the address of the first HTTP listener of the kind, or nil.
+func (s *Server) httpAddr(metrics bool) net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.https {
+		if l.metrics == metrics {
+			return l.ln.Addr()
+		}
+	}
+	return nil
 }
 
 // AdminAddr is the address of the first listener ServeAdmin was given, or
 // nil.
-func (s *Server) AdminAddr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.admins) == 0 {
-		return nil
-	}
-	return s.admins[0].ln.Addr()
-}
+func (s *Server) AdminAddr() net.Addr { return s.httpAddr(false) }
+
+// MetricsAddr is the address of the first listener ServeMetrics was given,
+// or nil.
+func (s *Server) MetricsAddr() net.Addr { return s.httpAddr(true) }
 
 // listener is a client port and whether it speaks TLS.
 type listener struct {
@@ -399,6 +462,7 @@ func (s *Server) serve(ln listener) error {
 		delay = 0
 		if ln.secure {
 			if !s.admitHandshake() {
+				s.metrics.tlsExceeded.Inc()
 				s.log.Warn("too many TLS handshakes in progress; closing a new connection",
 					zap.String("remote", nc.RemoteAddr().String()), zap.Int("limit", s.handshakeLimit))
 				nc.Close()
@@ -454,6 +518,7 @@ func (s *Server) watchStorage() {
 	if err == nil {
 		return
 	}
+	s.metrics.unrecoverable.Inc()
 	err = fmt.Errorf("server: storage failed: %w", err)
 	s.log.Error("stopped serving: the data directory cannot be written; restart to recover from what is on disk", zap.Error(err))
 	s.mu.Lock()
@@ -486,7 +551,7 @@ func (s *Server) shutdown(handOver bool) error {
 	for _, ln := range s.lns {
 		ln.Close()
 	}
-	for _, a := range s.admins {
+	for _, a := range s.https {
 		a.hs.Close()
 	}
 	conns := make([]*conn, 0, len(s.conns))
@@ -694,6 +759,7 @@ func (s *Server) housekeeping() {
 
 func (s *Server) expireSessions(ctx context.Context, now time.Time) {
 	for _, id := range s.sessions.expired(now) {
+		s.metrics.expired.Inc()
 		s.log.Info("session expired", zap.String("session", fmt.Sprintf("0x%x", id)))
 		if err := s.proposeAsync(ctx, &tree.Txn{Session: id, Op: proto.OpCloseSession}, nil); err != nil {
 			s.log.Warn("cannot expire session", zap.Error(err))

@@ -33,7 +33,6 @@ var unhonoured = []struct {
 	{"sslQuorumReloadCertFiles", isTrue, "certificates are read once, at start"},
 	{"quorum.auth.enableSasl", isTrue, "quorum SASL is not implemented"},
 	{"jvm.pause.monitor", isTrue, "there is no JVM to watch for pauses"},
-	{"metricsProvider.className", unless("org.apache.zookeeper.metrics.impl.DefaultMetricsProvider"), "only the built-in mntr metrics exist"},
 	{"multiAddress.enabled", isTrue, "a server has one quorum address"},
 	{"zookeeper.multiAddress.enabled", isTrue, "a server has one quorum address"},
 	{"oraclePath", always, "the two-server oracle is not implemented"},

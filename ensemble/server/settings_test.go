@@ -36,7 +36,6 @@ func TestUnhonouredSettingsRefused(t *testing.T) {
 		{"admin.httpVersion=11\n", ""},
 		{"admin.httpVersion=2\n", "zookeeper.admin.httpVersion=2"},
 		{"maxCnxns=0\n", ""},
-		{"metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n", "metricsProvider.className"},
 		{"authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n", ""},
 		{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "zookeeper.authProvider.1"},
 		{"enforceQuota=true\n", "zookeeper.enforceQuota=true"},
@@ -87,6 +86,38 @@ func TestQuorumListenOnAllIPs(t *testing.T) {
 		q, e := listenAddrs(cfg, self)
 		if q != tc.quorum || e != tc.election {
 			t.Errorf("quorumListenOnAllIPs=%q: bound %s and %s, want %s and %s", tc.set, q, e, tc.quorum, tc.election)
+		}
+	}
+}
+
+// The metricsProvider keys are read as ZooKeeper's Prometheus provider
+// reads them, and a value zookit cannot honour is an error.
+func TestMetricsSettings(t *testing.T) {
+	base := "dataDir=" + t.TempDir() + "\nclientPort=0\n"
+	const prom = "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n"
+	for _, tc := range []struct {
+		cfg  string
+		want metricsSettings
+		err  string
+	}{
+		{"", metricsSettings{addr: "0.0.0.0:7000", runtime: true}, ""},
+		{"metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider\n", metricsSettings{addr: "0.0.0.0:7000", runtime: true}, ""},
+		{prom, metricsSettings{prometheus: true, addr: "0.0.0.0:7000", runtime: true}, ""},
+		{prom + "metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=7001\nmetricsProvider.exportJvmInfo=false\n",
+			metricsSettings{prometheus: true, addr: "127.0.0.1:7001"}, ""},
+		{prom + "metricsProvider.httpPort=seven\n", metricsSettings{}, "metricsProvider.httpPort"},
+		{"metricsProvider.className=com.example.StatsdProvider\n", metricsSettings{}, "metricsProvider.className"},
+	} {
+		cfg, err := config.Parse(strings.NewReader(base+tc.cfg), "zoo.cfg")
+		if err != nil {
+			t.Fatalf("%q: %v", tc.cfg, err)
+		}
+		got, err := readMetricsSettings(cfg)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: %v, want an error naming %s", tc.cfg, err, tc.err)
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("%q: %+v, %v; want %+v", tc.cfg, got, err, tc.want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/zookit/zookit/ensemble/metrics"
 	"github.com/zookit/zookit/ensemble/proto"
 )
 
@@ -13,13 +14,26 @@ type stats struct {
 	recved, sent atomic.Int64
 	lat          latency
 
-	// Limits at work (mntr; see the package doc).
-	throttled      atomic.Int64 // times a connection stopped being read: request_throttle_wait_count
-	largeReplies   atomic.Int64 // reads refused for a reply above jute.maxbuffer
-	authFailed     atomic.Int64 // addAuth answered AUTHFAILED: auth_failed_count
-	outboundClosed atomic.Int64 // connections closed for the bytes queued to them
-	truncated4lw   atomic.Int64 // four-letter word answers cut at FourLetterWordMaxOutput
-	rejected       atomic.Int64 // connections refused by maxClientCnxns or maxCnxns
+	authFailed    atomic.Int64 // addAuth answered AUTHFAILED: auth_failed_count
+	nonMTLSLocal  atomic.Int64 // connections from loopback with no client certificate
+	nonMTLSRemote atomic.Int64 // and from elsewhere
+
+	// Limits at work (mntr; see the package doc), in the Registry.
+	throttled      *metrics.Counter // times a connection stopped being read: request_throttle_wait_count
+	largeReplies   *metrics.Counter // reads refused for a reply above jute.maxbuffer
+	outboundClosed *metrics.Counter // connections closed for the bytes queued to them
+	truncated4lw   *metrics.Counter // four-letter word answers cut at FourLetterWordMaxOutput
+	rejected       *metrics.Counter // connections refused by maxClientCnxns or maxCnxns: connection_rejected
+}
+
+// limitCounters are the stats kept in r, under ZooKeeper's names where it
+// has the same limit.
+func (st *stats) limitCounters(r *metrics.Registry) {
+	st.throttled = r.Counter("request_throttle_wait_count")
+	st.rejected = r.Counter("connection_rejected")
+	st.largeReplies = r.Counter("large_responses_rejected")
+	st.outboundClosed = r.Counter("outbound_limit_disconnects")
+	st.truncated4lw = r.Counter("four_letter_words_truncated")
 }
 
 // latency keeps min/avg/max of request latencies in ms.

@@ -85,6 +85,7 @@ func (c *conn) startTLS() error {
 	err := tc.HandshakeContext(ctx)
 	s.handshaking.Add(-1)
 	if err != nil {
+		s.metrics.badHandshakes.Inc()
 		s.log.Info("TLS handshake failed; closing the connection", zap.String("remote", c.remote), zap.Error(err))
 		return errRefused
 	}

@@ -68,6 +68,7 @@ type options struct {
 	maxNeverUsed int64
 	maxWatches   int // per watcher, 0: no bound
 	maxWatchPath int // bytes of watched paths per watcher, 0: no bound
+	fired        func(eventType int32, watchers int)
 }
 
 // Option configures a Tree.
@@ -98,6 +99,14 @@ func WithConfigData(data []byte) Option {
 // ErrWatchLimit and sets nothing. Zero or less leaves that bound off.
 func WithWatchLimits(count, bytes int) Option {
 	return func(o *options) { o.maxWatches, o.maxWatchPath = count, bytes }
+}
+
+// WithFiredWatches has fired called, under the tree's lock, each time an
+// event reaches watchers: its type and how many (ZooKeeper's
+// node_*_watch_count metrics). fired must be quick and must not call the
+// tree.
+func WithFiredWatches(fired func(eventType int32, watchers int)) Option {
+	return func(o *options) { o.fired = fired }
 }
 
 // WithMaxNeverUsed is znode.container.maxNeverUsedIntervalMs: how long a
@@ -178,6 +187,7 @@ func New(opts ...Option) *Tree {
 		return t.allowed(acl, proto.PermRead, w.Auth())
 	})
 	t.watches.maxCount, t.watches.maxBytes = t.opts.maxWatches, t.opts.maxWatchPath
+	t.watches.fired = t.opts.fired
 	t.superSum = digestSum(t.opts.superDigest)
 	t.reset()
 	return t

@@ -149,6 +149,7 @@ type watchState struct {
 	reads func(acl []proto.ACL, w Watcher) bool
 	// maxCount and maxBytes bound each watcher's watches (WithWatchLimits).
 	maxCount, maxBytes int
+	fired              func(eventType int32, watchers int) // WithFiredWatches; may be nil
 }
 
 func newWatchState(reads func(acl []proto.ACL, w Watcher) bool) *watchState {
@@ -214,6 +215,9 @@ func (s *watchState) deliver(fired, skip map[Watcher]struct{}, typ int32, path s
 	ev := proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path}
 	for _, w := range ws {
 		w.Notify(ev, zxid)
+	}
+	if s.fired != nil && len(ws) > 0 {
+		s.fired(typ, len(ws))
 	}
 	for w := range fired {
 		s.forget(w)
