@@ -27,6 +27,7 @@ type nodeMetrics struct {
 	looking          *metrics.Counter // looking_count: times the node lost its leader
 	election         *metrics.Summary // election_time: ms from losing a leader to knowing one
 	unavailable      *metrics.Summary // unavailable_time: the same span, ZooKeeper's "not serving"
+	leaderGone       *metrics.Summary // leader_unavailable_time: the same span, on a node that ends up following
 	dbInit           *metrics.Summary // dbinittime: ms for Start to load snapshot and log
 	snapLoad         *metrics.Summary // startup_snap_load_time
 	txnsLoad         *metrics.Summary // startup_txns_load_time
@@ -52,6 +53,7 @@ func newNodeMetrics(r *metrics.Registry) nodeMetrics {
 		looking:          r.Counter("looking_count"),
 		election:         r.Summary("election_time", metrics.Basic),
 		unavailable:      r.Summary("unavailable_time", metrics.Basic),
+		leaderGone:       r.Summary("leader_unavailable_time", metrics.Basic),
 		dbInit:           r.Summary("dbinittime", metrics.Basic),
 		snapLoad:         r.Summary("startup_snap_load_time", metrics.Basic),
 		txnsLoad:         r.Summary("startup_txns_load_time", metrics.Basic),
@@ -99,6 +101,9 @@ func (m *nodeMetrics) leaderChanged(lead uint64, leading bool, now time.Time) {
 		ms := now.Sub(m.lookingSince).Milliseconds()
 		m.election.Observe(ms)
 		m.unavailable.Observe(ms)
+		if !leading {
+			m.leaderGone.Observe(ms)
+		}
 		m.lookingSince = time.Time{}
 	}
 }

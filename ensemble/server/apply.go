@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"go.uber.org/zap"
 
 	"github.com/zookit/zookit/ensemble/proto"
@@ -38,6 +40,7 @@ func (sm *stateMachine) Apply(index uint64, data []byte) {
 		delete(s.waiters, txn.Seq)
 		s.mu.Unlock()
 		if ok {
+			s.metrics.localCommitted.Observe(time.Since(w.at).Milliseconds())
 			w.done(zxid, res)
 		}
 	}

@@ -61,11 +61,14 @@ func readMetricsSettings(cfg *config.Config) (metricsSettings, error) {
 // serverMetrics are the server's handles into its Registry, under
 // ZooKeeper's names and units (ms, bytes).
 type serverMetrics struct {
-	readLatency   *metrics.Summary    // readlatency: ms from a read's arrival to its reply
-	updateLatency *metrics.Summary    // updatelatency: ms from a write's arrival to its reply
-	readNS        *metrics.SummarySet // read_per_namespace: bytes read, by first path element
-	writeNS       *metrics.SummarySet // write_per_namespace: bytes written, by first path element
-	watchFired    map[int32]*metrics.Summary
+	readLatency   *metrics.Summary // readlatency: ms from a read's arrival to its reply
+	updateLatency *metrics.Summary // updatelatency: ms from a write's arrival to its reply
+	// local_write_committed_time_ms: ms from proposing a write on this
+	// server to applying it here.
+	localCommitted *metrics.Summary
+	readNS         *metrics.SummarySet // read_per_namespace: bytes read, by first path element
+	writeNS        *metrics.SummarySet // write_per_namespace: bytes written, by first path element
+	watchFired     map[int32]*metrics.Summary
 
 	connRequests     *metrics.Counter // connection_request_count
 	bytesReceived    *metrics.Counter // bytes_received_count: request frames, length prefix included
@@ -85,10 +88,11 @@ type serverMetrics struct {
 
 func newServerMetrics(r *metrics.Registry) serverMetrics {
 	return serverMetrics{
-		readLatency:   r.Summary("readlatency", metrics.Advanced),
-		updateLatency: r.Summary("updatelatency", metrics.Advanced),
-		readNS:        r.SummarySet("read_per_namespace", metrics.Basic),
-		writeNS:       r.SummarySet("write_per_namespace", metrics.Basic),
+		readLatency:    r.Summary("readlatency", metrics.Advanced),
+		updateLatency:  r.Summary("updatelatency", metrics.Advanced),
+		localCommitted: r.Summary("local_write_committed_time_ms", metrics.Advanced),
+		readNS:         r.SummarySet("read_per_namespace", metrics.Basic),
+		writeNS:        r.SummarySet("write_per_namespace", metrics.Basic),
 		watchFired: map[int32]*metrics.Summary{
 			proto.EventNodeCreated:         r.Summary("node_created_watch_count", metrics.Basic),
 			proto.EventNodeDeleted:         r.Summary("node_deleted_watch_count", metrics.Basic),
@@ -221,6 +225,7 @@ func (s *Server) registerGauges() {
 		return
 	}
 	r.Gauge("quorum_size", func() any { voters, _ := membership(s.cfg); return len(voters) })
+	r.Gauge("peer_state", func() any { return s.peerState() })
 	leading := func(read func() any) func() any {
 		return func() any {
 			if s.Mode() != "leader" {
@@ -248,3 +253,87 @@ func (s *Server) registerGauges() {
 	r.Gauge("min_proposal_size", prop(1))
 	r.Gauge("max_proposal_size", prop(2))
 }
+
+// peerState is ZooKeeper's QuorumPeer.getDetailedPeerState: the role and,
+// for a server that has one, its phase; a raft member that knows its
+// leader is past synchronisation and broadcasting.
+func (s *Server) peerState() string {
+	if s.node.Leader() == 0 {
+		return "looking - election"
+	}
+	switch s.Mode() {
+	case "leader":
+		return "leading - broadcast"
+	case "observer":
+		return "observing - broadcast"
+	}
+	return "following - broadcast"
+}
+
+// MetricsLeftOut are the metrics of ZooKeeper 3.8's mntr that zookit does
+// not have, by metric name (a summary's mntr keys put avg_, min_, max_,
+// cnt_, sum_ and, for the detailed ones, p50_, p95_, p99_ and p999_
+// before the name; a summary set's also a key such as a server id), each
+// with why. The interop tests fail when Apache ZooKeeper prints a key that
+// zkserver does not and that is not here, or one that is here and that
+// zkserver prints.
+var MetricsLeftOut = leftOut(
+	because("a stage of ZooKeeper's request pipeline (its prep, sync, commit and final request processors and their queues) that zookit does not have: a write is a raft proposal, logged and applied in one step, timed by updatelatency, local_write_committed_time_ms, fsynctime and sync_processor_batch_size",
+		"prep_process_time", "prep_processor_queue_size", "prep_processor_queue_time_ms", "prep_processor_request_queued",
+		"outstanding_changes_queued", "outstanding_changes_removed", "proposal_process_time",
+		"commit_commit_proc_req_queued", "commit_process_time", "concurrent_request_processing_in_commit_processor",
+		"read_commit_proc_issued", "read_commit_proc_req_queued", "read_commitproc_time_ms",
+		"write_commit_proc_issued", "write_commit_proc_req_queued", "write_commitproc_time_ms",
+		"write_batch_time_in_commit_processor", "time_waiting_empty_pool_in_commit_processor_read_ms",
+		"request_commit_queued", "requests_not_forwarded_to_commit_processor",
+		"read_final_proc_time_ms", "write_final_proc_time_ms",
+		"reads_after_write_in_session_queue", "reads_issued_from_session_queue", "requests_in_session_queue",
+		"pending_session_queue_size", "session_queues_drained",
+		"skip_learner_request_to_next_processor_count", "learner_request_processor_queue_size", "close_session_prep_time",
+		"sync_process_time", "sync_processor_queue_size", "sync_processor_queue_time_ms",
+		"sync_processor_queue_flush_time_ms", "sync_processor_queue_and_flush_time_ms"),
+	because("a step of Zab's broadcast and learner synchronisation: etcd raft proposes, acknowledges and commits inside its own loop and brings a learner up to date with appends or a snapshot (snap_count), with no per-learner queue or sync phase to time",
+		"proposal_latency", "proposal_ack_creation_latency", "quorum_ack_latency", "commit_propagation_latency",
+		"propagation_latency", "server_write_committed_time_ms", "learner_handler_qp_size", "learner_handler_qp_time_ms",
+		"inflight_snap_count", "inflight_diff_count", "diff_count", "follower_sync_time", "observer_sync_time",
+		"quit_leading_due_to_disloyal_voter"),
+	because("observers replicate from the raft leader; there is no observer master (observerMasterPort is refused)",
+		"om_proposal_process_time_ms", "om_commit_process_time_ms"),
+	because("there is no serialized-response cache",
+		"response_packet_cache_hits", "response_packet_cache_misses",
+		"response_packet_get_children_cache_hits", "response_packet_get_children_cache_misses"),
+	because("the request throttler and connection token bucket are not implemented (their settings are refused); back-pressure is globalOutstandingLimit's, counted in request_throttle_wait_count",
+		"throttled_ops", "request_throttle_queue_time_ms", "connection_token_deficit", "connection_drop_count"),
+	because("a closed connection's watches are removed at once, not queued for a background cleaner",
+		"dead_watchers_queued", "dead_watchers_cleared", "dead_watchers_cleaner_latency", "add_dead_watcher_stall_time"),
+	because("a session moves between servers by a logged attach, not by revalidation with the leader, and a closed connection's requests are answered or dropped with it, never queued as stale",
+		"revalidate_count", "connection_revalidate_count", "stale_requests", "stale_requests_dropped", "stale_replies"),
+	because("the ensemble-name authentication provider is not implemented",
+		"ensemble_auth_success", "ensemble_auth_fail", "ensemble_auth_skip"),
+	because("replicas do not exchange tree digests: raft's log keeps them equal", "digest_mismatches_count"),
+	because("there is no JVM; the Go runtime's pauses are go_gc_duration_seconds on the Prometheus endpoint", "jvm_pause_time_ms"),
+	because("Netty's buffers and socket closing are not part of a Go server", "netty_queued_buffer_capacity", "socket_closing_time"),
+)
+
+// reason is why some metrics are left out.
+type reason struct {
+	why   string
+	names []string
+}
+
+func because(why string, names ...string) reason { return reason{why, names} }
+
+func leftOut(rs ...reason) map[string]string {
+	m := map[string]string{}
+	for _, r := range rs {
+		for _, n := range r.names {
+			m[n] = r.why
+		}
+	}
+	return m
+}
+
+// MetricsZookitOnly are the mntr keys of zookit's own that are not
+// ZooKeeper's, beside those named zookit_*: the limits of the package doc
+// that ZooKeeper does not have.
+var MetricsZookitOnly = []string{"large_responses_rejected", "watches_rejected", "outbound_limit_disconnects", "four_letter_words_truncated"}
