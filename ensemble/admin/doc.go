@@ -78,11 +78,9 @@
 //
 // # Differences from ZooKeeper
 //
-// Fields zookit does not have: server_stats' fsync_threshold_exceed_count,
-// client_response_stats and non_mtls*_conn_count, srvr's client_response
-// and, on a leader, proposal_stats (fsync times, response sizes and
-// mutual-TLS counts are not measured); most of ZooKeeper's several hundred
-// monitor keys (see ensemble/server); the JVM's entries of environment;
+// Fields zookit does not have: the monitor keys of ZooKeeper's request
+// pipeline and Zab that have no meaning here (server.MetricsLeftOut says
+// which and why); the JVM's entries of environment;
 // observers' established, queued_packets, queued_packets_size,
 // packets_received, packets_sent and requests (an observer is a raft
 // learner, not a connection of its own: it has sid, last_zxid, the last it

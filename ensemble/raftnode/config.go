@@ -20,6 +20,7 @@ const (
 	DefaultSnapCount      = 100000
 	DefaultSnapRetain     = 3
 	DefaultCatchUpEntries = 5000
+	DefaultFsyncWarning   = time.Second
 )
 
 // Transport carries raft messages to the other members of the group. Send
@@ -55,6 +56,10 @@ type Config struct {
 
 	Transport Transport // nil in standalone
 	Logger    *zap.Logger
+	// FsyncWarning is how long a WAL write with fsync may take before it
+	// is logged as slow and counted (ZooKeeper's fsync.warningthresholdms);
+	// 0 means DefaultFsyncWarning.
+	FsyncWarning time.Duration
 	// Metrics receives the node's metrics under ZooKeeper's names (fsync,
 	// commit, election, startup and snapshot times) and zookit's own
 	// (zookit_raft_*); nil keeps them to the node.
@@ -64,6 +69,9 @@ type Config struct {
 func (c Config) withDefaults() (Config, error) {
 	if c.ID == 0 {
 		return c, errors.New("raftnode: Config.ID must not be 0")
+	}
+	if c.FsyncWarning <= 0 {
+		c.FsyncWarning = DefaultFsyncWarning
 	}
 	if c.Metrics == nil {
 		c.Metrics = metrics.NewRegistry()

@@ -16,6 +16,7 @@ import (
 // node that knows no leader.
 type nodeMetrics struct {
 	fsync            *metrics.Summary // fsynctime: ms per WAL write that syncs
+	slowFsyncs       atomic.Int64     // WAL writes past Config.FsyncWarning
 	batch            *metrics.Summary // sync_processor_batch_size: entries per WAL write
 	logged           *metrics.Counter // sync_processor_request_queued: entries written
 	commits          *metrics.Counter // commit_count: entries applied
@@ -69,6 +70,10 @@ func (n *Node) registerGauges(r *metrics.Registry) {
 	r.Gauge("zookit_raft_snapshot_index", func() any { return int64(n.LastSnapshot().Index) })
 	r.Gauge("zookit_raft_leader_id", func() any { return int64(n.Leader()) })
 }
+
+// SlowFsyncs is how many WAL writes took longer than Config.FsyncWarning
+// (ZooKeeper's fsync_threshold_exceed_count).
+func (n *Node) SlowFsyncs() int64 { return n.m.slowFsyncs.Load() }
 
 // LeaderSince is when the node became leader, or the zero time when it is
 // not leading (ZooKeeper's leader_uptime).

@@ -282,7 +282,13 @@ func (n *Node) handleReady(rd raft.Ready) error {
 		return fmt.Errorf("raftnode: save to WAL: %w", err)
 	}
 	if rd.MustSync {
-		n.m.fsync.Observe(since(save))
+		took := time.Since(save)
+		n.m.fsync.Observe(took.Milliseconds())
+		if took > n.cfg.FsyncWarning {
+			n.m.slowFsyncs.Add(1)
+			n.lg.Warn("writing the WAL with fsync was slow; requests wait for it", zap.Duration("took", took),
+				zap.Duration("fsync.warningthresholdms", n.cfg.FsyncWarning), zap.Int("entries", len(rd.Entries)))
+		}
 	}
 	if len(rd.Entries) > 0 {
 		n.m.batch.Observe(int64(len(rd.Entries)))

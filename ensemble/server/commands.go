@@ -173,28 +173,44 @@ type readOnly struct {
 
 // serverStats is ZooKeeper's ServerStats as srvr and stat serialize it.
 type serverStats struct {
-	PacketsSent               int64   `json:"packets_sent"`
-	PacketsReceived           int64   `json:"packets_received"`
-	DataDirSize               int64   `json:"data_dir_size"`
-	LogDirSize                int64   `json:"log_dir_size"`
-	ProviderNull              bool    `json:"provider_null"`
-	ServerState               string  `json:"server_state"`
-	LastProcessedZxid         int64   `json:"last_processed_zxid"`
-	OutstandingRequests       int64   `json:"outstanding_requests"`
-	AvgLatency                float64 `json:"avg_latency"`
-	MaxLatency                int64   `json:"max_latency"`
-	MinLatency                int64   `json:"min_latency"`
-	NumAliveClientConnections int     `json:"num_alive_client_connections"`
-	Uptime                    int64   `json:"uptime"`
-	AuthFailedCount           int64   `json:"auth_failed_count"`
+	PacketsSent               int64       `json:"packets_sent"`
+	PacketsReceived           int64       `json:"packets_received"`
+	DataDirSize               int64       `json:"data_dir_size"`
+	LogDirSize                int64       `json:"log_dir_size"`
+	ProviderNull              bool        `json:"provider_null"`
+	ServerState               string      `json:"server_state"`
+	LastProcessedZxid         int64       `json:"last_processed_zxid"`
+	OutstandingRequests       int64       `json:"outstanding_requests"`
+	AvgLatency                float64     `json:"avg_latency"`
+	MaxLatency                int64       `json:"max_latency"`
+	MinLatency                int64       `json:"min_latency"`
+	NumAliveClientConnections int         `json:"num_alive_client_connections"`
+	Uptime                    int64       `json:"uptime"`
+	FsyncThresholdExceedCount int64       `json:"fsync_threshold_exceed_count"`
+	ClientResponseStats       bufferStats `json:"client_response_stats"`
+	AuthFailedCount           int64       `json:"auth_failed_count"`
+	NonMTLSRemoteConnCount    int64       `json:"non_mtlsremote_conn_count"`
+	NonMTLSLocalConnCount     int64       `json:"non_mtlslocal_conn_count"`
 }
+
+// bufferStats is ZooKeeper's BufferStats: sizes in bytes, -1 before the
+// first.
+type bufferStats struct {
+	Last int64 `json:"last_buffer_size"`
+	Min  int64 `json:"min_buffer_size"`
+	Max  int64 `json:"max_buffer_size"`
+}
+
+func sizesOf(last, lo, hi int64) bufferStats { return bufferStats{last, lo, hi} }
 
 // srvrData is srvr's data.
 type srvrData struct {
-	Version   string      `json:"version"`
-	ReadOnly  bool        `json:"read_only"`
-	Stats     serverStats `json:"server_stats"`
-	NodeCount int         `json:"node_count"`
+	Version        string       `json:"version"`
+	ReadOnly       bool         `json:"read_only"`
+	Stats          serverStats  `json:"server_stats"`
+	ClientResponse bufferStats  `json:"client_response"`
+	ProposalStats  *bufferStats `json:"proposal_stats,omitempty"` // a leader's only
+	NodeCount      int          `json:"node_count"`
 }
 
 // connsData is the connection lists of stat and cons, plain and TLS.
@@ -212,6 +228,12 @@ type statData struct {
 
 func (s *Server) srvr() (srvrData, error) {
 	lo, avg, hi, _ := s.stats.lat.read()
+	resp := sizesOf(s.metrics.responseSize.Read())
+	var proposals *bufferStats
+	if s.Mode() == "leader" {
+		p := sizesOf(s.node.ProposalSize())
+		proposals = &p
+	}
 	return srvrData{
 		Version: Version,
 		Stats: serverStats{
@@ -227,9 +249,15 @@ func (s *Server) srvr() (srvrData, error) {
 			MinLatency:                lo,
 			NumAliveClientConnections: len(s.connList()),
 			Uptime:                    time.Since(s.started).Milliseconds(),
+			FsyncThresholdExceedCount: s.node.SlowFsyncs(),
+			ClientResponseStats:       resp,
 			AuthFailedCount:           s.stats.authFailed.Load(),
+			NonMTLSRemoteConnCount:    s.stats.nonMTLSRemote.Load(),
+			NonMTLSLocalConnCount:     s.stats.nonMTLSLocal.Load(),
 		},
-		NodeCount: s.tree.NodeCount(),
+		ClientResponse: resp,
+		ProposalStats:  proposals,
+		NodeCount:      s.tree.NodeCount(),
 	}, nil
 }
 

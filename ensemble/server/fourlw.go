@@ -136,6 +136,9 @@ func (s *Server) writeStatText(b *strings.Builder, d srvrData, withClients bool,
 	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", st.MinLatency, javaDouble(st.AvgLatency), st.MaxLatency)
 	fmt.Fprintf(b, "Received: %d\nSent: %d\nConnections: %d\n", st.PacketsReceived, st.PacketsSent, st.NumAliveClientConnections)
 	fmt.Fprintf(b, "Outstanding: %d\nZxid: 0x%x\nMode: %s\nNode count: %d\n", st.OutstandingRequests, st.LastProcessedZxid, st.ServerState, d.NodeCount)
+	if p := d.ProposalStats; p != nil {
+		fmt.Fprintf(b, "Proposal sizes last/min/max: %d/%d/%d\n", p.Last, p.Min, p.Max)
+	}
 }
 
 func (s *Server) outstanding() int64 { return s.inflight.Load() }

@@ -10,6 +10,7 @@ import (
 	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/metrics"
 	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/ensemble/raftnode"
 )
 
 // The metricsProvider.className values zookit honours.
@@ -18,18 +19,32 @@ const (
 	prometheusMetricsProvider = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
 )
 
-// metricsSettings are zoo.cfg's metricsProvider.* keys.
+// propFsyncWarning is ZooKeeper's threshold for a slow log write.
+const propFsyncWarning = "zookeeper.fsync.warningthresholdms"
+
+// metricsSettings are zoo.cfg's metricsProvider.* keys and the
+// fsync.warningthresholdms behind a statistic.
 type metricsSettings struct {
 	prometheus bool   // className names ZooKeeper's PrometheusMetricsProvider
 	addr       string // httpHost:httpPort, for ListenAndServe
 	runtime    bool   // exportJvmInfo: the Go runtime's and the process's metrics too
+	// fsyncWarning is fsync.warningthresholdms: a WAL write that takes
+	// longer is logged and counted in srvr's fsync_threshold_exceed_count.
+	fsyncWarning time.Duration
 }
 
 // readMetricsSettings reads the keys as ZooKeeper's Prometheus provider
 // does (httpHost 0.0.0.0, httpPort 7000, exportJvmInfo true), but a value
 // it cannot use is an error rather than a provider that fails to start.
 func readMetricsSettings(cfg *config.Config) (metricsSettings, error) {
-	m := metricsSettings{addr: "0.0.0.0:7000", runtime: true}
+	m := metricsSettings{addr: "0.0.0.0:7000", runtime: true, fsyncWarning: raftnode.DefaultFsyncWarning}
+	if v, ok := cfg.Property(propFsyncWarning); ok {
+		ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || ms <= 0 {
+			return m, fmt.Errorf("server: property %s=%q: want a positive number of milliseconds", propFsyncWarning, v)
+		}
+		m.fsyncWarning = time.Duration(ms) * time.Millisecond
+	}
 	class, _ := setting(cfg, "metricsProvider.className")
 	switch class = strings.TrimSpace(class); class {
 	case "", defaultMetricsProvider:

@@ -118,6 +118,10 @@ func TestMntrLeaderOnly(t *testing.T) {
 		if lead := mb == leader; has != lead {
 			t.Errorf("server %d (leader %v) has synced_followers: %v", mb.ID, lead, has)
 		}
+		srvr := fourLetter(t, mb.Addr(), "srvr")
+		if lead := mb == leader; strings.Contains(srvr, "Proposal sizes last/min/max: ") != lead {
+			t.Errorf("server %d (leader %v) srvr: %q", mb.ID, lead, srvr)
+		}
 		if mb == leader {
 			if m["learners"] != "2" || m["synced_followers"] != "2" {
 				t.Errorf("leader: learners %q, synced_followers %q", m["learners"], m["synced_followers"])

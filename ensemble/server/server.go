@@ -200,8 +200,9 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		Transport:     transport,
 		// raft's own chatter (elections, term changes) is routine; only
 		// its warnings belong in the server log.
-		Logger:  s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)),
-		Metrics: s.reg,
+		Logger:       s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)),
+		Metrics:      s.reg,
+		FsyncWarning: s.metricsSettings.fsyncWarning,
 	}, (*stateMachine)(s))
 	if err != nil {
 		if s.transport != nil {

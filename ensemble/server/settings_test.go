@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zookit/zookit/ensemble/config"
 )
@@ -100,11 +101,12 @@ func TestMetricsSettings(t *testing.T) {
 		want metricsSettings
 		err  string
 	}{
-		{"", metricsSettings{addr: "0.0.0.0:7000", runtime: true}, ""},
-		{"metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider\n", metricsSettings{addr: "0.0.0.0:7000", runtime: true}, ""},
-		{prom, metricsSettings{prometheus: true, addr: "0.0.0.0:7000", runtime: true}, ""},
-		{prom + "metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=7001\nmetricsProvider.exportJvmInfo=false\n",
-			metricsSettings{prometheus: true, addr: "127.0.0.1:7001"}, ""},
+		{"", metricsSettings{addr: "0.0.0.0:7000", runtime: true, fsyncWarning: time.Second}, ""},
+		{"metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider\n", metricsSettings{addr: "0.0.0.0:7000", runtime: true, fsyncWarning: time.Second}, ""},
+		{prom, metricsSettings{prometheus: true, addr: "0.0.0.0:7000", runtime: true, fsyncWarning: time.Second}, ""},
+		{prom + "metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=7001\nmetricsProvider.exportJvmInfo=false\nfsync.warningthresholdms=50\n",
+			metricsSettings{prometheus: true, addr: "127.0.0.1:7001", fsyncWarning: 50 * time.Millisecond}, ""},
+		{"fsync.warningthresholdms=0\n", metricsSettings{}, "fsync.warningthresholdms"},
 		{prom + "metricsProvider.httpPort=seven\n", metricsSettings{}, "metricsProvider.httpPort"},
 		{"metricsProvider.className=com.example.StatsdProvider\n", metricsSettings{}, "metricsProvider.className"},
 	} {
