@@ -76,6 +76,13 @@
 //	observer_connection_stat_reset  observers are raft learners with no connection of their own
 //	                                and so no statistics to reset
 //
+// Nor does it have ZooKeeper 3.9's snapshot and restore, which stream out
+// and load a snapshot in ZooKeeper's file format: zookit's state is a raft
+// snapshot and log of its own format, which neither ZooKeeper nor a
+// restore could load, so a backup is a copy of dataDir and dataLogDir
+// taken from a stopped server. ZooKeeper 3.9 has no health command; ruok
+// is its liveness check, and srvr's "not currently serving" its readiness.
+//
 // # Differences from ZooKeeper
 //
 // Fields zookit does not have: the monitor keys of ZooKeeper's request
