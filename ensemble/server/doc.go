@@ -107,4 +107,27 @@
 // (ZooKeeper's default is true, zookit's false: see package admin); Close
 // stops it with the rest. The AdminServer ignores the four-letter word
 // whitelist, as ZooKeeper's does.
+//
+// # Metrics
+//
+// The server and its log (raftnode) keep their metrics in one
+// metrics.Registry under ZooKeeper 3.8's names and units: the gauges of
+// ZooKeeperServer, Leader and QuorumPeer (leader-only ones only while
+// leading), then counters and summaries: readlatency and updatelatency
+// with percentiles, read_ and write_per_namespace, the node_*_watch_count
+// of fired watches, fsynctime, commit_count, proposal_count, the learner
+// counts, election_time, looking_count, snapshottime, dbinittime, the
+// startup times, and the connection, handshake and byte counts. zookit
+// adds its limits' counters and zookit_raft_* gauges (term, commit,
+// applied and snapshot index, leader id). mntr prints them all; ZooKeeper's
+// keys that have no meaning here are MetricsLeftOut, each with why.
+//
+// With metricsProvider.className set to ZooKeeper's
+// PrometheusMetricsProvider, ListenAndServe also serves them on
+// metricsProvider.httpHost:httpPort (0.0.0.0:7000) at any path, as
+// ZooKeeper's /metrics servlet does, with the Go runtime's metrics unless
+// metricsProvider.exportJvmInfo=false; ServeMetrics serves them on any
+// listener. mntr keeps its text form whichever provider is set, where
+// ZooKeeper's mntr prints Prometheus sample names under its Prometheus
+// provider. Any other className is an error.
 package server
