@@ -103,7 +103,7 @@ func TestPrometheus(t *testing.T) {
 	r.SummarySet("read_per_namespace", Basic).Observe("foo", 75)
 
 	rec := httptest.NewRecorder()
-	Handler(r, true).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	Handler(Gatherer(r, true)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 200 {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
@@ -140,7 +140,7 @@ func TestPrometheus(t *testing.T) {
 		t.Error("no Go runtime or process metrics")
 	}
 	rec = httptest.NewRecorder()
-	Handler(r, false).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	Handler(Gatherer(r, false)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if strings.Contains(rec.Body.String(), "go_goroutines") {
 		t.Error("runtime metrics without exportJvmInfo")
 	}
@@ -160,12 +160,41 @@ func TestNilGaugeIsAbsent(t *testing.T) {
 		t.Error("a nil gauge has a line")
 	}
 	rec := httptest.NewRecorder()
-	Handler(r, false).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	Handler(Gatherer(r, false)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if strings.Contains(rec.Body.String(), "learners") {
 		t.Error("a nil gauge has a series")
 	}
 	on = true
 	if lines(r)["learners"] != 2 {
 		t.Error("the gauge does not come back")
+	}
+}
+
+// Samples names what it passes as ZooKeeper's Prometheus provider names
+// its mntr keys.
+func TestSamples(t *testing.T) {
+	r := NewRegistry()
+	r.Counter("commit_count").Add(2)
+	s := r.Summary("readlatency", Advanced)
+	s.Observe(4)
+	r.SummarySet("write_per_namespace", Basic).Observe("foo", 8)
+	got := map[string]float64{}
+	if err := Samples(Gatherer(r, false), func(k string, v float64) { got[k] = v }); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"commit_count":                2,
+		`readlatency{quantile="0.5"}`: 4, `readlatency{quantile="0.9"}`: 4, `readlatency{quantile="0.99"}`: 4,
+		"readlatency_count": 1, "readlatency_sum": 4,
+		`write_per_namespace{key="foo",quantile="0.5"}`: 8,
+		`write_per_namespace_count{key="foo"}`:          1, `write_per_namespace_sum{key="foo"}`: 8,
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %v", got)
 	}
 }

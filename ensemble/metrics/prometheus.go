@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -64,15 +66,70 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-// Handler serves r in Prometheus's text format at any path, as
-// ZooKeeper's /metrics servlet does, with the Go runtime's and the
+// Gatherer is r as Prometheus gathers it, with the Go runtime's and the
 // process's metrics when runtime is true (ZooKeeper's exportJvmInfo).
-// Errors in collecting are answered with status 500.
-func Handler(r *Registry, runtime bool) http.Handler {
+func Gatherer(r *Registry, runtime bool) prometheus.Gatherer {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(r)
 	if runtime {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError})
+	return reg
+}
+
+// Handler serves g in Prometheus's text format at any path, as
+// ZooKeeper's /metrics servlet does. Errors in gathering are answered with
+// status 500.
+func Handler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError})
+}
+
+// Samples passes every sample g gathers as ZooKeeper's Prometheus provider
+// dumps its samples into mntr: the sample name with its labels,
+// name{label="value",...}, and its value. A summary gives a sample per
+// quantile, then name_count and name_sum.
+func Samples(g prometheus.Gatherer, emit func(key string, value float64)) error {
+	fams, err := g.Gather()
+	for _, f := range fams {
+		name := f.GetName()
+		for _, m := range f.GetMetric() {
+			labels := m.GetLabel()
+			key := func(suffix string, extra ...string) string {
+				var b strings.Builder
+				b.WriteString(name + suffix)
+				pairs := make([]string, 0, len(labels)+1)
+				for _, l := range labels {
+					pairs = append(pairs, l.GetName()+`="`+l.GetValue()+`"`)
+				}
+				pairs = append(pairs, extra...)
+				if len(pairs) > 0 {
+					b.WriteString("{" + strings.Join(pairs, ",") + "}")
+				}
+				return b.String()
+			}
+			switch {
+			case m.Counter != nil:
+				emit(key(""), m.GetCounter().GetValue())
+			case m.Gauge != nil:
+				emit(key(""), m.GetGauge().GetValue())
+			case m.Untyped != nil:
+				emit(key(""), m.GetUntyped().GetValue())
+			case m.Summary != nil:
+				s := m.GetSummary()
+				for _, q := range s.GetQuantile() {
+					emit(key("", `quantile="`+strconv.FormatFloat(q.GetQuantile(), 'g', -1, 64)+`"`), q.GetValue())
+				}
+				emit(key("_count"), float64(s.GetSampleCount()))
+				emit(key("_sum"), s.GetSampleSum())
+			case m.Histogram != nil:
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					emit(key("_bucket", `le="`+strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64)+`"`), float64(b.GetCumulativeCount()))
+				}
+				emit(key("_count"), float64(h.GetSampleCount()))
+				emit(key("_sum"), h.GetSampleSum())
+			}
+		}
+	}
+	return err
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zookit/zookit/ensemble/admin"
+	"github.com/zookit/zookit/ensemble/metrics"
 )
 
 // command is one of ZooKeeper's monitoring commands. Its data is made
@@ -380,9 +381,15 @@ func (m mntrLines) MarshalJSON() ([]byte, error) {
 
 // mntr is ZooKeeper's: version and state, then every metric of the
 // Registry: the server's gauges, then the counters and summaries of the
-// server and its log.
+// server and its log; under the Prometheus provider, its samples.
 func (s *Server) mntr() (mntrLines, error) {
 	m := mntrLines{{"version", Version}, {"server_state", s.Mode()}}
+	if s.metricsSettings.prometheus {
+		// ZooKeeper's mntr dumps its provider's samples, and the
+		// Prometheus provider's are Prometheus's.
+		err := metrics.Samples(s.prom, func(k string, v float64) { m = append(m, metric{k, v}) })
+		return m, err
+	}
 	s.reg.Each(func(k string, v any) { m = append(m, metric{k, v}) })
 	return m, nil
 }

@@ -127,7 +127,7 @@
 // metricsProvider.httpHost:httpPort (0.0.0.0:7000) at any path, as
 // ZooKeeper's /metrics servlet does, with the Go runtime's metrics unless
 // metricsProvider.exportJvmInfo=false; ServeMetrics serves them on any
-// listener. mntr keeps its text form whichever provider is set, where
-// ZooKeeper's mntr prints Prometheus sample names under its Prometheus
-// provider. Any other className is an error.
+// listener. Under that provider mntr prints, after version and
+// server_state, every Prometheus sample as ZooKeeper's does:
+// name{label="value"} and a float. Any other className is an error.
 package server

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/ensembletest"
 )
 
@@ -180,5 +181,31 @@ func TestPrometheusEndpoint(t *testing.T) {
 	}
 	if srv.Server().MetricsAddr().String() != ln.Addr().String() {
 		t.Errorf("MetricsAddr %v", srv.Server().MetricsAddr())
+	}
+}
+
+// Under the Prometheus provider, mntr prints the Prometheus samples, as
+// ZooKeeper's does.
+func TestMntrUnderPrometheus(t *testing.T) {
+	srv := ensembletest.Start(t, ensembletest.WithConfig(func(c *config.Config) {
+		c.Other["metricsProvider.className"] = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
+	}))
+	c := connectZK(t, srv.Addr())
+	if _, _, err := c.Get("/"); err != nil {
+		t.Fatal(err)
+	}
+	m := mntrMap(t, srv.Addr())
+	for k, want := range map[string]string{"server_state": "standalone", "znode_count": "5.0", "readlatency_count": "1.0"} {
+		if m[k] != want {
+			t.Errorf("zk_%s = %q, want %q", k, m[k], want)
+		}
+	}
+	for _, k := range []string{`readlatency{quantile="0.99"}`, "go_goroutines", "commit_count"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("no zk_%s in %v", k, m)
+		}
+	}
+	if _, ok := m["cnt_readlatency"]; ok {
+		t.Error("mntr has the default provider's keys too")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/zookit/zookit/ensemble/admin"
@@ -95,6 +96,7 @@ type Server struct {
 	https         []httpListener // every listener ServeAdmin or ServeMetrics was given
 
 	reg             *metrics.Registry
+	prom            prometheus.Gatherer // reg as the Prometheus endpoint serves it
 	metrics         serverMetrics
 	metricsSettings metricsSettings
 
@@ -146,6 +148,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	s.registerGauges()
 	s.metrics = newServerMetrics(s.reg)
 	s.stats.limitCounters(s.reg)
+	s.prom = metrics.Gatherer(s.reg, metricsSettings.runtime)
 	for _, o := range opts {
 		o(s)
 	}
@@ -349,7 +352,7 @@ func (s *Server) ServeAdmin(ln net.Listener) error {
 // opens metricsProvider.httpHost:httpPort.
 func (s *Server) ServeMetrics(ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           metrics.Handler(s.reg, s.metricsSettings.runtime),
+		Handler:           metrics.Handler(s.prom),
 		ReadHeaderTimeout: admin.DefaultIdleTimeout,
 		ReadTimeout:       admin.DefaultIdleTimeout,
 		WriteTimeout:      admin.DefaultIdleTimeout,
