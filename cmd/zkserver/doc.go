@@ -8,5 +8,7 @@
 // SERVER_JVMFLAGS and JVMFLAGS are honoured as zkServer.sh scripts expect.
 // With admin.enableServer=true it also serves ZooKeeper's AdminServer on
 // admin.serverAddress:admin.serverPort (package ensemble/admin); unlike
-// ZooKeeper, it does not by default.
+// ZooKeeper, it does not by default. With metricsProvider.className set to
+// ZooKeeper's PrometheusMetricsProvider it serves the metrics to Prometheus
+// on metricsProvider.httpHost:httpPort (0.0.0.0:7000), as ZooKeeper does.
 package main
