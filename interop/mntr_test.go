@@ -2,13 +2,18 @@ package interop
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/zookit/zookit/ensemble/server"
 )
@@ -129,5 +134,45 @@ func TestMntrKeys(t *testing.T) {
 			t.Fatalf("no %s: Apache ZooKeeper %v, zkserver %v", role, a, z)
 		}
 		compareMntr(t, role, mntrKinds(t, a[role]), mntrKinds(t, z[role]))
+	}
+}
+
+// TestPrometheusZkserver starts zkserver with ZooKeeper's Prometheus
+// provider settings and scrapes the port they name with Prometheus's
+// text parser. Debian packages no ZooKeeper Prometheus provider, so the
+// names are checked against ZooKeeper's mntr names instead.
+func TestPrometheusZkserver(t *testing.T) {
+	var url string
+	addr := StartZookit(t, Options{
+		Config: map[string]string{
+			"metricsProvider.className": "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+			"metricsProvider.httpHost":  "127.0.0.1",
+		},
+		ServerConfig: func(_, port int) map[string]string {
+			url = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+			return map[string]string{"metricsProvider.httpPort": strconv.Itoa(port)}
+		},
+	})
+	mntrActivity(t, addr)
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, typ := range map[string]string{
+		"znode_count": "GAUGE", "num_alive_connections": "GAUGE", "commit_count": "COUNTER",
+		"readlatency": "SUMMARY", "fsynctime": "SUMMARY", "write_per_namespace": "SUMMARY", "go_goroutines": "GAUGE",
+	} {
+		if f := fams[name]; f == nil || f.GetType().String() != typ {
+			t.Errorf("%s: %v, want a %s", name, f, typ)
+		}
+	}
+	if n := fams["ephemerals_count"].GetMetric()[0].GetGauge().GetValue(); n != 1 {
+		t.Errorf("ephemerals_count %v, want 1 (the activity's /eph)", n)
 	}
 }
