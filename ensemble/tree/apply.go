@@ -394,7 +394,7 @@ func (a *applier) setData(r *proto.SetDataRequest) (proto.Record, error) {
 	oldData, oldStat, oldCRC := n.data, n.stat, n.crc
 	t.unhash(r.Path, n)
 	n.data = slices.Clone(r.Data)
-	n.crc = pathDataCRC(r.Path, n.data)
+	n.crc = t.scratch.pathDataCRC(r.Path, n.data)
 	n.stat.Version++
 	n.stat.Mtime = a.txn.Time
 	n.stat.Mzxid = a.zxid

@@ -38,45 +38,55 @@ func digested(p string) bool {
 	return !strings.HasPrefix(p, procPath+"/")
 }
 
+// digestScratch holds the bytes a digest is computed from. A slice given
+// to crc32 escapes to the heap, so a buffer on the stack would cost an
+// allocation per digest; applies hold the tree's write lock, so one
+// buffer per tree serves them all.
+type digestScratch struct {
+	path []byte
+	stat [60]byte
+}
+
 // pathDataCRC is the CRC-32 of the path and the data, the part of a
 // node's digest that a change of Stat alone leaves as it is. The root
 // counts as "", its name in ZooKeeper's DataTree.
-func pathDataCRC(p string, data []byte) uint32 {
+func (b *digestScratch) pathDataCRC(p string, data []byte) uint32 {
 	if p == "/" {
 		p = ""
 	}
-	return crc32.Update(crc32.ChecksumIEEE([]byte(p)), crc32.IEEETable, data)
+	b.path = append(b.path[:0], p...)
+	return crc32.Update(crc32.ChecksumIEEE(b.path), crc32.IEEETable, data)
 }
 
 // digest is the node's digest: its cached path and data CRC continued over
 // czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion and
 // ephemeralOwner, big-endian, in that order.
-func (n *node) digest() int64 {
-	var b [60]byte
+func (b *digestScratch) digest(n *node) int64 {
 	s := &n.stat
-	binary.BigEndian.PutUint64(b[0:], uint64(s.Czxid))
-	binary.BigEndian.PutUint64(b[8:], uint64(s.Mzxid))
-	binary.BigEndian.PutUint64(b[16:], uint64(s.Pzxid))
-	binary.BigEndian.PutUint64(b[24:], uint64(s.Ctime))
-	binary.BigEndian.PutUint64(b[32:], uint64(s.Mtime))
-	binary.BigEndian.PutUint32(b[40:], uint32(s.Version))
-	binary.BigEndian.PutUint32(b[44:], uint32(s.Cversion))
-	binary.BigEndian.PutUint32(b[48:], uint32(s.Aversion))
-	binary.BigEndian.PutUint64(b[52:], uint64(s.EphemeralOwner))
-	return int64(crc32.Update(n.crc, crc32.IEEETable, b[:]))
+	st := b.stat[:]
+	binary.BigEndian.PutUint64(st[0:], uint64(s.Czxid))
+	binary.BigEndian.PutUint64(st[8:], uint64(s.Mzxid))
+	binary.BigEndian.PutUint64(st[16:], uint64(s.Pzxid))
+	binary.BigEndian.PutUint64(st[24:], uint64(s.Ctime))
+	binary.BigEndian.PutUint64(st[32:], uint64(s.Mtime))
+	binary.BigEndian.PutUint32(st[40:], uint32(s.Version))
+	binary.BigEndian.PutUint32(st[44:], uint32(s.Cversion))
+	binary.BigEndian.PutUint32(st[48:], uint32(s.Aversion))
+	binary.BigEndian.PutUint64(st[52:], uint64(s.EphemeralOwner))
+	return int64(crc32.Update(n.crc, crc32.IEEETable, st))
 }
 
 // unhash takes the node at p out of the tree digest before it changes;
 // rehash adds it back after.
 func (t *Tree) unhash(p string, n *node) {
 	if digested(p) {
-		t.digest -= n.digest()
+		t.digest -= t.scratch.digest(n)
 	}
 }
 
 func (t *Tree) rehash(p string, n *node) {
 	if digested(p) {
-		t.digest += n.digest()
+		t.digest += t.scratch.digest(n)
 	}
 }
 

@@ -13,13 +13,14 @@ func recomputed(t *Tree) int64 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	var sum int64
+	var b digestScratch
 	for p, n := range t.nodes {
 		if !digested(p) {
 			continue
 		}
 		c := *n
-		c.crc = pathDataCRC(p, n.data)
-		sum += c.digest()
+		c.crc = b.pathDataCRC(p, n.data)
+		sum += b.digest(&c)
 	}
 	return sum
 }

@@ -169,8 +169,9 @@ type Tree struct {
 	ttls       map[string]struct{}
 	lastZxid   int64
 	dataSize   int64
-	digest     int64        // see digest.go
-	digestLog  []ZxidDigest // oldest first
+	digest     int64         // see digest.go
+	digestLog  []ZxidDigest  // oldest first
+	scratch    digestScratch // under the write lock
 
 	wmu     sync.Mutex // guards watches; taken after mu
 	watches *watchState
@@ -235,7 +236,7 @@ func (t *Tree) put(p string, n *node) {
 		n.children = map[string]struct{}{}
 	}
 	t.nodes[p] = n
-	n.crc = pathDataCRC(p, n.data)
+	n.crc = t.scratch.pathDataCRC(p, n.data)
 	t.rehash(p, n)
 	if p != "/" {
 		parent, name, _ := splitPath(p)
