@@ -132,6 +132,7 @@ var standaloneCommands = map[string]want{
 	"system_properties":     {"zookeeper.4lw.commands.whitelist": "string"},
 	"initial_configuration": {"initial_configuration": "string"},
 	"last_snapshot":         {"zxid": "string", "timestamp": "number"},
+	"hash":                  {"digests": "array"},
 }
 
 // aliases are ZooKeeper's other names for the commands.

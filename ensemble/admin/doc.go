@@ -50,6 +50,14 @@
 //	watches, wchc                     session_id_to_watched_paths
 //	watches_by_path, wchp             path_to_session_ids
 //	dump                              expiry_time_to_session_ids, session_id_to_ephemeral_paths
+//	hash                              digests: the tree digest log, oldest first, one entry for
+//	                                  each zxid that is a multiple of 128, the newest 1024:
+//	                                  zxid, digest_version (2) and digest, all numbers; the
+//	                                  four-letter word prints "<zxid in hex>: <digest>" lines.
+//	                                  The digest is computed as ZooKeeper computes it
+//	                                  (ensemble/tree), so equal nodes and stats give equal
+//	                                  numbers; zookit's zxids are raft indexes, so the same
+//	                                  writes reach other zxids and stats than on Apache ZooKeeper
 //	leader, lead                      is_leader, leader_id, leader_ip; standalone: error
 //	                                  "server is not initialized", as ZooKeeper
 //	voting_view                       current_config: the voters by id
@@ -63,14 +71,13 @@
 //
 // The commands that answer "This ZooKeeper instance is not currently
 // serving requests" as four-letter words while the server has no leader
-// (srvr, stat, mntr, cons, dirs, wchs, wchc, wchp, dump) answer it in
+// (srvr, stat, mntr, cons, dirs, wchs, wchc, wchp, dump, hash) answer it in
 // "error" here.
 //
 // ZooKeeper's commands that zookit leaves out, because they have no
 // meaning here:
 //
 //	zabstate                        zookit runs raft, not Zab: there is no Zab phase to report
-//	hash                            the tree keeps no digest log; replicas agree by raft's log
 //	get_trace_mask, set_trace_mask  there is no ZooTrace; a mask that changes nothing would be
 //	                                a setting accepted and not honoured
 //	observer_connection_stat_reset  observers are raft learners with no connection of their own

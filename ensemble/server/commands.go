@@ -17,6 +17,7 @@ import (
 
 	"github.com/zookit/zookit/ensemble/admin"
 	"github.com/zookit/zookit/ensemble/metrics"
+	"github.com/zookit/zookit/ensemble/tree"
 )
 
 // command is one of ZooKeeper's monitoring commands. Its data is made
@@ -88,6 +89,7 @@ var commands = []command{
 	def([]string{"watches", "wchc"}, "wchc", (*Server).wchc, (*Server).writeWchc).needsServing().costly(),
 	def([]string{"watches_by_path", "wchp"}, "wchp", (*Server).wchp, (*Server).writeWchp).needsServing().costly(),
 	def([]string{"dump"}, "dump", (*Server).dump, (*Server).writeDump).needsServing().costly(),
+	def([]string{"hash"}, "hash", (*Server).hash, writeHash).needsServing(),
 	def([]string{"leader", "lead"}, "", (*Server).leader, nil),
 	def([]string{"voting_view"}, "", (*Server).votingView, nil),
 	def([]string{"observers", "obsr"}, "", (*Server).observers, nil),
@@ -681,6 +683,35 @@ func (s *Server) lastSnapshot() (snapshotData, error) {
 		d.Timestamp = info.Saved.Unix()
 	}
 	return d, nil
+}
+
+// hashData is hash's data: the tree's digest log, oldest first, as
+// ZooKeeper's DataTree.ZxidDigest serializes.
+type hashData struct {
+	Digests []zxidDigest `json:"digests"`
+}
+
+type zxidDigest struct {
+	Zxid    int64 `json:"zxid"`
+	Version int   `json:"digest_version"`
+	Digest  int64 `json:"digest"`
+}
+
+func (s *Server) hash() (hashData, error) {
+	log := s.tree.DigestLog()
+	d := hashData{Digests: make([]zxidDigest, len(log))}
+	for i, zd := range log {
+		d.Digests[i] = zxidDigest{Zxid: zd.Zxid, Version: tree.DigestVersion, Digest: zd.Digest}
+	}
+	return d, nil
+}
+
+// writeHash prints a line "<zxid in hex>: <digest>" per logged digest, as
+// ZooKeeper's hash four-letter word does.
+func writeHash(_ *Server, b *strings.Builder, d hashData) {
+	for _, zd := range d.Digests {
+		fmt.Fprintf(b, "%x: %d\n", zd.Zxid, zd.Digest)
+	}
 }
 
 // orderedJSON writes n key/value pairs as one JSON object in their order.

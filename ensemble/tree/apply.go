@@ -40,6 +40,7 @@ type applier struct {
 	txn     *Txn
 	undo    []func()
 	changes []change
+	digest  int64 // the tree digest before the txn, which a rollback restores
 }
 
 // OpAttachSession is the transaction, internal to zookit, that moves a
@@ -60,7 +61,9 @@ func (t *Tree) Apply(zxid int64, txn *Txn) Result {
 	if zxid > t.lastZxid {
 		t.lastZxid = zxid
 	}
-	a := &applier{t: t, zxid: zxid, txn: txn}
+	// Failed txns too, as ZooKeeper logs its error txns.
+	defer t.logDigest(zxid)
+	a := &applier{t: t, zxid: zxid, txn: txn, digest: t.digest}
 	var res Result
 	if txn.Op == proto.OpMulti {
 		res = a.multi()
@@ -84,6 +87,7 @@ func (a *applier) rollback() {
 	for i := len(a.undo) - 1; i >= 0; i-- {
 		a.undo[i]()
 	}
+	a.t.digest = a.digest
 	a.undo, a.changes = nil, nil
 }
 
@@ -267,12 +271,14 @@ func (a *applier) create(op proto.Op, r *proto.CreateRequest) (proto.Record, err
 		},
 	}
 	oldParent := parent.stat
+	t.unhash(parentPath, parent)
 	// int32 arithmetic as in Java: at the wrap the "larger" test fails and
 	// ZooKeeper leaves cversion and pzxid alone.
 	if cv := parent.stat.Cversion + 1; cv > parent.stat.Cversion {
 		parent.stat.Cversion = cv
 		parent.stat.Pzxid = a.zxid
 	}
+	t.rehash(parentPath, parent)
 	t.put(p, n)
 	a.undo = append(a.undo, func() {
 		t.unlink(p)
@@ -357,9 +363,11 @@ func (a *applier) remove(p string) {
 	parentPath, _, _ := splitPath(p)
 	parent := t.lookup(parentPath)
 	oldPzxid := parent.stat.Pzxid
+	t.unhash(parentPath, parent)
 	if a.zxid > parent.stat.Pzxid {
 		parent.stat.Pzxid = a.zxid
 	}
+	t.rehash(parentPath, parent)
 	n := t.unlink(p)
 	a.undo = append(a.undo, func() {
 		parent.stat.Pzxid = oldPzxid
@@ -383,15 +391,18 @@ func (a *applier) setData(r *proto.SetDataRequest) (proto.Record, error) {
 	if err := checkVersion(n.stat.Version, r.Version); err != nil {
 		return nil, err
 	}
-	oldData, oldStat := n.data, n.stat
+	oldData, oldStat, oldCRC := n.data, n.stat, n.crc
+	t.unhash(r.Path, n)
 	n.data = slices.Clone(r.Data)
+	n.crc = t.scratch.pathDataCRC(r.Path, n.data)
 	n.stat.Version++
 	n.stat.Mtime = a.txn.Time
 	n.stat.Mzxid = a.zxid
+	t.rehash(r.Path, n)
 	t.dataSize += int64(len(n.data) - len(oldData))
 	a.undo = append(a.undo, func() {
 		t.dataSize -= int64(len(n.data) - len(oldData))
-		n.data, n.stat = oldData, oldStat
+		n.data, n.stat, n.crc = oldData, oldStat, oldCRC
 	})
 	a.changes = append(a.changes, change{changeData, r.Path, n.acl, nil})
 	return &proto.StatResponse{Stat: t.statOut(n)}, nil
@@ -417,8 +428,10 @@ func (a *applier) setACL(r *proto.SetACLRequest) (proto.Record, error) {
 		return nil, err
 	}
 	oldACL, oldAversion := n.acl, n.stat.Aversion
+	t.unhash(r.Path, n)
 	n.acl = acl
 	n.stat.Aversion++
+	t.rehash(r.Path, n)
 	a.undo = append(a.undo, func() { n.acl, n.stat.Aversion = oldACL, oldAversion })
 	return &proto.StatResponse{Stat: t.statOut(n)}, nil
 }

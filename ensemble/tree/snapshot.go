@@ -17,8 +17,8 @@ var ErrBadSnapshot = errors.New("tree: malformed snapshot")
 
 // Snapshot encodes the whole replicated state: every node (data, ACL, Stat
 // with cversion and pzxid), the sessions and the last zxid; ephemeral,
-// container and TTL indexes follow from the nodes. Watches are local to a
-// server and are not included. Equal states give equal bytes.
+// container and TTL indexes and the digest follow from the nodes. Watches
+// are local to a server and are not included, nor is the digest log. Equal states give equal bytes.
 func (t *Tree) Snapshot() ([]byte, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -75,6 +75,10 @@ func (t *Tree) Restore(b []byte) error {
 	t.nodes, t.sessions, t.ephemerals = fresh.nodes, fresh.sessions, fresh.ephemerals
 	t.containers, t.ttls = fresh.containers, fresh.ttls
 	t.lastZxid, t.dataSize = fresh.lastZxid, fresh.dataSize
+	// The digest is recomputed as the nodes are decoded, so snapshots
+	// need not carry it; the log starts again as ZooKeeper's does when it
+	// loads a snapshot into a new DataTree.
+	t.digest, t.digestLog = fresh.digest, nil
 	return nil
 }
 

@@ -118,6 +118,7 @@ type node struct {
 	acl      []proto.ACL
 	stat     proto.Stat // DataLength and NumChildren are computed on the way out
 	children map[string]struct{}
+	crc      uint32 // pathDataCRC of the node's path and data, kept with them
 }
 
 // statOut is the Stat a client sees, which differs from the stored one as
@@ -168,6 +169,9 @@ type Tree struct {
 	ttls       map[string]struct{}
 	lastZxid   int64
 	dataSize   int64
+	digest     int64         // see digest.go
+	digestLog  []ZxidDigest  // oldest first
+	scratch    digestScratch // under the write lock
 
 	wmu     sync.Mutex // guards watches; taken after mu
 	watches *watchState
@@ -202,6 +206,8 @@ func (t *Tree) reset() {
 	t.ttls = map[string]struct{}{}
 	t.lastZxid = 0
 	t.dataSize = 0
+	t.digest = 0
+	t.digestLog = nil
 	// DataTree's built-in nodes hold empty data, not null.
 	t.put("/", &node{acl: openACL, data: []byte{}})
 	t.put(procPath, &node{acl: openACL, data: []byte{}})
@@ -224,12 +230,14 @@ func nodeSize(path string, data []byte) int64 {
 	return int64(utf8.RuneCountInString(path) + len(data))
 }
 
-// put links n under its parent and into the indexes.
+// put links n under its parent, into the indexes and into the digest.
 func (t *Tree) put(p string, n *node) {
 	if n.children == nil {
 		n.children = map[string]struct{}{}
 	}
 	t.nodes[p] = n
+	n.crc = t.scratch.pathDataCRC(p, n.data)
+	t.rehash(p, n)
 	if p != "/" {
 		parent, name, _ := splitPath(p)
 		t.lookup(parent).children[name] = struct{}{}
@@ -238,9 +246,11 @@ func (t *Tree) put(p string, n *node) {
 	t.index(p, n.stat.EphemeralOwner, true)
 }
 
-// unlink removes a childless node from its parent and the indexes.
+// unlink removes a childless node from its parent, the indexes and the
+// digest.
 func (t *Tree) unlink(p string) *node {
 	n := t.nodes[p]
+	t.unhash(p, n)
 	delete(t.nodes, p)
 	parent, name, _ := splitPath(p)
 	delete(t.lookup(parent).children, name)
