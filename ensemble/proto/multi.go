@@ -150,6 +150,8 @@ func NewRequest(op Op) Record {
 		return &ReconfigRequest{}
 	case OpAuth:
 		return &AuthPacket{}
+	case OpSASL:
+		return &SASLToken{}
 	case OpSetWatches:
 		return &SetWatches{}
 	case OpSetWatches2:

@@ -187,6 +187,15 @@ type PathRequest struct {
 func (r *PathRequest) Encode(e *Encoder) { e.String(r.Path) }
 func (r *PathRequest) Decode(d *Decoder) { r.Path = d.String() }
 
+// SASLToken is GetSASLRequest and SetSASLResponse: one SASL token, null
+// in a response that carries none.
+type SASLToken struct {
+	Token []byte
+}
+
+func (r *SASLToken) Encode(e *Encoder) { e.Buffer(r.Token) }
+func (r *SASLToken) Decode(d *Decoder) { r.Token = d.Buffer() }
+
 // PathWatch is every "path and watch flag" request: exists, getData,
 // getChildren, getChildren2.
 type PathWatch struct {

@@ -130,6 +130,31 @@ func (d *DigestMD5) verify(token []byte) ([]byte, error) {
 	return []byte("rspauth=" + kd(ha1, f["nonce"], f["nc"], f["cnonce"], qop, ":"+f["digest-uri"])), nil
 }
 
+// ClientResponse is a client's answer to a DIGEST-MD5 challenge from a
+// ZooKeeper server, computed as ZooKeeper's clients compute it, with the
+// client nonce cnonce; authzid may be "". The server's tests authenticate
+// with it.
+func ClientResponse(challenge []byte, user, password, authzid, cnonce string) ([]byte, error) {
+	f, err := parseDirectives(string(challenge))
+	if err != nil {
+		return nil, err
+	}
+	realm, nonce := f["realm"], f["nonce"]
+	if nonce == "" {
+		return nil, errors.New("sasl: challenge without nonce")
+	}
+	const nc = "00000001"
+	uri := Protocol + "/" + ServerName
+	d := &DigestMD5{nonce: nonce}
+	ha1 := d.ha1(user, realm, password, cnonce, authzid)
+	s := fmt.Sprintf(`username="%s",realm="%s",nonce="%s",nc=%s,cnonce="%s",digest-uri="%s",maxbuf=65536,response=%s,qop=auth,charset=utf-8`,
+		user, realm, nonce, nc, cnonce, uri, kd(ha1, nonce, nc, cnonce, "auth", "AUTHENTICATE:"+uri))
+	if authzid != "" {
+		s += `,authzid="` + authzid + `"`
+	}
+	return []byte(s), nil
+}
+
 // ha1 is HEX(H(A1)) for md5-sess: A1 = H(user:realm:password):nonce:cnonce[:authzid].
 func (d *DigestMD5) ha1(user, realm, password, cnonce, authzid string) string {
 	inner := md5.Sum([]byte(user + ":" + realm + ":" + password))

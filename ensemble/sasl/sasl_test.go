@@ -27,21 +27,17 @@ func TestRFC2831Example(t *testing.T) {
 	}
 }
 
-// clientResponse is what a DIGEST-MD5 client answers to d's challenge,
-// computed by the RFC's formulas.
+// clientResponse is ClientResponse to d's challenge, edited.
 func clientResponse(d *DigestMD5, user, password, authzid string, edit func(string) string) []byte {
-	const cnonce, nc = "abcDEF123", "00000001"
-	uri := Protocol + "/" + ServerName
-	ha1 := d.ha1(user, ServerName, password, cnonce, authzid)
-	s := fmt.Sprintf(`username="%s",realm="%s",nonce="%s",nc=%s,cnonce="%s",digest-uri="%s",maxbuf=65536,response=%s,qop=auth,charset=utf-8`,
-		user, ServerName, d.nonce, nc, cnonce, uri, kd(ha1, d.nonce, nc, cnonce, "auth", "AUTHENTICATE:"+uri))
-	if authzid != "" {
-		s += `,authzid="` + authzid + `"`
+	ch := fmt.Sprintf(`realm="%s",nonce="%s",qop="auth",charset=utf-8,algorithm=md5-sess`, d.server, d.nonce)
+	b, err := ClientResponse([]byte(ch), user, password, authzid, "abcDEF123")
+	if err != nil {
+		panic(err)
 	}
 	if edit != nil {
-		s = edit(s)
+		b = []byte(edit(string(b)))
 	}
-	return []byte(s)
+	return b
 }
 
 func TestDigestMD5(t *testing.T) {

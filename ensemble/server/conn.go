@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/ensemble/sasl"
 	"github.com/zookit/zookit/ensemble/tree"
 )
 
@@ -44,6 +45,9 @@ type conn struct {
 	// authNow is auth for the tree's watch delivery, which runs on the
 	// apply goroutine.
 	authNow atomic.Pointer[[]proto.ID]
+	// saslServer is the connection's SASL exchange, from its first SASL
+	// request on; reader goroutine only.
+	saslServer *sasl.DigestMD5
 
 	outMu   sync.Mutex
 	out     []byte
@@ -630,6 +634,10 @@ func (c *conn) request(frame []byte) error {
 		}
 	case proto.OpAuth:
 		return c.addAuth(h.Xid, req.(*proto.AuthPacket))
+	case proto.OpSASL:
+		if c.waitIdle() {
+			c.sasl(h.Xid, req.(*proto.SASLToken))
+		}
 	case proto.OpWhoAmI:
 		if c.waitIdle() {
 			c.reply(start, h.Xid, proto.OK, &proto.WhoAmIResponse{ClientInfo: whoAmI(c.auth)})
@@ -755,33 +763,37 @@ func (c *conn) addAuth(xid int32, p *proto.AuthPacket) error {
 			return nil
 		}
 	}
-	refuse := func() error {
+	if id.Scheme == "" || !c.addIdentity(id) {
 		c.s.stats.authFailed.Add(1)
 		c.send(&proto.ReplyHeader{Xid: xid, Err: proto.ErrAuthFailed})
 		c.closeAfterFlush()
 		return nil
 	}
-	if id.Scheme == "" {
-		return refuse()
-	}
-	if !containsID(c.auth, id) {
-		lim := &c.s.limits
-		size := len(id.Scheme) + len(id.ID)
-		for _, x := range c.auth {
-			size += len(x.Scheme) + len(x.ID)
-		}
-		if len(c.auth) >= lim.authCount || size > lim.authBytes {
-			c.s.log.Warn("refusing an identity past the connection's bounds; closing",
-				zap.String("remote", c.remote), zap.Int("identities", len(c.auth)), zap.Int("bytes", size),
-				zap.Int("maxIdentities", lim.authCount), zap.Int("maxBytes", lim.authBytes))
-			return refuse()
-		}
-		c.auth = append(c.auth[:len(c.auth):len(c.auth)], id)
-		ids := c.auth
-		c.authNow.Store(&ids)
-	}
 	c.send(&proto.ReplyHeader{Xid: xid})
 	return nil
+}
+
+// addIdentity gives the connection id, unless that would pass its bounds
+// on the number and bytes of identities; false then.
+func (c *conn) addIdentity(id proto.ID) bool {
+	if containsID(c.auth, id) {
+		return true
+	}
+	lim := &c.s.limits
+	size := len(id.Scheme) + len(id.ID)
+	for _, x := range c.auth {
+		size += len(x.Scheme) + len(x.ID)
+	}
+	if len(c.auth) >= lim.authCount || size > lim.authBytes {
+		c.s.log.Warn("refusing an identity past the connection's bounds; closing",
+			zap.String("remote", c.remote), zap.Int("identities", len(c.auth)), zap.Int("bytes", size),
+			zap.Int("maxIdentities", lim.authCount), zap.Int("maxBytes", lim.authBytes))
+		return false
+	}
+	c.auth = append(c.auth[:len(c.auth):len(c.auth)], id)
+	ids := c.auth
+	c.authNow.Store(&ids)
+	return true
 }
 
 // whoAmI is what ZooKeeper's providers report as the user of each

@@ -12,7 +12,7 @@
 // closes that connection only.
 //
 // New refuses a configuration that asks for a ZooKeeper feature zookit does
-// not have (local sessions, quorum SASL, an HTTPS AdminServer, skipACL=yes,
+// not have (local sessions, quorum SASL, Kerberos, an HTTPS AdminServer, skipACL=yes,
 // an unknown authProvider, …; the list is in settings.go) rather than run
 // without it: a setting that is accepted but not honoured would let an
 // operator believe in a protection that is not there.
@@ -28,6 +28,25 @@
 // verified certificate is authenticated as x509:<subject>, ZooKeeper's
 // X509AuthenticationProvider identity. maxClientCnxns counts an address's
 // connections on all ports together, from the moment they are accepted.
+//
+// # SASL
+//
+// With -Djava.security.auth.login.config naming a JAAS file (in
+// SERVER_JVMFLAGS, as for ZooKeeper), clients authenticate with SASL
+// DIGEST-MD5 (package sasl) against the users of its Server section
+// (zookeeper.sasl.serverconfig names another). A client that completes the
+// exchange holds the identity sasl:<user>, which sasl:<user> ACL entries
+// and the auth scheme match; zookeeper.superUser names the SASL user that
+// passes every ACL, whose password
+// zookeeper.SASLAuthenticationProvider.superPassword may give. A failed
+// exchange is answered AUTHFAILED and the connection closed, unless
+// zookeeper.allowSaslFailedClients=true. A JAAS file that is unreadable,
+// lacks the section or names a login module other than ZooKeeper's
+// DigestLoginModule (Kerberos) stops the start. Like x509, the sasl ACL
+// scheme is always valid here, where ZooKeeper needs
+// authProvider.N=...SASLAuthenticationProvider: validity is decided where
+// a transaction applies, on every server, and must not depend on one
+// server's settings.
 //
 // # Limits
 //

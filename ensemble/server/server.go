@@ -99,6 +99,7 @@ type Server struct {
 	prom            prometheus.Gatherer // reg as the Prometheus endpoint serves it
 	metrics         serverMetrics
 	metricsSettings metricsSettings
+	sasl            saslSettings
 
 	// initialConfig is the configuration New was given, as zoo.cfg text
 	// (initial_configuration).
@@ -126,6 +127,10 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	saslSettings, err := readSASL(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:              cfg,
 		log:              zap.NewNop(),
@@ -141,6 +146,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		initialConfig:    cfg.String(),
 		adminSettings:    adminSettings,
 		metricsSettings:  metricsSettings,
+		sasl:             saslSettings,
 		reg:              metrics.NewRegistry(),
 	}
 	// Gauges first: mntr lists them before the other metrics, as
@@ -162,6 +168,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	s.tree = tree.New(
 		tree.WithSuperDigest(cfg.SuperDigest),
 		tree.WithX509SuperUser(x509Super),
+		tree.WithSASLSuperUser(saslSettings.superUser),
 		tree.WithExtendedTypes(cfg.ExtendedTypesEnabled),
 		tree.WithConfigData([]byte(configData(cfg))),
 		tree.WithMaxNeverUsed(cfg.ContainerMaxNeverUsedInterval.Milliseconds()),

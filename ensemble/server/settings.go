@@ -40,10 +40,8 @@ var unhonoured = []struct {
 	{"readonlymode.enabled", isTrue, "read-only mode is not implemented"},
 	{"zookeeper.skipACL", only("yes"), "ACLs are always checked"},
 	{"zookeeper.enforce.auth.enabled", isTrue, "enforced client authentication is not implemented"},
-	{"zookeeper.sessionRequireClientSASLAuth", isTrue, "SASL is not implemented"},
-	{"zookeeper.superUser", always, "SASL is not implemented"},
-	{"zookeeper.SASLAuthenticationProvider.superPassword", always, "SASL is not implemented"},
-	{"zookeeper.allowSaslFailedClients", isTrue, "SASL is not implemented"},
+	{"zookeeper.sessionRequireClientSASLAuth", isTrue, "requiring SASL of every session is not implemented"},
+	{"zookeeper.letAnySaslUserDoX", always, "an ACL that lets any SASL user in is not implemented"},
 	{"zookeeper.DigestAuthenticationProvider.enabled", unless("true"), "the digest scheme is always on"},
 	{"zookeeper.DigestAuthenticationProvider.digestAlg", unless("SHA1"), "digests are SHA1, as ZooKeeper's default"},
 	{"zookeeper.admin.forceHttps", isTrue, "the AdminServer speaks plain HTTP only"},
@@ -65,6 +63,7 @@ var authProviders = []string{
 	"org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
 	"org.apache.zookeeper.server.auth.IPAuthenticationProvider",
 	"org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+	"org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
 }
 
 const authProviderProp = "zookeeper.authProvider."

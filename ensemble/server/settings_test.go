@@ -38,7 +38,8 @@ func TestUnhonouredSettingsRefused(t *testing.T) {
 		{"admin.httpVersion=2\n", "zookeeper.admin.httpVersion=2"},
 		{"maxCnxns=0\n", ""},
 		{"authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n", ""},
-		{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", "zookeeper.authProvider.1"},
+		{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", ""},
+		{"authProvider.1=com.example.LdapAuthenticationProvider\n", "zookeeper.authProvider.1"},
 		{"enforceQuota=true\n", "zookeeper.enforceQuota=true"},
 		// Tuning knobs of ZooKeeper's Java internals are ignored, as
 		// ZooKeeper ignores a property nothing reads.

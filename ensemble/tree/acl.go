@@ -26,6 +26,10 @@ const (
 	// X500Principal.getName() prints them; only the server gives them,
 	// to a connection whose client presented a verified certificate.
 	schemeX509 = "x509"
+	// schemeSASL ids are the authorization ids of SASL exchanges, given
+	// by the server; like x509, always a valid scheme here, where
+	// ZooKeeper needs its SASLAuthenticationProvider configured.
+	schemeSASL = "sasl"
 )
 
 // schemeDigestSum is the compact form of a digest identity in a Txn: the
@@ -60,10 +64,10 @@ func fixupACL(acls []proto.ACL, auth []proto.ID) ([]proto.ACL, error) {
 		case a.ID.Scheme == schemeAuth:
 			found := false
 			for _, id := range auth {
-				// digest and x509 are the authenticated schemes
-				// (AuthenticationProvider.isAuthenticated); an ip
-				// identity does not count.
-				if id.Scheme == schemeDigest || id.Scheme == schemeX509 {
+				// digest, x509 and sasl are the authenticated
+				// schemes (AuthenticationProvider.isAuthenticated);
+				// an ip identity does not count.
+				if id.Scheme == schemeDigest || id.Scheme == schemeX509 || id.Scheme == schemeSASL {
 					out = append(out, proto.ACL{Perms: a.Perms, ID: id})
 					found = true
 				}
@@ -75,7 +79,8 @@ func fixupACL(acls []proto.ACL, auth []proto.ID) ([]proto.ACL, error) {
 			a.ID.Scheme == schemeIP && validIPExpr(a.ID.ID),
 			// X509AuthenticationProvider.isValid: a name X500Principal
 			// parses.
-			a.ID.Scheme == schemeX509 && x500.Valid(a.ID.ID):
+			a.ID.Scheme == schemeX509 && x500.Valid(a.ID.ID),
+			a.ID.Scheme == schemeSASL && validSASLID(a.ID.ID):
 			out = append(out, a)
 		default:
 			return nil, proto.ErrInvalidACL
@@ -95,6 +100,18 @@ func validDigestID(id string) bool {
 		parts = parts[:len(parts)-1]
 	}
 	return len(parts) == 2
+}
+
+// validSASLID is SASLAuthenticationProvider.isValid: what Hadoop's
+// KerberosName parses, which is any name unless it holds an "@" outside
+// the form primary[/instance]@realm.
+func validSASLID(id string) bool {
+	at := strings.Count(id, "@")
+	if at == 0 {
+		return true
+	}
+	name, _, _ := strings.Cut(id, "@")
+	return at == 1 && strings.Count(name, "/") <= 1
 }
 
 // parseIPv4 is IPAuthenticationProvider.v4addr2Bytes.
@@ -179,7 +196,7 @@ func (t *Tree) allowed(acl []proto.ACL, perm int32, auth []proto.ID) bool {
 			if a.ID.ID == "anyone" {
 				return true
 			}
-		case schemeX509:
+		case schemeX509, schemeSASL:
 			if slices.Contains(auth, a.ID) {
 				return true
 			}
@@ -198,14 +215,16 @@ func (t *Tree) allowed(acl []proto.ACL, perm int32, auth []proto.ID) bool {
 	return false
 }
 
-// isSuper: the super digest, or the x509 super user
-// (zookeeper.X509AuthenticationProvider.superUser). ZooKeeper marks both
+// isSuper: the super digest, the x509 super user
+// (zookeeper.X509AuthenticationProvider.superUser) or the SASL one
+// (zookeeper.superUser). ZooKeeper marks both
 // with an identity of scheme "super" on the connection; the tree does not
 // trust that scheme, which anything could claim in a transaction, and
 // checks the identities the server itself gives.
 func (t *Tree) isSuper(auth []proto.ID) bool {
 	return t.opts.superDigest != "" && holdsDigest(auth, t.opts.superDigest, &t.superSum) ||
-		t.opts.x509Super != "" && slices.Contains(auth, proto.ID{Scheme: schemeX509, ID: t.opts.x509Super})
+		t.opts.x509Super != "" && slices.Contains(auth, proto.ID{Scheme: schemeX509, ID: t.opts.x509Super}) ||
+		t.opts.saslSuper != "" && slices.Contains(auth, proto.ID{Scheme: schemeSASL, ID: t.opts.saslSuper})
 }
 
 // holdsDigest reports whether auth holds the digest identity id, whole or

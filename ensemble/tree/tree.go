@@ -63,6 +63,7 @@ type Session struct {
 type options struct {
 	superDigest  string
 	x509Super    string
+	saslSuper    string
 	extended     bool
 	configData   []byte
 	maxNeverUsed int64
@@ -82,6 +83,10 @@ func WithSuperDigest(d string) Option { return func(o *options) { o.superDigest 
 // ACL check (zookeeper.X509AuthenticationProvider.superUser): a caller
 // whose Auth holds {x509, dn}.
 func WithX509SuperUser(dn string) Option { return func(o *options) { o.x509Super = dn } }
+
+// WithSASLSuperUser names the SASL authorization id that passes every ACL
+// check (zookeeper.superUser): a caller whose Auth holds {sasl, id}.
+func WithSASLSuperUser(id string) Option { return func(o *options) { o.saslSuper = id } }
 
 // WithExtendedTypes enables TTL nodes (zookeeper.extendedTypesEnabled);
 // without it TTL creates fail with proto.ErrUnimplemented.
