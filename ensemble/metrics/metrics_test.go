@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"math"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -100,6 +101,7 @@ func TestPrometheus(t *testing.T) {
 		s.Observe(v)
 	}
 	r.Summary("fsynctime", Basic).Observe(3)
+	r.Summary("snapshottime", Basic)
 	r.SummarySet("read_per_namespace", Basic).Observe("foo", 75)
 
 	rec := httptest.NewRecorder()
@@ -131,6 +133,9 @@ func TestPrometheus(t *testing.T) {
 	}
 	if q := families["fsynctime"].Metric[0].GetSummary().Quantile; len(q) != 1 || q[0].GetValue() != 3 {
 		t.Errorf("fsynctime quantiles: %v", q)
+	}
+	if q := families["snapshottime"].Metric[0].GetSummary().Quantile; len(q) != 1 || !math.IsNaN(q[0].GetValue()) {
+		t.Errorf("an empty summary's quantile: %v, want NaN", q)
 	}
 	ns := families["read_per_namespace"]
 	if ns == nil || ns.Metric[0].Label[0].GetName() != "key" || ns.Metric[0].Label[0].GetValue() != "foo" {

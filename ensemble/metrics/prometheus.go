@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -48,7 +49,12 @@ func (s *Summary) prometheus(desc *prometheus.Desc, labels ...string) prometheus
 	st := s.read()
 	qs := make(map[float64]float64, 3)
 	for _, q := range promQuantiles[s.detail] {
-		qs[q] = st.quantile(q)
+		// With nothing observed there is no quantile: NaN, as
+		// Prometheus's own summaries say, not a measured 0.
+		qs[q] = math.NaN()
+		if st.count > 0 {
+			qs[q] = st.quantile(q)
+		}
 	}
 	return prometheus.MustNewConstSummary(desc, uint64(st.count), float64(st.sum), qs, labels...)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -722,6 +723,10 @@ func orderedJSON(n int, pair func(i int) (string, any)) ([]byte, error) {
 		kb, err := json.Marshal(k)
 		if err != nil {
 			return nil, err
+		}
+		if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			// Jackson quotes what JSON has no number for.
+			v = javaDouble(f)
 		}
 		vb, err := json.Marshal(v)
 		if err != nil {

@@ -41,6 +41,7 @@ var unhonoured = []struct {
 	{"zookeeper.skipACL", only("yes"), "ACLs are always checked"},
 	{"zookeeper.enforce.auth.enabled", isTrue, "enforced client authentication is not implemented"},
 	{"zookeeper.sessionRequireClientSASLAuth", isTrue, "requiring SASL of every session is not implemented"},
+	{"zookeeper.digest.enabled", unless("true"), "the tree digest (the hash command) is always kept"},
 	{"zookeeper.letAnySaslUserDoX", always, "an ACL that lets any SASL user in is not implemented"},
 	{"zookeeper.DigestAuthenticationProvider.enabled", unless("true"), "the digest scheme is always on"},
 	{"zookeeper.DigestAuthenticationProvider.digestAlg", unless("SHA1"), "digests are SHA1, as ZooKeeper's default"},
