@@ -171,14 +171,17 @@ func (c *Config) Allowed(cmd string) bool {
 	switch {
 	case cmd == "srvr":
 		return true
-	case cmd == "isro" && c.readOnly():
+	case cmd == "isro" && c.ReadOnlyMode():
 		return true
 	}
 	return c.FourLetterWords[cmd]
 }
 
-// readOnly follows FourLetterCommands, which compares with "true" exactly.
-func (c *Config) readOnly() bool { return c.Props[readOnlyProp] == "true" }
+// ReadOnlyMode reports whether the system property readonlymode.enabled
+// asks for read-only mode. It compares with "true" exactly, as
+// FourLetterCommands does for isro, so that a server in read-only mode
+// always answers isro (QuorumPeer would also take "TRUE").
+func (c *Config) ReadOnlyMode() bool { return c.Props[readOnlyProp] == "true" }
 
 // ClientAddr is the host:port to listen on for clients.
 func (c *Config) ClientAddr() string {
@@ -349,7 +352,7 @@ func (c *Config) containerProp(name string) string {
 // is configured.
 func (c *Config) defaultWhitelist() map[string]bool {
 	w := map[string]bool{"srvr": true}
-	if c.readOnly() {
+	if c.ReadOnlyMode() {
 		w["isro"] = true
 	}
 	return w

@@ -76,7 +76,7 @@ func constText[T any](text string) func(*Server, *strings.Builder, T) {
 // ensemble/admin lists those of ZooKeeper it has not and why.
 var commands = []command{
 	def([]string{"ruok"}, "ruok", func(*Server) (noData, error) { return noData{}, nil }, constText[noData]("imok")),
-	def([]string{"is_read_only", "isro"}, "isro", func(*Server) (readOnly, error) { return readOnly{}, nil }, constText[readOnly]("rw")),
+	def([]string{"is_read_only", "isro"}, "isro", (*Server).isro, writeIsro),
 	def([]string{"server_stats", "srvr"}, "srvr", (*Server).srvr, (*Server).writeSrvr).needsServing(),
 	def([]string{"stats", "stat"}, "stat", (*Server).stat, (*Server).writeStat).needsServing(),
 	def([]string{"monitor", "mntr"}, "mntr", (*Server).mntr, (*Server).writeMntr).needsServing(),
@@ -146,7 +146,7 @@ func (s *Server) RunAdminCommand(name string) (admin.Result, bool) {
 		return admin.Result{}, false
 	}
 	res := admin.Result{Command: c.names[0]}
-	if c.serving && !s.Serving() {
+	if c.serving && !s.answering() {
 		res.Error = strings.TrimSuffix(notServing, "\n")
 		return res, true
 	}
@@ -170,9 +170,19 @@ func (s *Server) RunAdminCommand(name string) (admin.Result, bool) {
 	return res, true
 }
 
-// readOnly is is_read_only's data: zookit has no read-only mode.
+// readOnly is is_read_only's data.
 type readOnly struct {
 	ReadOnly bool `json:"read_only"`
+}
+
+func (s *Server) isro() (readOnly, error) { return readOnly{s.readOnly.Load()}, nil }
+
+func writeIsro(_ *Server, b *strings.Builder, d readOnly) {
+	if d.ReadOnly {
+		b.WriteString("ro")
+	} else {
+		b.WriteString("rw")
+	}
 }
 
 // serverStats is ZooKeeper's ServerStats as srvr and stat serialize it.
@@ -239,7 +249,8 @@ func (s *Server) srvr() (srvrData, error) {
 		proposals = &p
 	}
 	return srvrData{
-		Version: Version,
+		Version:  Version,
+		ReadOnly: s.readOnly.Load(),
 		Stats: serverStats{
 			PacketsSent:               s.stats.sent.Load(),
 			PacketsReceived:           s.stats.recved.Load(),

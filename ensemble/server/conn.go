@@ -45,6 +45,8 @@ type conn struct {
 	// authNow is auth for the tree's watch delivery, which runs on the
 	// apply goroutine.
 	authNow atomic.Pointer[[]proto.ID]
+	// readOnly: admitted in read-only mode (see readonly.go).
+	readOnly atomic.Bool
 	// saslServer is the connection's SASL exchange, from its first SASL
 	// request on; reader goroutine only.
 	saslServer *sasl.DigestMD5
@@ -509,7 +511,7 @@ func (c *conn) handshake(frame []byte) error {
 	if err := proto.Unmarshal(frame, &req); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
-	if !s.Serving() {
+	if !s.Serving() && !s.readOnly.Load() {
 		s.metrics.closedNotServing.Inc()
 		s.log.Info("refusing a client while there is no leader", zap.String("remote", c.remote))
 		return errRefused
@@ -523,6 +525,9 @@ func (c *conn) handshake(frame []byte) error {
 	timeout := min(max(time.Duration(req.Timeout)*time.Millisecond, s.cfg.MinSessionTimeout), s.cfg.MaxSessionTimeout)
 	to := int32(timeout / time.Millisecond)
 	resp := proto.ConnectResponse{Timeout: to, HasReadOnly: req.HasReadOnly}
+	if !s.Serving() {
+		return c.readOnlyHandshake(&req, &resp)
+	}
 	var sess tree.Session
 	if req.SessionID == 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -568,18 +573,24 @@ func (c *conn) handshake(frame []byte) error {
 	}
 	s.sessions.touch(sess.ID, sess.Timeout)
 	c.session = sess
-	s.mu.Lock()
-	old := s.bySess[sess.ID]
-	s.bySess[sess.ID] = c
-	s.mu.Unlock()
-	if old != nil {
-		// A second client raced us to the same session; the last wins.
-		old.close()
-	}
+	c.register()
 	resp.SessionID = sess.ID
 	resp.Passwd = sess.Passwd
 	c.send(&resp)
 	return nil
+}
+
+// register makes c the connection of its session; a second client that
+// raced to the same session loses its connection: the last wins.
+func (c *conn) register() {
+	s := c.s
+	s.mu.Lock()
+	old := s.bySess[c.session.ID]
+	s.bySess[c.session.ID] = c
+	s.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
 }
 
 // attach moves the session to this server through the log before its
@@ -626,6 +637,9 @@ func (c *conn) request(frame []byte) error {
 	req.Decode(d)
 	if d.Err() != nil {
 		return fmt.Errorf("%v request: %w", h.Type, d.Err())
+	}
+	if c.notReadOnly(start, h.Xid, h.Type) {
+		return nil
 	}
 	switch h.Type {
 	case proto.OpPing:

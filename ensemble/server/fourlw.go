@@ -47,7 +47,7 @@ func (c *conn) send4lw(cmd string) {
 func (s *Server) FourLetterWord(cmd string) string {
 	var b strings.Builder
 	if c := byWord[cmd]; c != nil && s.cfg.Allowed(cmd) {
-		if c.serving && !s.Serving() {
+		if c.serving && !s.answering() {
 			b.WriteString(notServing)
 			if cmd == "mntr" && s.storageErr() != nil {
 				// Monitoring that parses mntr needs the reason, which the
@@ -75,6 +75,8 @@ func (s *Server) Mode() string {
 	switch {
 	case s.cfg.Standalone():
 		return "standalone"
+	case s.readOnly.Load():
+		return "read-only"
 	case s.isObserver():
 		return "observer"
 	case s.node.IsLeader():
@@ -142,6 +144,9 @@ func (s *Server) writeStat(b *strings.Builder, d statData) {
 // writeStatText is srvr's text, and stat's, which lists the clients.
 func (s *Server) writeStatText(b *strings.Builder, d srvrData, withClients bool, clients []connInfo) {
 	fmt.Fprintf(b, "Zookeeper version: %s\n", d.Version)
+	if d.ReadOnly {
+		b.WriteString("READ-ONLY mode; serving only read-only clients\n")
+	}
 	if withClients {
 		b.WriteString("Clients:\n")
 		for _, c := range clients {

@@ -100,6 +100,9 @@ type Server struct {
 	metrics         serverMetrics
 	metricsSettings metricsSettings
 	sasl            saslSettings
+	// readOnly: cut off from its leader past roGrace with
+	// readonlymode.enabled, the server serves read-only clients.
+	readOnly atomic.Bool
 
 	// initialConfig is the configuration New was given, as zoo.cfg text
 	// (initial_configuration).
@@ -748,6 +751,7 @@ func (s *Server) housekeeping() {
 				s.reportTouches()
 			}
 			leaderless = s.dropClientsWithoutLeader(now, leaderless)
+			s.updateReadOnly(now, leaderless)
 			if l := s.node.Leader(); l != leader {
 				if leader != 0 {
 					s.dropPendingWriters()
@@ -800,7 +804,9 @@ func (s *Server) dropClientsWithoutLeader(now, since time.Time) time.Time {
 	}
 	if now.Sub(since) >= s.electionTimeout {
 		for _, c := range s.connList() {
-			c.close()
+			if !c.readOnly.Load() {
+				c.close()
+			}
 		}
 	}
 	return since

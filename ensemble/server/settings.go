@@ -37,7 +37,7 @@ var unhonoured = []struct {
 	{"zookeeper.multiAddress.enabled", isTrue, "a server has one quorum address"},
 	{"oraclePath", always, "the two-server oracle is not implemented"},
 	{"reconfigEnabled", isTrue, "dynamic reconfiguration is not implemented"},
-	{"readonlymode.enabled", isTrue, "read-only mode is not implemented"},
+	{"zookeeper.readonlymode.enabled", always, "ZooKeeper reads read-only mode from the system property readonlymode.enabled (-Dreadonlymode.enabled=true in SERVER_JVMFLAGS) and ignores this zoo.cfg key; zookit refuses it rather than ignore it too"},
 	{"zookeeper.skipACL", only("yes"), "ACLs are always checked"},
 	{"zookeeper.enforce.auth.enabled", isTrue, "enforced client authentication is not implemented"},
 	{"zookeeper.sessionRequireClientSASLAuth", isTrue, "requiring SASL of every session is not implemented"},

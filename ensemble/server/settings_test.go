@@ -41,6 +41,8 @@ func TestUnhonouredSettingsRefused(t *testing.T) {
 		{"authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n", ""},
 		{"authProvider.1=com.example.LdapAuthenticationProvider\n", "zookeeper.authProvider.1"},
 		{"enforceQuota=true\n", "zookeeper.enforceQuota=true"},
+		// ZooKeeper ignores this zoo.cfg key: it reads -Dreadonlymode.enabled.
+		{"readonlymode.enabled=true\n", "zookeeper.readonlymode.enabled"},
 		// Tuning knobs of ZooKeeper's Java internals are ignored, as
 		// ZooKeeper ignores a property nothing reads.
 		{"nio.numWorkerThreads=8\n", ""},
@@ -64,10 +66,11 @@ func TestNewRefusesUnhonouredSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Props["readonlymode.enabled"] = "true"
+	cfg.Props["zookeeper.localSessionsEnabled"] = "true"
+	cfg.Other["localSessionsEnabled"] = "true"
 	if s, err := New(cfg); err == nil {
 		s.Close()
-		t.Fatal("New accepted readonlymode.enabled=true, which zookit does not implement")
+		t.Fatal("New accepted localSessionsEnabled=true, which zookit does not implement")
 	}
 }
 
