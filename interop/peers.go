@@ -464,11 +464,14 @@ type process struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	logPath string
+	// relaunch starts the server again, with the same configuration and
+	// data directory, after Kill.
+	relaunch func() *process
 }
 
 // running maps the client address of every live server the harness started
-// to its process, for Kill.
-var running sync.Map
+// to its process, for Kill; killed those Kill stopped, for Restart.
+var running, killed sync.Map
 
 // launch writes cfg (with opts.Config on top) to dir/zoo.cfg, starts the
 // command made for it with its output in dir/<name>.log and kills it when the
@@ -489,6 +492,7 @@ func launch(t testing.TB, opts Options, name, dir, addr string, cfg map[string]s
 		t.Fatal(err)
 	}
 	p := &process{name: name, exited: make(chan struct{}), logPath: filepath.Join(dir, name+".log")}
+	p.relaunch = func() *process { return launch(t, opts, name, dir, addr, maps.Clone(cfg), command) }
 	logFile, err := os.Create(p.logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -561,6 +565,23 @@ func Kill(t testing.TB, addr string) {
 		t.Fatalf("kill %s: %v", p.name, err)
 	}
 	<-p.exited
+	killed.Store(addr, p)
+}
+
+// Restart starts again the server Kill stopped at client address addr,
+// with its configuration and data, and returns without waiting for it to
+// serve.
+func Restart(t testing.TB, addr string) {
+	t.Helper()
+	v, ok := killed.LoadAndDelete(addr)
+	if !ok {
+		t.Fatalf("restart %s: no server killed by the harness there", addr)
+	}
+	// The log of the first run stays in its file; the second appends none
+	// to it, so keep it under another name.
+	p := v.(*process)
+	os.Rename(p.logPath, p.logPath+".1")
+	p.relaunch()
 }
 
 // serving reports whether the server answers ruok with imok and also opens a

@@ -127,6 +127,21 @@
 // stops it with the rest. The AdminServer ignores the four-letter word
 // whitelist, as ZooKeeper's does.
 //
+// # Read-only mode
+//
+// With -Dreadonlymode.enabled=true (the system property ZooKeeper reads;
+// its zoo.cfg form, which ZooKeeper ignores, is refused), a member that
+// has had no leader for max(2 s, tickTime) serves the clients whose
+// handshake says they can be read-only, from its own tree: reads answer,
+// writes and sync get NOTREADONLY, isro says "ro" and srvr "Mode:
+// read-only". A client resuming a session is served under it, with its
+// password; a new one gets a session local to the server and the mode,
+// which is what ZooKeeper 3.8 gives only with local sessions enabled
+// (without them its ReadOnlyRequestProcessor refuses the createSession and
+// answers the handshake with a NOTREADONLY header). When a leader is back
+// the read-only connections are closed and their clients reconnect
+// read-write.
+//
 // # Metrics
 //
 // The server and its log (raftnode) keep their metrics in one

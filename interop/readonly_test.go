@@ -1,0 +1,75 @@
+package interop
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// TestReadOnlyModeZkCli runs Kazoo's read-only scenario with Java's
+// zkCli.sh in read-only mode (-r), against a three-server zkserver
+// ensemble and an Apache ZooKeeper one side by side: with two servers
+// killed, the third serves the client read-only (reads answer, writes are
+// refused); once the two are back, the client is connected read-write
+// again and its writes succeed.
+//
+// Apache ZooKeeper 3.8 opens a new session in read-only mode only with
+// local sessions (its ReadOnlyRequestProcessor refuses a global
+// createSession, answering the handshake with a NOTREADONLY header that
+// clients cannot read), so it runs with localSessionsEnabled=true, as its
+// own read-only tests do. zkserver, which has no local sessions, gives a
+// read-only client a session local to the server and the mode.
+func TestReadOnlyModeZkCli(t *testing.T) {
+	Require(t, ZkCli, ZooKeeper)
+	for _, e := range []struct {
+		name   string
+		start  EnsembleStarter
+		config map[string]string
+	}{
+		{"zkserver", StartZookitEnsemble, nil},
+		{"apache", StartApacheEnsemble, map[string]string{"localSessionsEnabled": "true"}},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			addrs := e.start(t, 3, 0, Options{JVMFlags: []string{"-Dreadonlymode.enabled=true"}, Config: e.config})
+			c, _, err := zk.Connect(addrs, 10*time.Second, zk.WithLogger(quietLogger))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Create("/ro", []byte("kept"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+
+			Kill(t, addrs[1])
+			Kill(t, addrs[2])
+			waitMode(t, addrs[0], "read-only")
+			cli := StartConsole(t, ZkCliPath(), "-r", "-server", addrs[0])
+			cli.Expect(`state:ConnectedReadOnly type:None path:null`)
+			cli.Run("get /ro", `^kept$`)
+			cli.Run("create /w x", `Not a read-only call`)
+
+			Restart(t, addrs[1])
+			Restart(t, addrs[2])
+			cli.Expect(`state:SyncConnected type:None path:null`)
+			cli.Run("create /w x", `^Created /w$`)
+			cli.Run("get /w", `^x$`)
+			cli.Run("quit")
+		})
+	}
+}
+
+// waitMode waits until srvr at addr reports mode.
+func waitMode(t *testing.T, addr, mode string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	defer cancel()
+	for Mode(ctx, addr) != mode {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never reported Mode: %s", addr, mode)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
