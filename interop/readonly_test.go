@@ -9,11 +9,12 @@ import (
 )
 
 // TestReadOnlyModeZkCli runs Kazoo's read-only scenario with Java's
-// zkCli.sh in read-only mode (-r), against a three-server zkserver
-// ensemble and an Apache ZooKeeper one side by side: with two servers
-// killed, the third serves the client read-only (reads answer, writes are
-// refused); once the two are back, the client is connected read-write
-// again and its writes succeed.
+// zkCli.sh in read-only mode (-r) and with Curator built canBeReadOnly,
+// against a three-server zkserver ensemble and an Apache ZooKeeper one side
+// by side: with two servers killed, the third serves the clients read-only
+// (Curator's state is READ_ONLY; reads answer, writes are refused); once
+// the two are back, the clients are connected read-write again and their
+// writes succeed.
 //
 // Apache ZooKeeper 3.8 opens a new session in read-only mode only with
 // local sessions (its ReadOnlyRequestProcessor refuses a global
@@ -22,7 +23,13 @@ import (
 // own read-only tests do. zkserver, which has no local sessions, gives a
 // read-only client a session local to the server and the mode.
 func TestReadOnlyModeZkCli(t *testing.T) {
-	Require(t, ZkCli, ZooKeeper)
+	Require(t, ZkCli, ZooKeeper, Curator)
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	cp, err := CompileJava(ctx, t.TempDir(), "ReadOnlyPeer")
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range []struct {
 		name   string
 		start  EnsembleStarter
@@ -49,6 +56,10 @@ func TestReadOnlyModeZkCli(t *testing.T) {
 			cli.Expect(`state:ConnectedReadOnly type:None path:null`)
 			cli.Run("get /ro", `^kept$`)
 			cli.Run("create /w x", `Not a read-only call`)
+			cur := StartConsole(t, "java", "-cp", cp, "ReadOnlyPeer", addrs[0])
+			cur.Expect(`^STATE READ_ONLY$`)
+			cur.Run("get /ro", `^DATA kept$`)
+			cur.Run("create /c x", `^ERROR .*NotReadOnlyException`)
 
 			Restart(t, addrs[1])
 			Restart(t, addrs[2])
@@ -56,6 +67,9 @@ func TestReadOnlyModeZkCli(t *testing.T) {
 			cli.Run("create /w x", `^Created /w$`)
 			cli.Run("get /w", `^x$`)
 			cli.Run("quit")
+			cur.Expect(`^STATE (RECONNECTED|CONNECTED)$`)
+			cur.Run("create /c x", `^CREATED /c$`)
+			cur.Run("exit")
 		})
 	}
 }
