@@ -2,19 +2,20 @@ package interop
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 )
 
-// TestReadOnlyModeZkCli runs Kazoo's read-only scenario with Java's
+// TestReadOnlyMode runs Kazoo's read-only scenario with Java's
 // zkCli.sh in read-only mode (-r) and with Curator built canBeReadOnly,
 // against a three-server zkserver ensemble and an Apache ZooKeeper one side
 // by side: with two servers killed, the third serves the clients read-only
 // (Curator's state is READ_ONLY; reads answer, writes are refused); once
 // the two are back, the clients are connected read-write again and their
-// writes succeed.
+// writes succeed. Kazoo (read_only=True) runs the same steps.
 //
 // Apache ZooKeeper 3.8 opens a new session in read-only mode only with
 // local sessions (its ReadOnlyRequestProcessor refuses a global
@@ -22,8 +23,12 @@ import (
 // clients cannot read), so it runs with localSessionsEnabled=true, as its
 // own read-only tests do. zkserver, which has no local sessions, gives a
 // read-only client a session local to the server and the mode.
-func TestReadOnlyModeZkCli(t *testing.T) {
-	Require(t, ZkCli, ZooKeeper, Curator)
+func TestReadOnlyMode(t *testing.T) {
+	Require(t, ZkCli, ZooKeeper, Curator, Kazoo)
+	script, err := filepath.Abs(filepath.Join("python", "kazoo_readonly.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
 	cp, err := CompileJava(ctx, t.TempDir(), "ReadOnlyPeer")
 	cancel()
@@ -60,6 +65,11 @@ func TestReadOnlyModeZkCli(t *testing.T) {
 			cur.Expect(`^STATE READ_ONLY$`)
 			cur.Run("get /ro", `^DATA kept$`)
 			cur.Run("create /c x", `^ERROR .*NotReadOnlyException`)
+			kz := StartConsole(t, KazooPython(), script, addrs[0])
+			kz.Expect(`^state CONNECTED_RO$`)
+			kz.Expect(`^get /ro kept$`)
+			kz.Expect(`^create refused: NotReadOnlyCallError$`)
+			kz.Expect(`^waiting for quorum$`)
 
 			Restart(t, addrs[1])
 			Restart(t, addrs[2])
@@ -70,6 +80,9 @@ func TestReadOnlyModeZkCli(t *testing.T) {
 			cur.Expect(`^STATE (RECONNECTED|CONNECTED)$`)
 			cur.Run("create /c x", `^CREATED /c$`)
 			cur.Run("exit")
+			kz.Send("go")
+			kz.Expect(`^state CONNECTED$`)
+			kz.Expect(`^created /kazoo$`)
 		})
 	}
 }
