@@ -372,7 +372,7 @@ func TestTLSConfigErrors(t *testing.T) {
 		{map[string]string{"zookeeper.ssl.protocol": "TLSv1"}, "zookeeper.ssl.protocol"},
 		{map[string]string{"zookeeper.client.portUnification": "true"}, "zookeeper.client.portUnification"},
 		{map[string]string{"zookeeper.netty.server.outstandingHandshake.limit": "many"}, "outstandingHandshake.limit"},
-		{map[string]string{"zookeeper.authProvider.sasl": "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"}, "zookeeper.authProvider.sasl"},
+		{map[string]string{"zookeeper.authProvider.ldap": "com.example.LdapAuthenticationProvider"}, "zookeeper.authProvider.ldap"},
 	} {
 		cfg, err := config.Parse(strings.NewReader("dataDir="+t.TempDir()+"\nclientPort=0\nsecureClientPort=2281\n"), "test.cfg")
 		if err != nil {

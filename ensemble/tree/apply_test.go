@@ -138,7 +138,8 @@ func TestCreateErrors(t *testing.T) {
 		{"bad digest", proto.OpCreate, proto.CreateRequest{Path: "/x", ACL: []proto.ACL{{Perms: 31, ID: proto.ID{Scheme: "digest", ID: "user:"}}}}, nil, nil, proto.ErrInvalidACL},
 		{"bad ip", proto.OpCreate, proto.CreateRequest{Path: "/x", ACL: []proto.ACL{{Perms: 31, ID: proto.ID{Scheme: "ip", ID: "1.2.3"}}}}, nil, nil, proto.ErrInvalidACL},
 		{"bad ip bits", proto.OpCreate, proto.CreateRequest{Path: "/x", ACL: []proto.ACL{{Perms: 31, ID: proto.ID{Scheme: "ip", ID: "1.2.3.4/33"}}}}, nil, nil, proto.ErrInvalidACL},
-		{"unknown scheme", proto.OpCreate, proto.CreateRequest{Path: "/x", ACL: []proto.ACL{{Perms: 31, ID: proto.ID{Scheme: "sasl", ID: "bob"}}}}, nil, nil, proto.ErrInvalidACL},
+		{"unknown scheme", proto.OpCreate, proto.CreateRequest{Path: "/x", ACL: []proto.ACL{{Perms: 31, ID: proto.ID{Scheme: "ldap", ID: "bob"}}}}, nil, nil, proto.ErrInvalidACL},
+		{"malformed sasl id", proto.OpCreate, proto.CreateRequest{Path: "/x", ACL: []proto.ACL{{Perms: 31, ID: proto.ID{Scheme: "sasl", ID: "a/b/c@R"}}}}, nil, nil, proto.ErrInvalidACL},
 		{"auth without digest", proto.OpCreate, proto.CreateRequest{Path: "/x", ACL: []proto.ACL{{Perms: 31, ID: proto.ID{Scheme: "auth", ID: ""}}}}, []proto.ID{{Scheme: "ip", ID: "1.2.3.4"}}, nil, proto.ErrInvalidACL},
 		// InvalidACL is found before the missing parent.
 		{"bad ACL and no parent", proto.OpCreate, proto.CreateRequest{Path: "/no/x", ACL: []proto.ACL{}}, nil, nil, proto.ErrInvalidACL},
