@@ -82,7 +82,7 @@ func (r *Registry) Summary(name string, d Detail) *Summary {
 
 // SummarySet returns the summary set called name.
 func (r *Registry) SummarySet(name string, d Detail) *SummarySet {
-	return get(r, name, func() *SummarySet { return &SummarySet{detail: d, byKey: map[string]*Summary{}} })
+	return get(r, name, func() *SummarySet { return &SummarySet{detail: d} })
 }
 
 // snapshot is the registry's metrics in order, read under the lock and
@@ -142,42 +142,51 @@ func (g gauge) each(name string, emit func(string, any)) {
 }
 func (gauge) reset() {}
 
-// reservoirSize is the sample a percentile summary keeps, ZooKeeper's
-// (Dropwizard's default uniform reservoir).
-const reservoirSize = 1028
+// Sample sizes: an Advanced summary keeps Dropwizard's default uniform
+// reservoir, which ZooKeeper's percentile counters use; a Basic one, which
+// ZooKeeper keeps no sample for, only enough for the median Prometheus is
+// given, so that a summary per namespace stays small.
+const (
+	reservoirSize      = 1028
+	basicReservoirSize = 64
+)
 
 // Summary keeps count, sum, min and max of observations and a uniform
-// sample of them for quantiles.
+// sample of them for quantiles. Observe takes no lock: every request
+// passes through some summary, and a lock would serialize them.
 type Summary struct {
-	detail Detail
-
-	mu       sync.Mutex
-	count    int64
-	sum      int64
-	min, max int64
-	sample   []int64
+	detail   Detail
+	count    atomic.Int64
+	sum      atomic.Int64
+	min, max atomic.Int64 // valid once count > 0
+	sample   []atomic.Int64
 }
 
-func newSummary(d Detail) *Summary { return &Summary{detail: d} }
+func newSummary(d Detail) *Summary {
+	n := basicReservoirSize
+	if d == Advanced {
+		n = reservoirSize
+	}
+	s := &Summary{detail: d, sample: make([]atomic.Int64, n)}
+	s.min.Store(math.MaxInt64)
+	s.max.Store(math.MinInt64)
+	return s
+}
 
 // Observe records one observation.
 func (s *Summary) Observe(v int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.count == 0 || v < s.min {
-		s.min = v
+	n := s.count.Add(1)
+	s.sum.Add(v)
+	for old := s.min.Load(); v < old && !s.min.CompareAndSwap(old, v); old = s.min.Load() {
 	}
-	if s.count == 0 || v > s.max {
-		s.max = v
+	for old := s.max.Load(); v > old && !s.max.CompareAndSwap(old, v); old = s.max.Load() {
 	}
-	s.count++
-	s.sum += v
 	// Vitter's algorithm R: every observation so far is in the sample with
 	// the same probability.
-	if len(s.sample) < reservoirSize {
-		s.sample = append(s.sample, v)
-	} else if i := rand.Int64N(s.count); i < reservoirSize {
-		s.sample[i] = v
+	if size := int64(len(s.sample)); n <= size {
+		s.sample[n-1].Store(v)
+	} else if i := rand.Int64N(n); i < size {
+		s.sample[i].Store(v)
 	}
 }
 
@@ -187,10 +196,18 @@ type stats struct {
 	sorted               []int64 // the sample, sorted
 }
 
+// read reads the summary; observations that land meanwhile may show in
+// some fields and not others, which a metric can afford.
 func (s *Summary) read() stats {
-	s.mu.Lock()
-	st := stats{count: s.count, sum: s.sum, min: s.min, max: s.max, sorted: slices.Clone(s.sample)}
-	s.mu.Unlock()
+	st := stats{count: s.count.Load(), sum: s.sum.Load()}
+	if st.count == 0 {
+		return st
+	}
+	st.min, st.max = s.min.Load(), s.max.Load()
+	st.sorted = make([]int64, min(st.count, int64(len(s.sample))))
+	for i := range st.sorted {
+		st.sorted[i] = s.sample[i].Load()
+	}
 	slices.Sort(st.sorted)
 	return st
 }
@@ -242,45 +259,36 @@ func (s *Summary) each(name string, emit func(string, any)) {
 }
 
 func (s *Summary) reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.count, s.sum, s.min, s.max = 0, 0, 0, 0
-	s.sample = s.sample[:0]
+	s.count.Store(0)
+	s.sum.Store(0)
+	s.min.Store(math.MaxInt64)
+	s.max.Store(math.MinInt64)
 }
 
 // SummarySet is a Summary per key.
 type SummarySet struct {
 	detail Detail
-	mu     sync.Mutex
-	byKey  map[string]*Summary
+	byKey  sync.Map // string → *Summary
 }
 
 // Observe records v under key.
 func (ss *SummarySet) Observe(key string, v int64) {
-	ss.mu.Lock()
-	s, ok := ss.byKey[key]
+	s, ok := ss.byKey.Load(key)
 	if !ok {
-		s = newSummary(ss.detail)
-		ss.byKey[key] = s
+		s, _ = ss.byKey.LoadOrStore(key, newSummary(ss.detail))
 	}
-	ss.mu.Unlock()
-	s.Observe(v)
+	s.(*Summary).Observe(v)
 }
 
 // summaries are the set's summaries by sorted key.
 func (ss *SummarySet) summaries() ([]string, []*Summary) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range ss.byKey {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	out := make([]*Summary, len(keys))
-	for i, k := range keys {
-		out[i] = ss.byKey[k]
+	var keys []string
+	ss.byKey.Range(func(k, _ any) bool { keys = append(keys, k.(string)); return true })
+	slices.Sort(keys)
+	out := make([]*Summary, 0, len(keys))
+	for _, k := range keys {
+		s, _ := ss.byKey.Load(k)
+		out = append(out, s.(*Summary))
 	}
 	return keys, out
 }
@@ -293,11 +301,7 @@ func (ss *SummarySet) each(name string, emit func(string, any)) {
 }
 
 // reset forgets every key, as ZooKeeper's AvgMinMaxCounterSet does.
-func (ss *SummarySet) reset() {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	clear(ss.byKey)
-}
+func (ss *SummarySet) reset() { ss.byKey.Clear() }
 
 // mustBeValid panics unless name is a metric name both mntr and
 // Prometheus accept; names are constants in the code, never input.
@@ -311,41 +315,42 @@ func mustBeValid(name string) {
 }
 
 // Sizes keeps the last, smallest and largest of a run of sizes, as
-// ZooKeeper's BufferStats does for its *_size gauges. The zero value is
-// ready; it reads -1 for each until the first Add.
+// ZooKeeper's BufferStats does for its *_size gauges, without a lock: every
+// reply passes through one. The zero value is not ready: use NewSizes.
 type Sizes struct {
-	mu             sync.Mutex
-	last, min, max int64
-	seen           bool
+	last, min, max atomic.Int64 // -1, MaxInt64, -1 before the first
 }
 
-// Add records one size.
+// NewSizes returns Sizes that have seen nothing.
+func NewSizes() *Sizes {
+	z := new(Sizes)
+	z.Reset()
+	return z
+}
+
+// Add records one size, which must not be negative.
 func (z *Sizes) Add(n int) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
 	v := int64(n)
-	if !z.seen || v < z.min {
-		z.min = v
+	z.last.Store(v)
+	for old := z.min.Load(); v < old && !z.min.CompareAndSwap(old, v); old = z.min.Load() {
 	}
-	if !z.seen || v > z.max {
-		z.max = v
+	for old := z.max.Load(); v > old && !z.max.CompareAndSwap(old, v); old = z.max.Load() {
 	}
-	z.last, z.seen = v, true
 }
 
-// Read returns the last, smallest and largest size.
+// Read returns the last, smallest and largest size; -1 for each before the
+// first Add.
 func (z *Sizes) Read() (last, lo, hi int64) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	if !z.seen {
+	last, lo, hi = z.last.Load(), z.min.Load(), z.max.Load()
+	if last < 0 || lo == math.MaxInt64 {
 		return -1, -1, -1
 	}
-	return z.last, z.min, z.max
+	return last, lo, hi
 }
 
 // Reset forgets every size.
 func (z *Sizes) Reset() {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	z.seen = false
+	z.last.Store(-1)
+	z.min.Store(math.MaxInt64)
+	z.max.Store(-1)
 }

@@ -203,3 +203,33 @@ func TestSamples(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// Observe and Sizes.Add take no lock; many goroutines at once must still
+// count every observation and keep the extremes.
+func TestConcurrentObserve(t *testing.T) {
+	s := newSummary(Advanced)
+	z := NewSizes()
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range int64(1000) {
+				s.Observe(i + int64(g))
+				z.Add(int(i) + g)
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	st := s.read()
+	if st.count != 8000 || st.min != 0 || st.max != 1006 || len(st.sorted) != reservoirSize {
+		t.Errorf("count %d min %d max %d sample %d", st.count, st.min, st.max, len(st.sorted))
+	}
+	if _, lo, hi := z.Read(); lo != 0 || hi != 1006 {
+		t.Errorf("sizes %d..%d", lo, hi)
+	}
+	if last, lo, hi := NewSizes().Read(); last != -1 || lo != -1 || hi != -1 {
+		t.Errorf("empty sizes %d %d %d", last, lo, hi)
+	}
+}

@@ -34,7 +34,7 @@ type nodeMetrics struct {
 	txnsLoad         *metrics.Summary // startup_txns_load_time
 	txnsLoaded       *metrics.Summary // startup_txns_loaded
 
-	proposalSize metrics.Sizes // bytes of the entries a leader appended
+	proposalSize *metrics.Sizes // bytes of the entries a leader appended
 
 	lookingSince time.Time    // owned by the run goroutine; zero while a leader is known
 	leadingSince atomic.Int64 // unix ns when the node became leader; 0 while it is not
@@ -59,6 +59,7 @@ func newNodeMetrics(r *metrics.Registry) nodeMetrics {
 		snapLoad:         r.Summary("startup_snap_load_time", metrics.Basic),
 		txnsLoad:         r.Summary("startup_txns_load_time", metrics.Basic),
 		txnsLoaded:       r.Summary("startup_txns_loaded", metrics.Basic),
+		proposalSize:     metrics.NewSizes(),
 	}
 }
 

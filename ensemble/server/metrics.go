@@ -98,7 +98,7 @@ type serverMetrics struct {
 	expired          *metrics.Counter // stale_sessions_expired
 	unrecoverable    *metrics.Counter // unrecoverable_error_count: the log stopped on a fault
 
-	responseSize metrics.Sizes // last/min/max_client_response_size
+	responseSize *metrics.Sizes // last/min/max_client_response_size
 }
 
 func newServerMetrics(r *metrics.Registry) serverMetrics {
@@ -126,6 +126,7 @@ func newServerMetrics(r *metrics.Registry) serverMetrics {
 		tlsExceeded:      r.Counter("tls_handshake_exceeded"),
 		expired:          r.Counter("stale_sessions_expired"),
 		unrecoverable:    r.Counter("unrecoverable_error_count"),
+		responseSize:     metrics.NewSizes(),
 	}
 }
 
