@@ -82,6 +82,11 @@ func (c *conn) readOnlyHandshake(req *proto.ConnectRequest, resp *proto.ConnectR
 	c.readOnly.Store(true)
 	c.session = sess
 	c.register()
+	if !s.readOnly.Load() {
+		// A leader came back meanwhile, and updateReadOnly may have
+		// closed the read-only connections before this one was listed.
+		return errRefused
+	}
 	resp.SessionID, resp.Passwd = sess.ID, sess.Passwd
 	c.send(resp)
 	return nil
