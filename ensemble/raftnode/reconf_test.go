@@ -466,3 +466,25 @@ func (g *group) leaderEventually() *member {
 	g.t.Fatal("no idle leader")
 	return nil
 }
+
+// A joining node that stops before the group adds it starts again from its
+// empty WAL, still without a membership, and joins once added.
+func TestJoinRestartBeforeAdded(t *testing.T) {
+	g := newGroup(t, 4, 1, 2, 3)
+	leaderOf(t, g.members()...)
+	four := g.start(4, true, []uint64{1, 2, 3})
+	cfg := four.cfg
+	g.stop(4)
+	four = g.start(4, cfg.Join, cfg.Peers)
+	if cs := four.n.Membership(); len(confIDs(cs)) != 0 || four.n.Removed() {
+		t.Fatalf("restarted joining node: membership %v, removed %v", cs, four.n.Removed())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := four.n.Joined(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Joined before being added: %v", err)
+	}
+	g.change(single(raftpb.ConfChangeAddNode, 4, ""))
+	join(t, four)
+	waitSame(t, g.members()...)
+}
