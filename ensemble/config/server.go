@@ -157,3 +157,18 @@ func parsePort(s string) (int, error) {
 	}
 	return n, nil
 }
+
+// ParseServer reads one server line, key "server.N" and its value, with the
+// grammar of zoo.cfg; reconfig's joining servers and new members are such
+// lines.
+func ParseServer(key, value string) (Server, error) {
+	idText, ok := strings.CutPrefix(strings.TrimSpace(key), "server.")
+	if !ok {
+		return Server{}, fmt.Errorf("%q is not a server.N key", key)
+	}
+	id, err := strconv.ParseUint(idText, 10, 64)
+	if err != nil || id == 0 {
+		return Server{}, fmt.Errorf("%q is not a server id", idText)
+	}
+	return parseServer(id, value)
+}

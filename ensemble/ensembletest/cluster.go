@@ -23,6 +23,13 @@ type Cluster struct {
 	t       testing.TB
 	members []*Member
 
+	// base, opts and lines make the configuration of a new member: its
+	// data directory's parent, the cluster's options, and the server
+	// lines of every member so far.
+	base  string
+	opts  options
+	lines []string
+
 	mu     sync.Mutex
 	groups map[uint64]int // partition group of each server; nil = healed
 	paused map[uint64]bool
@@ -33,7 +40,9 @@ type Member struct {
 	instance
 	ID       uint64
 	Observer bool
-	c        *Cluster
+	// Line is the member's server line (server.N=...), set by AddMember.
+	Line string
+	c    *Cluster
 }
 
 // StartCluster starts voters participants and observers observers and waits
@@ -56,44 +65,9 @@ func StartCluster(t testing.TB, voters, observers int, opts ...Option) *Cluster 
 		}
 		lines = append(lines, fmt.Sprintf("server.%d=127.0.0.1:%d:%d%s;127.0.0.1:%d", id, ports[3*i], ports[3*i+1], role, ports[3*i+2]))
 	}
-	base := t.TempDir()
+	c.base, c.opts, c.lines = t.TempDir(), o, lines
 	for i := range n {
-		id := uint64(i + 1)
-		dir := filepath.Join(base, fmt.Sprintf("server%d", id))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		peerType := "participant"
-		if i >= voters {
-			peerType = "observer"
-		}
-		text := fmt.Sprintf(`tickTime=200
-maxSessionTimeout=30000
-initLimit=10
-syncLimit=2
-dataDir=%s
-peerType=%s
-4lw.commands.whitelist=*
-extendedTypesEnabled=true
-znode.container.checkIntervalMs=1000
-%s
-`, dir, peerType, strings.Join(lines, "\n"))
-		cfgPath := filepath.Join(dir, "zoo.cfg")
-		if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "myid"), []byte(fmt.Sprintf("%d\n", id)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		m := &Member{ID: id, Observer: i >= voters, c: c, instance: instance{
-			load:       func() (*config.Config, error) { return config.Load(cfgPath, nil) },
-			configure:  o.configure,
-			serverOpts: o.serverOpts,
-			log:        o.logger(t).With(zap.Uint64("myid", id)),
-			addr:       fmt.Sprintf("127.0.0.1:%d", ports[3*i+2]),
-		}}
-		m.onStart = func(srv *server.Server) { srv.SetPeerFilter(c.connected) }
-		c.members = append(c.members, m)
+		c.members = append(c.members, c.newMember(uint64(i+1), i >= voters, ports[3*i+2]))
 	}
 	// Servers start concurrently: each waits for its log, not for peers.
 	var wg sync.WaitGroup
@@ -114,6 +88,67 @@ znode.container.checkIntervalMs=1000
 	}
 	c.WaitLeader()
 	return c
+}
+
+// newMember writes the data directory, zoo.cfg (with the cluster's
+// server lines) and myid of server id, whose client port is clientPort.
+func (c *Cluster) newMember(id uint64, observer bool, clientPort int) *Member {
+	t := c.t
+	dir := filepath.Join(c.base, fmt.Sprintf("server%d", id))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	peerType := "participant"
+	if observer {
+		peerType = "observer"
+	}
+	text := fmt.Sprintf(`tickTime=200
+maxSessionTimeout=30000
+initLimit=10
+syncLimit=2
+dataDir=%s
+peerType=%s
+4lw.commands.whitelist=*
+extendedTypesEnabled=true
+znode.container.checkIntervalMs=1000
+%s
+`, dir, peerType, strings.Join(c.lines, "\n"))
+	cfgPath := filepath.Join(dir, "zoo.cfg")
+	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "myid"), []byte(fmt.Sprintf("%d\n", id)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := &Member{ID: id, Observer: observer, c: c, instance: instance{
+		load:       func() (*config.Config, error) { return config.Load(cfgPath, nil) },
+		configure:  c.opts.configure,
+		serverOpts: c.opts.serverOpts,
+		log:        c.opts.logger(t).With(zap.Uint64("myid", id)),
+		addr:       fmt.Sprintf("127.0.0.1:%d", clientPort),
+	}}
+	m.onStart = func(srv *server.Server) { srv.SetPeerFilter(c.connected) }
+	return m
+}
+
+// AddMember starts a new participant, the next id, with an empty data
+// directory and a zoo.cfg that lists every member so far and itself, as an
+// operator starts a server before adding it by reconfig (which the
+// cluster's options must enable: WithConfig). It does not wait for it to
+// join; its Line is the server line to add it with.
+func (c *Cluster) AddMember() *Member {
+	c.t.Helper()
+	id := uint64(len(c.members) + 1)
+	ports := FreePorts(c.t, 3)
+	line := fmt.Sprintf("server.%d=127.0.0.1:%d:%d;127.0.0.1:%d", id, ports[0], ports[1], ports[2])
+	c.lines = append(c.lines, line)
+	m := c.newMember(id, false, ports[2])
+	m.Line = line
+	c.members = append(c.members, m)
+	if err := m.start(); err != nil {
+		c.t.Fatalf("ensembletest: %v", err)
+	}
+	return m
 }
 
 // FreePorts returns n distinct free ports on 127.0.0.1. All n are held

@@ -28,7 +28,9 @@
 //
 // The quorum port is open to the network, so what it accepts is bounded
 // (see [Config]): a connection must send its hello within HelloTimeout and
-// name a configured server; connections still owing a hello are capped in
+// name a current peer (Config.Peers, as changed since by
+// [Transport.SetPeer] and [Transport.RemovePeer]; removing or moving a
+// peer closes its connections); connections still owing a hello are capped in
 // all and per remote address, the oldest refused first; each peer id holds
 // one established connection, the newest; a raft frame may not exceed
 // MaxRaftFrame nor a control frame MaxControlFrame. A raft message must
@@ -49,7 +51,7 @@
 // never finishes holds up only itself. A certificate must also prove the
 // identity at stake: after the hello, the acceptor checks that the
 // client's certificate is valid for the host of the server.N the hello
-// claims, as configured in [Config].Peers (an IP address must be among
+// claims, as currently configured (an IP address must be among
 // its IP SANs, a name must match one of its DNS SANs, wildcards included;
 // the subject's common name is not consulted), and the dialer checks the
 // acceptor's certificate against the host it dialed for that id. This is

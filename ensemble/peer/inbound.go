@@ -99,7 +99,11 @@ func (t *Transport) serveQuorum(conn net.Conn) {
 		t.refusals.Warn("refusing peer connection", zap.Stringer("remote", conn.RemoteAddr()), zap.Error(err))
 		return
 	}
-	t.established(conn, h.from)
+	if !t.established(conn, h.from) {
+		t.refusals.Warn("refusing peer connection", zap.Stringer("remote", conn.RemoteAddr()),
+			zap.Error(fmt.Errorf("server %d was removed during its hello", h.from)))
+		return
+	}
 	// An idle peer is normal (followers do not talk to each other), so
 	// there is no read deadline past the hello; TCP keepalive finds dead
 	// peers. Nothing is written past the handshake.
@@ -137,7 +141,7 @@ func (t *Transport) checkHello(h hello) error {
 	if h.to != t.cfg.ID {
 		return fmt.Errorf("hello from server %d is addressed to server %d, this is %d", h.from, h.to, t.cfg.ID)
 	}
-	if _, ok := t.peers[h.from]; !ok {
+	if t.peer(h.from) == nil {
 		return fmt.Errorf("hello from server %d, which is not a configured peer", h.from)
 	}
 	return nil
@@ -227,10 +231,16 @@ func (t *Transport) admit(conn net.Conn) {
 
 // established makes conn the connection of peer id, closing the one it
 // replaces: a peer keeps one connection to us, so an older one is a
-// leftover its side has already given up.
-func (t *Transport) established(conn net.Conn, id uint64) {
+// leftover its side has already given up. It reports false if id is no
+// longer a peer: checked under the inbound lock, after which dropPeer
+// closes the connection anyway.
+func (t *Transport) established(conn net.Conn, id uint64) bool {
 	in := &t.inbound
 	in.mu.Lock()
+	if t.peer(id) == nil {
+		in.mu.Unlock()
+		return false
+	}
 	in.pending = slices.DeleteFunc(in.pending, func(c net.Conn) bool { return c == conn })
 	if in.byPeer == nil {
 		in.byPeer = make(map[uint64]net.Conn)
@@ -242,6 +252,19 @@ func (t *Transport) established(conn net.Conn, id uint64) {
 		t.refusals.Info("a newer connection from the peer replaces an older one", zap.Uint64("peer", id),
 			zap.Stringer("old", old.RemoteAddr()), zap.Stringer("new", conn.RemoteAddr()))
 		old.Close()
+	}
+	return true
+}
+
+// dropInbound closes the established connection from id, if any.
+func (t *Transport) dropInbound(id uint64) {
+	in := &t.inbound
+	in.mu.Lock()
+	conn := in.byPeer[id]
+	delete(in.byPeer, id)
+	in.mu.Unlock()
+	if conn != nil {
+		conn.Close()
 	}
 }
 

@@ -35,14 +35,19 @@ type outMsg struct {
 	payload []byte
 }
 
-// peer owns the outbound connection to one server. Everything but queue is
-// touched only by its run goroutine.
+// peer owns the outbound connection to one server at one address; a new
+// address gets a new peer. Everything but queue is touched only by its run
+// goroutine.
 type peer struct {
 	t     *Transport
 	id    uint64
 	addr  string
 	lg    *zap.Logger
 	queue chan outMsg
+	// ctx ends when the transport closes or the peer is removed or
+	// replaced; it bounds the peer's goroutines and connection.
+	ctx    context.Context
+	cancel context.CancelFunc
 	// tlsConfig verifies that the acceptor is this peer; nil without TLS.
 	tlsConfig *tls.Config
 
@@ -69,6 +74,7 @@ func newPeer(t *Transport, id uint64, addr string) *peer {
 			backoff.WithMaxElapsedTime(0),
 		),
 	}
+	p.ctx, p.cancel = context.WithCancel(t.ctx)
 	if t.tls != nil && !t.tls.dialPlaintext {
 		p.tlsConfig = t.tls.clientFor(id, addr)
 	}
@@ -88,7 +94,7 @@ func (p *peer) run() {
 	defer p.disconnect()
 	for {
 		select {
-		case <-p.t.ctx.Done():
+		case <-p.ctx.Done():
 			return
 		case m := <-p.queue:
 			p.send(m)
@@ -135,8 +141,8 @@ func (p *peer) send(m outMsg) {
 		err = p.flush()
 	}
 	if err != nil {
-		if p.t.ctx.Err() != nil {
-			return // closing the transport broke the connection
+		if p.ctx.Err() != nil {
+			return // closing the transport or removing the peer broke the connection
 		}
 		p.lg.Warn("connection to peer broken", zap.Error(err))
 		if time.Since(p.connectedAt) > backoffMax {
@@ -165,7 +171,7 @@ func (p *peer) connect() bool {
 	}
 	d := net.Dialer{Timeout: dialTimeout}
 	// Dialing by name every time is what lets a peer move to another address.
-	raw, err := d.DialContext(p.t.ctx, "tcp", p.addr)
+	raw, err := d.DialContext(p.ctx, "tcp", p.addr)
 	conn := raw
 	if err == nil && p.tlsConfig != nil {
 		if conn, err = p.dialTLS(raw); err != nil {
@@ -185,7 +191,7 @@ func (p *peer) connect() bool {
 	}
 	p.down = false
 	p.conn, p.raw, p.connectedAt = conn, raw, time.Now()
-	p.stopClose = context.AfterFunc(p.t.ctx, func() { raw.Close() })
+	p.stopClose = context.AfterFunc(p.ctx, func() { raw.Close() })
 	p.w = bufio.NewWriterSize(conn, writeBuffer)
 	p.w.Write(hello{from: p.t.cfg.ID, to: p.id}.marshal()) // a bufio error surfaces on the next write
 	// The acceptor writes nothing past the TLS handshake; reading only

@@ -246,7 +246,12 @@ func (t *Transport) checkPeer(tc *tls.Conn, id uint64) error {
 	if len(certs) == 0 { // RequireAndVerifyClientCert makes this impossible
 		return fmt.Errorf("%s presented no certificate", ServerIDName(id))
 	}
-	if err := checkIdentity(certs[0], id, hostOf(t.cfg.Peers[id]), t.tls.verifyHost, t.tls.requireIDName); err != nil {
+	// The address as it is now: a peer moved by SetPeer proves the new host.
+	p := t.peer(id)
+	if p == nil {
+		return fmt.Errorf("%s is no longer a peer", ServerIDName(id))
+	}
+	if err := checkIdentity(certs[0], id, hostOf(p.addr), t.tls.verifyHost, t.tls.requireIDName); err != nil {
 		return fmt.Errorf("hello claims %s: %w", ServerIDName(id), err)
 	}
 	return nil
@@ -256,7 +261,7 @@ func (t *Transport) checkPeer(tc *tls.Conn, id uint64) error {
 // bounded by HelloTimeout, the time its acceptor gives us.
 func (p *peer) dialTLS(conn net.Conn) (net.Conn, error) {
 	tc := tls.Client(conn, p.tlsConfig)
-	ctx, cancel := context.WithTimeout(p.t.ctx, p.t.cfg.HelloTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, p.t.cfg.HelloTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, fmt.Errorf("TLS handshake: %w", err)

@@ -443,3 +443,23 @@ func TestTLSConfigErrors(t *testing.T) {
 		t.Fatalf("New modified the caller's tls.Config: %+v", cfg)
 	}
 }
+
+// The identity a peer's certificate must prove is that of its current
+// address: once a server is moved to a host its certificate names, it is
+// let in; before, it is not.
+func TestTLSPeerMoved(t *testing.T) {
+	ca := newCA(t, "quorum CA")
+	cert2 := ca.member(t, 2) // 127.0.0.1 and server.2
+	addrs := map[uint64]string{1: freeAddr(t), 2: "127.0.0.2:1"}
+	a := start(t, 1, addrs, func(c *Config) { c.TLS = tlsConfig(ca.member(t, 1), ca) })
+	refused(t, a, claim(t, a.tr.Addr().String(), cert2, 0, 2, 1, 5), 5)
+	if err := a.tr.SetPeer(2, "127.0.0.1:1"); err != nil {
+		t.Fatal(err)
+	}
+	claim(t, a.tr.Addr().String(), cert2, 0, 2, 1, 6)
+	accepted(t, a, 6)
+	if err := a.tr.SetPeer(2, "127.0.0.2:1"); err != nil {
+		t.Fatal(err)
+	}
+	refused(t, a, claim(t, a.tr.Addr().String(), cert2, 0, 2, 1, 7), 7)
+}

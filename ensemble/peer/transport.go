@@ -61,9 +61,10 @@ type Config struct {
 	Listen string // quorum address to bind, host:port
 	// Election is the election address to bind, host:port; "" binds none.
 	Election string
-	// Peers maps the id of every other server to its quorum address. The
-	// host is resolved on every dial, never cached, so that a server moved
-	// to another address under the same name is found again.
+	// Peers maps the id of every other server to its quorum address, at
+	// start; SetPeer and RemovePeer change the peers later. The host is
+	// resolved on every dial, never cached, so that a server moved to
+	// another address under the same name is found again.
 	Peers map[uint64]string
 	// Status returns the line written on the election port; nil writes
 	// "myid=<ID>". It should be quick.
@@ -141,13 +142,17 @@ type Config struct {
 // ensemble. It implements raftnode.Transport. Its methods are safe for
 // concurrent use.
 type Transport struct {
-	cfg   Config
-	lg    *zap.Logger
-	h     Handler
-	ln    net.Listener
-	eln   net.Listener // nil when Config.Election is ""
+	cfg Config
+	lg  *zap.Logger
+	h   Handler
+	ln  net.Listener
+	eln net.Listener // nil when Config.Election is ""
+	tls *tlsSetup    // nil without Config.TLS
+
+	// mu guards peers, which SetPeer and RemovePeer change at runtime,
+	// and orders starting a peer's goroutine before Close waits for them.
+	mu    sync.RWMutex
 	peers map[uint64]*peer
-	tls   *tlsSetup // nil without Config.TLS
 
 	// refusals logs refused connections and messages, rate-limited, since a
 	// flood of them is what it reports.
@@ -237,6 +242,75 @@ func New(cfg Config, h Handler) (*Transport, error) {
 	return t, nil
 }
 
+// peer returns the peer with id, or nil if id is not a peer.
+func (t *Transport) peer(id uint64) *peer {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.peers[id]
+}
+
+// Peers returns the id and quorum address of every peer.
+func (t *Transport) Peers() map[uint64]string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make(map[uint64]string, len(t.peers))
+	for id, p := range t.peers {
+		out[id] = p.addr
+	}
+	return out
+}
+
+// SetPeer adds server id at quorum address addr, or moves it there: from
+// then on messages to id are dialed at addr, its hello is accepted, and
+// with TLS its certificate must be valid for addr's host. Moving a peer
+// closes its connections both ways (messages still queued for the old
+// address are dropped, as for a broken connection) so that both are made
+// again to, and checked against, the new address. Setting the address a
+// peer already has changes nothing.
+func (t *Transport) SetPeer(id uint64, addr string) error {
+	if id == 0 || id == t.cfg.ID || addr == "" {
+		return fmt.Errorf("peer: invalid peer %d=%q", id, addr)
+	}
+	t.mu.Lock()
+	if t.ctx.Err() != nil {
+		t.mu.Unlock()
+		return ErrClosed
+	}
+	old := t.peers[id]
+	if old != nil && old.addr == addr {
+		t.mu.Unlock()
+		return nil
+	}
+	p := newPeer(t, id, addr)
+	t.peers[id] = p
+	t.wg.Go(p.run)
+	t.mu.Unlock()
+	if old != nil {
+		old.cancel()
+		t.dropInbound(id)
+		t.lg.Info("peer moved", zap.Uint64("peer", id), zap.String("from", old.addr), zap.String("to", addr))
+	} else {
+		t.lg.Info("peer added", zap.Uint64("peer", id), zap.String("addr", addr))
+	}
+	return nil
+}
+
+// RemovePeer removes server id: messages to it are dropped and reported
+// undelivered like those to an unknown id, its queue and connections are
+// closed, and its hellos are refused. Removing an unknown id does nothing.
+func (t *Transport) RemovePeer(id uint64) {
+	t.mu.Lock()
+	p := t.peers[id]
+	delete(t.peers, id)
+	t.mu.Unlock()
+	if p == nil {
+		return
+	}
+	p.cancel()
+	t.dropInbound(id)
+	t.lg.Info("peer removed", zap.Uint64("peer", id))
+}
+
 // SetReporter sets who hears of undelivered messages and snapshot outcomes.
 // It exists apart from New because the raft node needs the transport before
 // it can be created. Until it is set, failures go unreported.
@@ -271,8 +345,8 @@ func (t *Transport) Send(msgs []*raftpb.Message) {
 	}
 	for _, m := range msgs {
 		to := m.GetTo()
-		p, ok := t.peers[to]
-		if !ok {
+		p := t.peer(to)
+		if p == nil {
 			t.lg.Debug("dropping raft message to unknown peer", zap.Uint64("to", to), zap.Stringer("type", m.GetType()))
 			t.reportFailure(to, m.GetType() == raftpb.MsgSnap)
 			continue
@@ -297,8 +371,8 @@ func (t *Transport) SendControl(to uint64, kind byte, payload []byte) error {
 	if t.ctx.Err() != nil {
 		return ErrClosed
 	}
-	p, ok := t.peers[to]
-	if !ok {
+	p := t.peer(to)
+	if p == nil {
 		return fmt.Errorf("%w %d", ErrUnknownPeer, to)
 	}
 	if !t.allowed(t.cfg.ID, to) {
@@ -345,7 +419,9 @@ func (t *Transport) ElectionAddr() net.Addr {
 // transport's goroutines to end. It is idempotent.
 func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
+		t.mu.Lock()
 		t.cancel()
+		t.mu.Unlock()
 		t.closeErr = t.ln.Close()
 		if t.eln != nil {
 			t.closeErr = errors.Join(t.closeErr, t.eln.Close())

@@ -31,12 +31,22 @@ type Transport interface {
 	Send(msgs []*raftpb.Message)
 }
 
-// Config configures a Node. Peers and Learners matter only when the node
-// bootstraps an empty WALDir; after that, membership comes from the log.
+// Config configures a Node. Peers and Learners are the membership the node
+// bootstraps an empty WALDir with; after that, membership comes from the log
+// (the ConfState of the snapshot and the conf changes after it), never from
+// them. They also stay ids the node accepts messages from, besides every
+// member the log has named.
 type Config struct {
 	ID       uint64   // this server's raft id (ZooKeeper myid); 1 in standalone
 	Peers    []uint64 // voters at bootstrap; []uint64{ID} (the default) for standalone
 	Learners []uint64 // observers at bootstrap
+	// Join makes a node with an empty WALDir join a running group instead
+	// of bootstrapping one: it starts with empty storage and no
+	// membership, and waits for the leader to send it a snapshot once the
+	// group has added it (see Node.Joined). Peers and Learners then name
+	// the members it may hear from before that, and must include the
+	// group's voters. Join is ignored once the WAL exists.
+	Join bool
 
 	WALDir  string // e.g. <dataLogDir>/zookit/wal
 	SnapDir string // e.g. <dataDir>/zookit/snap
@@ -79,17 +89,23 @@ func (c Config) withDefaults() (Config, error) {
 	if c.WALDir == "" || c.SnapDir == "" {
 		return c, errors.New("raftnode: Config.WALDir and Config.SnapDir are required")
 	}
-	if len(c.Peers) == 0 && len(c.Learners) == 0 {
-		c.Peers = []uint64{c.ID}
-	}
-	if !slices.Contains(c.Peers, c.ID) && !slices.Contains(c.Learners, c.ID) {
-		return c, fmt.Errorf("raftnode: ID %d is neither in Peers %v nor in Learners %v", c.ID, c.Peers, c.Learners)
+	if c.Join {
+		if c.Transport == nil {
+			return c, errors.New("raftnode: a joining node needs a Transport")
+		}
+	} else {
+		if len(c.Peers) == 0 && len(c.Learners) == 0 {
+			c.Peers = []uint64{c.ID}
+		}
+		if !slices.Contains(c.Peers, c.ID) && !slices.Contains(c.Learners, c.ID) {
+			return c, fmt.Errorf("raftnode: ID %d is neither in Peers %v nor in Learners %v", c.ID, c.Peers, c.Learners)
+		}
+		if c.Transport == nil && len(c.Peers)+len(c.Learners) > 1 {
+			return c, errors.New("raftnode: a group with more than one member needs a Transport")
+		}
 	}
 	if len(c.Peers) == 0 {
 		return c, errors.New("raftnode: Config.Peers must name at least one voter")
-	}
-	if c.Transport == nil && len(c.Peers)+len(c.Learners) > 1 {
-		return c, errors.New("raftnode: a group with more than one member needs a Transport")
 	}
 	if c.SnapRetain < 0 {
 		return c, fmt.Errorf("raftnode: Config.SnapRetain %d is negative", c.SnapRetain)

@@ -16,6 +16,13 @@
 // quorum plugs a [Transport] in for outgoing messages and feeds incoming ones
 // to [Node.Step].
 //
+// Membership is bootstrapped from Config.Peers and Learners and from then on
+// lives in the log: [Node.ProposeConfChange] changes it on the leader, one
+// change at a time (joint consensus for several at once), a StateMachine
+// that implements [ConfChanger] hears of each change as it applies, and a
+// node started with Config.Join enters a running group through the
+// leader's snapshot ([Node.Joined]).
+//
 // The package must never apply an entry before it is durable in the WAL, and
 // never interpret the bytes it replicates: their meaning belongs to the state
 // machine.

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -41,7 +40,8 @@ func newIntakeLogger(lg *zap.Logger) *zap.Logger {
 // correct member sends can fail. What each check prevents:
 //
 //   - a local message type (MsgHup, MsgStorage*, ...) or one not from a
-//     member: raft assumes these come from itself or a known peer;
+//     member (one in Config.Peers or Learners, or named as a member by the
+//     log): raft assumes these come from itself or a known peer;
 //   - a term or index near 2^64: overflow in term+1 (a MsgVote with term 0
 //     panics in send) and in index arithmetic;
 //   - MsgHeartbeat whose Commit is beyond the local log: commitTo panics
@@ -57,13 +57,17 @@ func newIntakeLogger(lg *zap.Logger) *zap.Logger {
 //     a context of other than 8 bytes panics in its decoding;
 //   - MsgProp without entries ("stepped empty MsgProp"), MsgReadIndex with
 //     other than one entry (its first entry is read unconditionally);
-//   - conf change entries (MsgProp, MsgApp): an undecodable one panics the
-//     leader, a decodable but invalid one panics every server when it is
-//     applied. zookit membership is static (server.N lines), so no correct
-//     member ever sends one;
+//   - conf change entries: an undecodable one panics the leader, or stops
+//     the node that applies it. A proposal of one (MsgProp) is refused
+//     outright, since ProposeConfChange runs on the leader only and so no
+//     correct member forwards one; an appended one (MsgApp) must decode.
+//     One that decodes but cannot apply to the membership would panic raft
+//     when applied, so applyConfChange skips it, on every member alike;
 //   - MsgSnap whose ConfState is not one raft can restore (duplicates,
-//     voter and learner at once, joint state, strangers) or whose metadata
-//     is impossible: confchange.Restore and assertConfStatesEquivalent panic;
+//     voter and learner at once, no voters, node 0) or whose metadata is
+//     impossible: confchange.Restore and assertConfStatesEquivalent panic.
+//     Membership changes, so a snapshot may name members this node has not
+//     heard of;
 //     and MsgSnap whose data the StateMachine, if it is a SnapshotChecker,
 //     would not restore: Restore would fail when raft applies it, and the
 //     node would stop.
@@ -169,7 +173,13 @@ func validateAppend(m *raftpb.Message) error {
 		if e.GetTerm() < term || e.GetTerm() > m.GetTerm() {
 			return fmt.Errorf("entry %d has term %d outside [%d, %d]", next, e.GetTerm(), term, m.GetTerm())
 		}
-		if e.GetType() != raftpb.EntryNormal {
+		switch e.GetType() {
+		case raftpb.EntryNormal:
+		case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
+			if _, err := unmarshalConfChange(e); err != nil {
+				return fmt.Errorf("entry %d is an undecodable %v: %w", next, e.GetType(), err)
+			}
+		default:
 			return fmt.Errorf("entry %d is a %v", next, e.GetType())
 		}
 		next, term = next+1, e.GetTerm()
@@ -198,19 +208,8 @@ func (n *Node) validateSnapshot(m *raftpb.Message) error {
 	if md.GetIndex() == 0 || md.GetIndex() > maxSane || md.GetTerm() == 0 || md.GetTerm() > m.GetTerm() {
 		return fmt.Errorf("snapshot at index %d, term %d in a message of term %d", md.GetIndex(), md.GetTerm(), m.GetTerm())
 	}
-	cs := md.GetConfState()
-	if len(cs.GetVotersOutgoing()) > 0 || len(cs.GetLearnersNext()) > 0 || cs.GetAutoLeave() {
-		return errors.New("snapshot in a joint configuration")
-	}
-	if len(cs.GetVoters()) == 0 {
-		return errors.New("snapshot without voters")
-	}
-	seen := make(map[uint64]bool)
-	for _, id := range slices.Concat(cs.GetVoters(), cs.GetLearners()) {
-		if seen[id] || !n.isMember(id) {
-			return fmt.Errorf("snapshot membership %v/%v does not fit the configured one", cs.GetVoters(), cs.GetLearners())
-		}
-		seen[id] = true
+	if err := checkConfState(md.GetConfState()); err != nil {
+		return fmt.Errorf("snapshot membership %v: %w", md.GetConfState(), err)
 	}
 	// A snapshot the state machine cannot restore would stop this node
 	// when raft applies it; refuse it here instead.
@@ -229,9 +228,7 @@ type SnapshotChecker interface {
 	CheckSnapshot(data []byte) error
 }
 
-func (n *Node) isMember(id uint64) bool {
-	return slices.Contains(n.cfg.Peers, id) || slices.Contains(n.cfg.Learners, id)
-}
+func (n *Node) isMember(id uint64) bool { return (*n.known.Load())[id] }
 
 // lastIndex is the last index in storage: everything this server has made
 // durable and could have acknowledged.

@@ -59,7 +59,7 @@ func forged(to, from uint64) map[string]*raftpb.Message {
 		"heartbeat reply, short context":  with(msg(raftpb.MsgHeartbeatResp, 1), func(m *raftpb.Message) { m.Context = []byte{1, 2, 3} }),
 		"heartbeat reply, future read":    with(msg(raftpb.MsgHeartbeatResp, 1), func(m *raftpb.Message) { m.Context = ack }),
 		"snapshot with a duplicate voter": snap([]uint64{1, 1, 2, 3}, nil),
-		"snapshot with a stranger":        snap([]uint64{1, 2, 3, 9}, nil),
+		"snapshot naming node 0":          snap([]uint64{0, 1, 2, 3}, nil),
 		"snapshot voter and learner":      snap([]uint64{1, 2, 3}, []uint64{2}),
 		"snapshot without voters":         snap(nil, []uint64{1}),
 		// Well-formed metadata, data the state machine cannot restore:

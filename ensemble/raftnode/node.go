@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,8 @@ var ErrStopped = errors.New("raftnode: node stopped")
 
 // StateMachine is what the node applies committed entries to. All calls come
 // from one goroutine, the one that also persists the log, so a slow Apply
-// slows replication; none of them may call back into the Node's Stop.
+// slows replication; none of them may call back into the Node's Stop. A
+// StateMachine may also implement ConfChanger and SnapshotChecker.
 type StateMachine interface {
 	// Apply applies one committed normal entry with non-empty data, in log
 	// order; index is its raft log index.
@@ -46,6 +48,9 @@ type Node struct {
 	confState *raftpb.ConfState
 	snapIndex uint64
 	applied   uint64
+	// confPending is the highest index of a conf change in the log, or of
+	// the log when this node last became leader (see noteAppended).
+	confPending uint64
 	// snapDone delivers the outcome of the snapshot being written in the
 	// background; nil while none is.
 	snapDone chan error
@@ -60,9 +65,19 @@ type Node struct {
 	intakeLog    *zap.Logger // rate-limited, for dropped peer messages
 	m            nodeMetrics
 
-	mu      sync.Mutex
-	changed chan struct{}          // closed and replaced when the applied index or leadership changes
-	reads   map[string]chan uint64 // pending ReadIndex calls by request context
+	// Membership, written by the run goroutine.
+	membership atomic.Pointer[raftpb.ConfState]
+	known      atomic.Pointer[map[uint64]bool] // every id the log has named as a member
+	removed    atomic.Bool
+	confIdle   atomic.Bool   // raft would take a conf change proposed now
+	lastConf   atomic.Uint64 // index of the last conf change applied
+	wantSnap   atomic.Bool   // raft asked for a snapshot newer than lastConf
+	confMu     sync.Mutex    // one ProposeConfChange at a time
+
+	mu       sync.Mutex
+	changed  chan struct{}          // closed and replaced when the applied index or leadership changes
+	reads    map[string]chan uint64 // pending ReadIndex calls by request context
+	confWait *confWaiter            // the pending ProposeConfChange, if any
 
 	// purgeMu keeps Purge from judging the snapshot directory while a
 	// snapshot file exists that the WAL does not vouch for yet.
@@ -78,7 +93,9 @@ type Node struct {
 // restores sm from the newest snapshot and replays the WAL after it, then
 // starts raft. It returns once every entry the WAL records as committed is
 // applied; a node that is the group's only voter campaigns at once and Start
-// also waits until it leads, so that Propose can be called right away.
+// also waits until it leads, so that Propose can be called right away. A
+// node joining with Config.Join has nothing to apply yet: Start returns once
+// it runs, and Joined waits until the group has brought it up to date.
 func Start(cfg Config, sm StateMachine) (*Node, error) {
 	begin := time.Now()
 	cfg, err := cfg.withDefaults()
@@ -108,8 +125,11 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 
 func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error) {
 	mem := raft.NewMemoryStorage()
-	if err := mem.ApplySnapshot(rec.snapshot); err != nil {
-		return nil, fmt.Errorf("raftnode: load snapshot into raft: %w", err)
+	// A joining node starts from nothing, which MemoryStorage already is.
+	if !raft.IsEmptySnap(rec.snapshot) {
+		if err := mem.ApplySnapshot(rec.snapshot); err != nil {
+			return nil, fmt.Errorf("raftnode: load snapshot into raft: %w", err)
+		}
 	}
 	if !raft.IsEmptyHardState(rec.hardState) {
 		if err := mem.SetHardState(rec.hardState); err != nil {
@@ -130,6 +150,8 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 		stopc:   make(chan struct{}),
 		donec:   make(chan struct{}),
 	}
+	n.known.Store(&map[uint64]bool{})
+	n.learnIDs(slices.Concat(cfg.Peers, cfg.Learners))
 	n.intakeLog = newIntakeLogger(cfg.Logger)
 	n.m = newNodeMetrics(cfg.Metrics)
 	n.m.leaderChanged(raft.None, false, time.Now())
@@ -139,18 +161,24 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 	}
 	n.m.snapLoad.Observe(since(load))
 	n.appliedIndex.Store(n.applied)
+	n.noteAppended(rec.entries, false)
+	// RestartNode takes the membership from storage, for a bootstrapped,
+	// restarted or joining node alike; Config.Peers never reaches raft.
 	n.raft = raft.RestartNode(&raft.Config{
 		ID:                        cfg.ID,
 		ElectionTick:              cfg.ElectionTick,
 		HeartbeatTick:             cfg.HeartbeatTick,
-		Storage:                   mem,
+		Storage:                   snapStorage{mem, n},
 		Applied:                   n.applied,
 		MaxSizePerMsg:             1 << 20,
 		MaxInflightMsgs:           256,
 		MaxUncommittedEntriesSize: 1 << 30,
 		CheckQuorum:               true,
 		PreVote:                   true,
-		Logger:                    newRaftLogger(cfg.Logger),
+		// A removed or demoted leader would otherwise go on leading a
+		// group it is not part of, and no one else could be elected.
+		StepDownOnRemoval: true,
+		Logger:            newRaftLogger(cfg.Logger),
 	})
 	return n, nil
 }
@@ -164,7 +192,7 @@ func (n *Node) restore(s *raftpb.Snapshot) error {
 			return fmt.Errorf("raftnode: restore state machine from snapshot at %d: %w", index, err)
 		}
 	}
-	n.confState = s.GetMetadata().GetConfState()
+	n.setConfState(s.GetMetadata().GetConfState())
 	n.snapIndex = index
 	n.applied = index
 	return nil
@@ -238,6 +266,7 @@ func (n *Node) loop() error {
 				return err
 			}
 			n.raft.Advance()
+			n.publishConfIdle()
 		case err := <-n.snapDone:
 			n.snapDone = nil
 			if err != nil {
@@ -311,6 +340,7 @@ func (n *Node) handleReady(rd raft.Ready) error {
 	if err := n.mem.Append(rd.Entries); err != nil {
 		return fmt.Errorf("raftnode: append to raft storage: %w", err)
 	}
+	n.noteAppended(rd.Entries, rd.SoftState != nil && rd.SoftState.RaftState == raft.StateLeader)
 	if n.cfg.Transport != nil && len(rd.Messages) > 0 {
 		n.m.sent(rd.Messages)
 		n.cfg.Transport.Send(rd.Messages)
@@ -360,11 +390,9 @@ func (n *Node) apply(ents []*raftpb.Entry) error {
 				}
 			}
 		case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
-			cc, err := unmarshalConfChange(e)
-			if err != nil {
-				return fmt.Errorf("raftnode: conf change at %d: %w", index, err)
+			if err := n.applyConfChange(index, e); err != nil {
+				return err
 			}
-			n.confState = n.raft.ApplyConfChange(cc)
 		}
 		n.applied = index
 	}
@@ -381,13 +409,18 @@ func unmarshalConfChange(e *raftpb.Entry) (raftpb.ConfChangeI, error) {
 }
 
 // maybeSnapshot snapshots the state machine once SnapCount entries have been
-// applied since the last snapshot. Serializing the state happens here, at a
+// applied since the last snapshot, or when raft needs one newer than the
+// membership (see snapStorage). Serializing the state happens here, at a
 // known index; writing it, trimming the in-memory log and releasing the WAL
 // files it makes unnecessary happen in the background, as etcd does, so
 // that a large snapshot does not stall commits. The WAL still holds every
 // entry until then, so a crash meanwhile loses nothing.
 func (n *Node) maybeSnapshot() error {
-	if n.applied-n.snapIndex < n.cfg.SnapCount || n.snapDone != nil {
+	if n.snapDone != nil {
+		return nil
+	}
+	stale := n.wantSnap.Load() && n.snapIndex < n.lastConf.Load()
+	if n.applied-n.snapIndex < n.cfg.SnapCount && !stale {
 		return nil
 	}
 	begin := time.Now()
@@ -402,6 +435,7 @@ func (n *Node) maybeSnapshot() error {
 		return fmt.Errorf("raftnode: create snapshot at %d: %w", n.applied, err)
 	}
 	n.snapIndex = n.applied
+	n.wantSnap.Store(false)
 	done := make(chan error, 1)
 	n.snapDone = done
 	go func() {
@@ -493,17 +527,6 @@ func (n *Node) Propose(ctx context.Context, data []byte) error {
 	default:
 	}
 	return wrap(n.raft.Propose(ctx, data))
-}
-
-// ProposeConfChange proposes a membership change; once committed it is
-// applied to raft, never to the state machine.
-func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) error {
-	select {
-	case <-n.stopc:
-		return ErrStopped
-	default:
-	}
-	return wrap(n.raft.ProposeConfChange(ctx, cc))
 }
 
 // ReadIndex returns an index such that a read served from the state machine

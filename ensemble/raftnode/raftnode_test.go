@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/storage/wal"
+	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -36,12 +37,20 @@ type entry struct {
 // testSM records every applied entry; its snapshot is the whole record.
 type testSM struct {
 	onApply func(index uint64, data []byte)
+	onConf  func(index uint64) // called from ApplyConfChange, unlocked
 
 	mu         sync.Mutex
 	entries    []entry
 	restoredAt uint64
 	applies    int // Apply calls, not counting what Restore brought in
 	changed    chan struct{}
+	confs      []confEvent
+}
+
+type confEvent struct {
+	index   uint64
+	context string
+	state   *raftpb.ConfState
 }
 
 func newTestSM() *testSM { return &testSM{changed: make(chan struct{})} }
@@ -55,6 +64,16 @@ func (s *testSM) Apply(index uint64, data []byte) {
 	s.mu.Unlock()
 	if s.onApply != nil {
 		s.onApply(index, data)
+	}
+}
+
+// ApplyConfChange makes testSM a ConfChanger: it records what it is told.
+func (s *testSM) ApplyConfChange(index uint64, cc *raftpb.ConfChangeV2, state *raftpb.ConfState) {
+	s.mu.Lock()
+	s.confs = append(s.confs, confEvent{index, string(cc.GetContext()), state})
+	s.mu.Unlock()
+	if s.onConf != nil {
+		s.onConf(index)
 	}
 }
 

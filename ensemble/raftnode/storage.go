@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -69,7 +70,11 @@ func openDisk(cfg Config) (*disk, *recovered, error) {
 	}
 	d := &disk{lg: lg, snaps: snap.New(lg, cfg.SnapDir), snapDir: cfg.SnapDir, walDir: cfg.WALDir}
 	if !wal.Exist(cfg.WALDir) {
-		if err := d.bootstrap(cfg); err != nil {
+		bootstrap := d.bootstrap
+		if cfg.Join {
+			bootstrap = d.createEmpty
+		}
+		if err := bootstrap(cfg); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -81,9 +86,7 @@ func openDisk(cfg Config) (*disk, *recovered, error) {
 }
 
 // bootstrap writes the initial membership as a snapshot plus a WAL that
-// references it. The WAL is built under a temporary name and renamed into
-// place, so a crash leaves either no WAL (and the next start bootstraps
-// again) or a complete one.
+// references it.
 func (d *disk) bootstrap(cfg Config) error {
 	cs := &raftpb.ConfState{Voters: cfg.Peers, Learners: cfg.Learners}
 	s := &raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{
@@ -92,6 +95,23 @@ func (d *disk) bootstrap(cfg Config) error {
 	if err := d.snaps.SaveSnap(s); err != nil {
 		return fmt.Errorf("raftnode: save bootstrap snapshot: %w", err)
 	}
+	return d.createWAL(cfg, func(w *wal.WAL) error {
+		return errors.Join(
+			w.SaveSnapshot(walSnapshot(s)),
+			w.Save(&raftpb.HardState{Term: new(uint64(bootstrapTerm)), Commit: new(uint64(bootstrapIndex))}, nil),
+		)
+	})
+}
+
+// createEmpty writes the WAL of a joining node: no membership and no
+// entries, which it will learn from the leader's snapshot.
+func (d *disk) createEmpty(cfg Config) error {
+	return d.createWAL(cfg, func(*wal.WAL) error { return nil })
+}
+
+// createWAL builds a WAL with fill under a temporary name and renames it
+// into place, so that a crash leaves either no WAL or a complete one.
+func (d *disk) createWAL(cfg Config, fill func(*wal.WAL) error) error {
 	tmp := filepath.Clean(cfg.WALDir) + ".bootstrap"
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("raftnode: remove stale bootstrap WAL: %w", err)
@@ -100,12 +120,7 @@ func (d *disk) bootstrap(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("raftnode: create WAL: %w", err)
 	}
-	err = errors.Join(
-		w.SaveSnapshot(walSnapshot(s)),
-		w.Save(&raftpb.HardState{Term: new(uint64(bootstrapTerm)), Commit: new(uint64(bootstrapIndex))}, nil),
-		w.Close(),
-	)
-	if err != nil {
+	if err := errors.Join(fill(w), w.Close()); err != nil {
 		return fmt.Errorf("raftnode: write bootstrap WAL: %w", err)
 	}
 	if err := os.Rename(tmp, cfg.WALDir); err != nil {
@@ -136,6 +151,11 @@ func (d *disk) read(id uint64) (*recovered, error) {
 		return nil, fmt.Errorf("raftnode: list WAL snapshots: %w", err)
 	}
 	s, err := d.snaps.LoadNewestAvailable(walSnaps)
+	if errors.Is(err, snap.ErrNoSnapshot) && slices.IndexFunc(walSnaps, func(s *walpb.Snapshot) bool { return s.GetIndex() > 0 }) < 0 {
+		// A joining node that has not received the leader's snapshot yet:
+		// its WAL vouches for no snapshot but the empty one.
+		s, err = &raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{ConfState: &raftpb.ConfState{}}}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: load snapshot: %w", err)
 	}

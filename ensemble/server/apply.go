@@ -58,8 +58,25 @@ func (sm *stateMachine) Apply(index uint64, data []byte) {
 
 func (sm *stateMachine) Snapshot() ([]byte, error) { return sm.tree.Snapshot() }
 
+// Restore loads a snapshot. Once a reconfig has applied, membership lives
+// in the log: the snapshot's /zookeeper/config, not zoo.cfg, names the
+// servers. Before that (version 0) zoo.cfg's server lines stay in force,
+// so a static ensemble can still be readdressed by editing them.
 func (sm *stateMachine) Restore(data []byte, index uint64) error {
-	return sm.tree.Restore(data)
+	s := (*Server)(sm)
+	if err := s.tree.Restore(data); err != nil {
+		return err
+	}
+	text, _ := s.tree.Config()
+	servers, version, err := parseServers(string(text))
+	if err != nil {
+		s.log.Warn("the snapshot's /zookeeper/config does not parse; keeping the configured servers", zap.Error(err))
+		return nil
+	}
+	if version > 0 {
+		s.setView(newView(servers, version))
+	}
+	return nil
 }
 
 func (sm *stateMachine) CheckSnapshot(data []byte) error { return sm.tree.CheckSnapshot(data) }

@@ -589,10 +589,8 @@ func (s *Server) leader() (*leaderData, error) {
 	}
 	lead := s.node.Leader()
 	d := &leaderData{IsLeader: s.node.IsLeader(), LeaderID: -1}
-	for _, sv := range s.cfg.Servers {
-		if lead != 0 && sv.ID == lead {
-			d.LeaderID, d.LeaderIP = int64(lead), sv.Host
-		}
+	if sv, ok := s.view.Load().server(lead); ok {
+		d.LeaderID, d.LeaderIP = int64(lead), sv.Host
 	}
 	return d, nil
 }
@@ -615,7 +613,7 @@ func (s *Server) votingView() (votingView, error) {
 	if s.cfg.Standalone() {
 		return v, nil
 	}
-	for _, sv := range s.cfg.Servers {
+	for _, sv := range s.view.Load().servers {
 		if sv.Observer {
 			continue
 		}
@@ -656,10 +654,8 @@ func (s *Server) observers() (observersData, error) {
 	}
 	for id, zxid := range s.syncedObservers() {
 		info := observerInfo{SID: id, LastZxid: zxid}
-		for _, sv := range s.cfg.Servers {
-			if sv.ID == id {
-				info.Remote = sv.QuorumAddr()
-			}
+		if sv, ok := s.view.Load().server(id); ok {
+			info.Remote = sv.QuorumAddr()
 		}
 		d.Observers = append(d.Observers, info)
 	}

@@ -659,11 +659,7 @@ func (c *conn) request(frame []byte) error {
 	case proto.OpSync:
 		return c.sync(start, h.Xid, req.(*proto.PathRequest))
 	case proto.OpReconfig:
-		// Dynamic reconfiguration is not offered; ZooKeeper answers
-		// this way when reconfigEnabled is false.
-		if c.waitIdle() {
-			c.reply(start, h.Xid, proto.ErrReconfigDisabled, nil)
-		}
+		return c.reconfig(start, h.Xid, req.(*proto.ReconfigRequest))
 	case proto.OpCheck:
 		// ZooKeeper's clients send check only inside multi.
 		if c.waitIdle() {

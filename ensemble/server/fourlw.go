@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/zookit/zookit/ensemble/raftnode"
 )
 
 // truncated ends an answer that FourLetterWordMaxOutput cut short with a
@@ -71,7 +73,11 @@ func (s *Server) Serving() bool {
 }
 
 // Mode is what srvr reports: standalone, leader, follower or observer.
-func (s *Server) Mode() string {
+func (s *Server) Mode() string { return s.modeOf(s.node) }
+
+// modeOf is Mode with node n, for the election port's status line, which
+// may be asked before New has set s.node.
+func (s *Server) modeOf(n *raftnode.Node) string {
 	switch {
 	case s.cfg.Standalone():
 		return "standalone"
@@ -79,7 +85,7 @@ func (s *Server) Mode() string {
 		return "read-only"
 	case s.isObserver():
 		return "observer"
-	case s.node.IsLeader():
+	case n.IsLeader():
 		return "leader"
 	}
 	return "follower"

@@ -71,7 +71,7 @@ func readLimits(cfg *config.Config) (limits, error) {
 		return int(n)
 	}
 	l.globalOutstanding = get(propGlobalOutstanding, DefaultGlobalOutstandingLimit)
-	if voters, _ := membership(cfg); !cfg.Standalone() && len(voters) > 2 {
+	if voters, _ := newView(cfg.Servers, 0).members(); !cfg.Standalone() && len(voters) > 2 {
 		// ZooKeeper's leader and followers share the limit this way: each
 		// server of a larger ensemble takes its part of the writes.
 		l.globalOutstanding = max(l.globalOutstanding/(len(voters)-1), 1)

@@ -240,7 +240,7 @@ func (s *Server) registerGauges() {
 	if s.cfg.Standalone() {
 		return
 	}
-	r.Gauge("quorum_size", func() any { voters, _ := membership(s.cfg); return len(voters) })
+	r.Gauge("quorum_size", func() any { voters, _ := s.view.Load().members(); return len(voters) })
 	r.Gauge("peer_state", func() any { return s.peerState() })
 	leading := func(read func() any) func() any {
 		return func() any {

@@ -25,19 +25,6 @@ import (
 // sessions its clients were active on, so the leader can decide expiry.
 const controlTouch byte = 1
 
-// membership is the raft group a configuration describes: participants
-// vote, observers are learners.
-func membership(cfg *config.Config) (voters, learners []uint64) {
-	for _, sv := range cfg.Servers {
-		if sv.Observer {
-			learners = append(learners, sv.ID)
-		} else {
-			voters = append(voters, sv.ID)
-		}
-	}
-	return voters, learners
-}
-
 // raftTiming maps ZooKeeper's timing onto raft: a tenth of a tick per raft
 // tick, and an election timeout of syncLimit ticks, the time after which
 // a ZooKeeper follower gives up on its leader.
@@ -66,6 +53,10 @@ func (h *peerHandler) Step(ctx context.Context, m *raftpb.Message) error {
 }
 
 func (h *peerHandler) Control(from uint64, kind byte, payload []byte) {
+	if kind == controlReconfig || kind == controlReconfigReply {
+		h.s.reconfigControl(from, kind, payload)
+		return
+	}
 	if kind != controlTouch {
 		h.s.log.Debug("unknown control message", zap.Uint64("from", from), zap.Uint8("kind", kind))
 		return
@@ -105,12 +96,13 @@ func (s *Server) startPeers() (*peer.Transport, *peerHandler, error) {
 		return nil, nil, fmt.Errorf("server: myid %d is not in the server list", s.cfg.MyID)
 	}
 	peers := make(map[uint64]string)
-	for _, sv := range s.cfg.Servers {
+	for _, sv := range s.view.Load().servers {
 		if sv.ID != self.ID {
 			peers[sv.ID] = sv.QuorumAddr()
 		}
 	}
 	h := &peerHandler{s: s}
+	s.peerHandler = h
 	listen, election := listenAddrs(s.cfg, self)
 	pc := peer.Config{
 		ID:       self.ID,
@@ -146,11 +138,14 @@ func listenAddrs(cfg *config.Config, self config.Server) (quorum, election strin
 
 // statusLine is what the election port answers.
 func (s *Server) statusLine() string {
-	if s.node == nil {
+	// It may be asked while New still starts the log: the node comes
+	// from the handler, which publishes it once it runs.
+	n := s.peerHandler.node.Load()
+	if n == nil {
 		return fmt.Sprintf("myid=%d state=starting\n", s.id)
 	}
-	st := s.node.Status()
-	return fmt.Sprintf("myid=%d mode=%s leader=%d term=%d zxid=0x%x\n", s.id, s.Mode(), st.Lead, st.Term, s.tree.LastZxid())
+	st := n.Status()
+	return fmt.Sprintf("myid=%d mode=%s leader=%d term=%d zxid=0x%x members=%s\n", s.id, s.modeOf(n), st.Lead, st.Term, s.tree.LastZxid(), memberList(n.Membership()))
 }
 
 // reportTouches sends the sessions active here since the last report to the
@@ -166,12 +161,6 @@ func (s *Server) reportTouches() {
 		b = binary.BigEndian.AppendUint64(b, uint64(id))
 	}
 	s.transport.SendControl(lead, controlTouch, b)
-}
-
-// isObserver reports whether this server is a non-voting member.
-func (s *Server) isObserver() bool {
-	self, ok := s.cfg.Self()
-	return ok && !s.cfg.Standalone() && self.Observer
 }
 
 // leaderStats are the mntr keys only a leader reports.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/server/v3/storage/wal"
 	"go.uber.org/zap"
 
 	"github.com/zookit/zookit/ensemble/admin"
@@ -66,6 +67,13 @@ type Server struct {
 
 	sessions  *sessionTracker
 	transport *peer.Transport // nil in standalone
+	// peerHandler hands peer traffic to the log; nil in standalone.
+	peerHandler *peerHandler
+
+	// view is the membership as of the last applied change (ensemble.go).
+	view atomic.Pointer[ensembleView]
+	// reconfMu makes the leader run one reconfig at a time (reconfig.go).
+	reconfMu sync.Mutex
 
 	electionTimeout time.Duration
 	nextSID         atomic.Int64
@@ -81,8 +89,11 @@ type Server struct {
 
 	mu      sync.Mutex
 	waiters map[uint64]waiter
-	conns   map[*conn]struct{}
-	bySess  map[int64]*conn
+	// reconfigs are the reconfigs this server forwarded to the leader,
+	// by request number, waiting for its answer.
+	reconfigs map[uint64]chan reconfigReply
+	conns     map[*conn]struct{}
+	bySess    map[int64]*conn
 	// perIP counts an address's connections on all client ports together.
 	perIP    map[string]int
 	lns      []listener // every listener Serve or ServeTLS was given
@@ -140,6 +151,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		id:               1,
 		handshakeTimeout: DefaultHandshakeTimeout,
 		waiters:          make(map[uint64]waiter),
+		reconfigs:        make(map[uint64]chan reconfigReply),
 		conns:            make(map[*conn]struct{}),
 		bySess:           make(map[int64]*conn),
 		perIP:            make(map[string]int),
@@ -167,13 +179,14 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	if err := s.loadTLS(); err != nil {
 		return nil, err
 	}
+	s.view.Store(newView(cfg.Servers, 0))
 	x509Super, _ := cfg.Property(tlsconf.SuperUserProperty)
 	s.tree = tree.New(
 		tree.WithSuperDigest(cfg.SuperDigest),
 		tree.WithX509SuperUser(x509Super),
 		tree.WithSASLSuperUser(saslSettings.superUser),
 		tree.WithExtendedTypes(cfg.ExtendedTypesEnabled),
-		tree.WithConfigData([]byte(configData(cfg))),
+		tree.WithConfigData([]byte(s.configData())),
 		tree.WithMaxNeverUsed(cfg.ContainerMaxNeverUsedInterval.Milliseconds()),
 		tree.WithWatchLimits(lim.watchCount, lim.watchBytes),
 		tree.WithFiredWatches(s.metrics.fired),
@@ -188,22 +201,26 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 		dataLogDir = cfg.DataDir
 	}
 	voters, learners := []uint64{s.id}, []uint64(nil)
+	walDir := filepath.Join(dataLogDir, "zookit", "wal")
 	var transport raftnode.Transport
 	var handler *peerHandler
+	var join bool
 	if !cfg.Standalone() {
-		voters, learners = membership(cfg)
+		voters, learners = s.view.Load().members()
 		t, h, err := s.startPeers()
 		if err != nil {
 			return nil, err
 		}
 		s.transport, handler, transport = t, h, t
+		join = cfg.ReconfigEnabled && !wal.Exist(walDir) && s.groupWithoutMe()
 	}
 	tick, election, heartbeat := raftTiming(cfg)
 	node, err := raftnode.Start(raftnode.Config{
 		ID:            s.id,
 		Peers:         voters,
 		Learners:      learners,
-		WALDir:        filepath.Join(dataLogDir, "zookit", "wal"),
+		Join:          join,
+		WALDir:        walDir,
 		SnapDir:       filepath.Join(cfg.DataDir, "zookit", "snap"),
 		SnapCount:     uint64(max(cfg.SnapCount, 1)),
 		SnapRetain:    max(cfg.SnapRetainCount, 3),
@@ -256,26 +273,14 @@ func initialSessionID(id uint64, now time.Time) int64 {
 	return sid
 }
 
-// configData is the text of /zookeeper/config: the server lines in
-// ZooKeeper's dynamic-config format, so Curator's EnsembleTracker reads the
-// real client addresses.
-func configData(cfg *config.Config) string {
-	if cfg.Standalone() {
+// configData is the text of /zookeeper/config on a fresh tree: the server
+// lines in ZooKeeper's dynamic-config format, so Curator's EnsembleTracker
+// reads the real client addresses, and version 0.
+func (s *Server) configData() string {
+	if s.cfg.Standalone() {
 		return ""
 	}
-	var b []byte
-	for _, sv := range cfg.Servers {
-		role := "participant"
-		if sv.Observer {
-			role = "observer"
-		}
-		b = fmt.Appendf(b, "server.%d=%s:%d:%d:%s", sv.ID, sv.Host, sv.QuorumPort, sv.ElectionPort, role)
-		if sv.ClientPort != 0 {
-			b = fmt.Appendf(b, ";%s:%d", sv.ClientHost, sv.ClientPort)
-		}
-		b = append(b, '\n')
-	}
-	return string(append(b, "version=0"...))
+	return s.view.Load().text()
 }
 
 // ListenAndServe listens on the configured client addresses, clientPort

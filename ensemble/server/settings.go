@@ -36,7 +36,6 @@ var unhonoured = []struct {
 	{"multiAddress.enabled", isTrue, "a server has one quorum address"},
 	{"zookeeper.multiAddress.enabled", isTrue, "a server has one quorum address"},
 	{"oraclePath", always, "the two-server oracle is not implemented"},
-	{"reconfigEnabled", isTrue, "dynamic reconfiguration is not implemented"},
 	{"zookeeper.readonlymode.enabled", always, "ZooKeeper reads read-only mode from the system property readonlymode.enabled (-Dreadonlymode.enabled=true in SERVER_JVMFLAGS) and ignores this zoo.cfg key; zookit refuses it rather than ignore it too"},
 	{"zookeeper.skipACL", only("yes"), "ACLs are always checked"},
 	{"zookeeper.enforce.auth.enabled", isTrue, "enforced client authentication is not implemented"},
@@ -78,6 +77,13 @@ func checkSettings(cfg *config.Config) error {
 		}
 		return fmt.Errorf("server: %s=%s is not supported: %s", u.key, v, u.why)
 	}
+	if cfg.ReconfigEnabled && cfg.DynamicConfigFile != "" {
+		// ZooKeeper rewrites the file (as <file>.dynamic.<version>) at
+		// each reconfig; zookit keeps the membership in its log and
+		// /zookeeper/config only, and a file left stale would misinform
+		// whoever reads it, or restarts from it.
+		return fmt.Errorf("server: reconfigEnabled=true with dynamicConfigFile=%s is not supported: zookit does not rewrite the dynamic config file at a reconfig; list the servers in zoo.cfg", cfg.DynamicConfigFile)
+	}
 	for k, v := range cfg.Props {
 		if strings.HasPrefix(k, authProviderProp) && !slices.Contains(authProviders, strings.TrimSpace(v)) {
 			return fmt.Errorf("server: %s=%s is not supported: the built-in schemes are world, auth, digest, ip and x509", k, v)
@@ -88,9 +94,6 @@ func checkSettings(cfg *config.Config) error {
 
 // setting finds a key where the config package put it.
 func setting(cfg *config.Config, key string) (string, bool) {
-	if key == "reconfigEnabled" {
-		return strconv.FormatBool(cfg.ReconfigEnabled), cfg.ReconfigEnabled
-	}
 	if v, ok := cfg.Other[key]; ok {
 		return v, true
 	}

@@ -17,7 +17,7 @@ func TestUnhonouredSettingsRefused(t *testing.T) {
 		{"", ""},
 		{"localSessionsEnabled=false\n", ""},
 		{"localSessionsEnabled=true\n", "localSessionsEnabled=true"},
-		{"reconfigEnabled=true\n", "reconfigEnabled=true"},
+		{"reconfigEnabled=true\n", ""},
 		{"sslQuorumReloadCertFiles=true\n", "sslQuorumReloadCertFiles=true"},
 		{"clientPortListenBacklog=-1\n", ""},
 		{"clientPortListenBacklog=50\n", "clientPortListenBacklog=50"},
