@@ -373,10 +373,39 @@ func startServer(t testing.TB, opts Options, name string, command func(cfg strin
 // leading, and opens a session.
 func startEnsemble(t testing.TB, voters, observers int, opts Options, name string, command func(cfg string) *exec.Cmd) []string {
 	t.Helper()
+	return newEnsemble(t, voters, observers, opts, name, command).addrs
+}
+
+// Ensemble is a running ensemble the harness started, which can grow.
+type Ensemble struct {
+	t       testing.TB
+	opts    Options
+	name    string
+	command func(cfg string) *exec.Cmd
+	base    string
+	servers map[string]string // server.N lines, as each new server's zoo.cfg lists them
+	addrs   []string
+}
+
+// StartGrowableEnsemble is StartZookitEnsemble (name "zkserver") or
+// StartApacheEnsemble (name "zookeeper") returning the Ensemble, to which
+// Add starts more servers.
+func StartGrowableEnsemble(t testing.TB, name string, voters int, opts Options) *Ensemble {
+	t.Helper()
+	command := zookitCommand(t)
+	if name == "zookeeper" {
+		command = apacheCommand(t, opts)
+	}
+	return newEnsemble(t, voters, 0, opts, name, command)
+}
+
+// Addrs are the client addresses of the servers started, in id order.
+func (e *Ensemble) Addrs() []string { return slices.Clone(e.addrs) }
+
+func newEnsemble(t testing.TB, voters, observers int, opts Options, name string, command func(cfg string) *exec.Cmd) *Ensemble {
+	t.Helper()
 	n := voters + observers
-	base := t.TempDir()
-	servers := make(map[string]string, n)
-	addrs := make([]string, n)
+	e := &Ensemble{t: t, opts: opts, name: name, command: command, base: t.TempDir(), servers: map[string]string{}}
 	// One set, so that no server's client port is another's quorum port.
 	ports := ensembletest.FreePorts(t, 4*n) // the last n for ServerConfig
 	for i := range n {
@@ -384,32 +413,20 @@ func startEnsemble(t testing.TB, voters, observers int, opts Options, name strin
 		if i >= voters {
 			role = ":observer"
 		}
-		addrs[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[3*i]))
-		servers[fmt.Sprintf("server.%d", i+1)] = fmt.Sprintf("127.0.0.1:%d:%d%s;%s", ports[3*i+1], ports[3*i+2], role, addrs[i])
+		e.addrs = append(e.addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[3*i])))
+		e.servers[fmt.Sprintf("server.%d", i+1)] = fmt.Sprintf("127.0.0.1:%d:%d%s;%s", ports[3*i+1], ports[3*i+2], role, e.addrs[i])
 	}
 	procs := make([]*process, n)
 	for i := range n {
-		dir := filepath.Join(base, fmt.Sprintf("server%d", i+1))
-		cfg := baseConfig(opts, dir)
-		cfg["initLimit"], cfg["syncLimit"] = "10", "5"
-		maps.Copy(cfg, servers)
-		if i >= voters {
-			cfg["peerType"] = "observer"
-		}
+		var extra map[string]string
 		if opts.ServerConfig != nil {
-			maps.Copy(cfg, opts.ServerConfig(i, ports[3*n+i]))
+			extra = opts.ServerConfig(i, ports[3*n+i])
 		}
-		if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(cfg["dataDir"], "myid"), []byte(strconv.Itoa(i+1)+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		procs[i] = launch(t, opts, fmt.Sprintf("%s.%d", name, i+1), dir, addrs[i], cfg, command)
+		procs[i] = e.launchServer(i+1, i >= voters, extra)
 	}
 	awaitReady(t, procs, func(ctx context.Context) bool {
 		leaders := 0
-		for i, addr := range addrs {
+		for i, addr := range e.addrs {
 			want := []string{"leader", "follower"}
 			if i >= voters {
 				want = []string{"observer"}
@@ -424,9 +441,47 @@ func startEnsemble(t testing.TB, voters, observers int, opts Options, name strin
 		}
 		// Sessions are opened only once every server reports its role: each
 		// one is a quorum write.
-		return leaders == 1 && !slices.ContainsFunc(addrs, func(a string) bool { return !serving(ctx, a) })
+		return leaders == 1 && !slices.ContainsFunc(e.addrs, func(a string) bool { return !serving(ctx, a) })
 	})
-	return addrs
+	return e
+}
+
+// launchServer writes server id's data directory, myid and zoo.cfg (the
+// servers so far) and starts it.
+func (e *Ensemble) launchServer(id int, observer bool, extra map[string]string) *process {
+	e.t.Helper()
+	dir := filepath.Join(e.base, fmt.Sprintf("server%d", id))
+	cfg := baseConfig(e.opts, dir)
+	cfg["initLimit"], cfg["syncLimit"] = "10", "5"
+	maps.Copy(cfg, e.servers)
+	if observer {
+		cfg["peerType"] = "observer"
+	}
+	maps.Copy(cfg, extra)
+	if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg["dataDir"], "myid"), []byte(strconv.Itoa(id)+"\n"), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return launch(e.t, e.opts, fmt.Sprintf("%s.%d", e.name, id), dir, e.addrs[id-1], cfg, e.command)
+}
+
+// Add starts the next server as a participant, with a zoo.cfg listing the
+// servers so far and itself, as ZooKeeper's reconfiguration guide has a
+// new server started, and returns its id, its client address and the spec
+// that reconfig's joining list takes for it. It does not wait for the
+// server: it serves once a reconfig has made it a member.
+func (e *Ensemble) Add() (id int, addr, spec string) {
+	e.t.Helper()
+	p := ensembletest.FreePorts(e.t, 3)
+	id = len(e.addrs) + 1
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(p[0]))
+	e.addrs = append(e.addrs, addr)
+	line := fmt.Sprintf("127.0.0.1:%d:%d:participant;%s", p[1], p[2], addr)
+	e.servers[fmt.Sprintf("server.%d", id)] = line
+	e.launchServer(id, false, nil)
+	return id, addr, fmt.Sprintf("server.%d=%s", id, line)
 }
 
 // Mode returns what the server at addr reports on the Mode line of srvr
