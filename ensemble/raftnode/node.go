@@ -605,6 +605,17 @@ func (n *Node) TransferLeadership(ctx context.Context, transferee uint64) {
 	n.raft.TransferLeadership(ctx, n.cfg.ID, transferee)
 }
 
+// Succeed starts an election at once, as if the leader had handed over to
+// this node (raft's MsgTimeoutNow): without pre-vote, and the voters grant
+// it even while they still count on the old leader. It is for a leader
+// that removed itself, which hands over nothing; the log's up-to-date
+// check still decides the vote, so it cannot elect a node that lacks an
+// entry.
+func (n *Node) Succeed(ctx context.Context) error {
+	id := n.cfg.ID
+	return wrap(n.raft.Step(ctx, &raftpb.Message{Type: raftpb.MsgTimeoutNow.Enum(), From: &id, To: &id}))
+}
+
 // Status is raft's view of the group; on the leader it includes each
 // peer's replication progress, which the monitoring commands report.
 func (n *Node) Status() raft.Status { return n.raft.Status() }

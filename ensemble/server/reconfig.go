@@ -97,6 +97,29 @@ func (sm *stateMachine) ApplyConfChange(index uint64, cc *raftpb.ConfChangeV2, s
 	if len(ids) > 0 && !slices.Contains(ids, s.id) {
 		s.stopServing(errRemoved)
 	}
+	s.succeedRemovedLeader(state)
+}
+
+// succeedRemovedLeader starts an election at once when the change removed
+// the leader, which steps down without handing over: else the others
+// would wait an election timeout (syncLimit ticks) without a leader, as
+// ZooKeeper's designated leader avoids. Every member applies the same
+// change, so they agree that the lowest remaining voter stands.
+func (s *Server) succeedRemovedLeader(state *raftpb.ConfState) {
+	voters := state.GetVoters()
+	lead := s.node.Leader()
+	if lead == 0 || lead == s.id || slices.Contains(voters, lead) || len(state.GetVotersOutgoing()) > 0 ||
+		len(voters) == 0 || slices.Min(voters) != s.id {
+		return
+	}
+	s.log.Info("the leader removed itself; standing for election at once", zap.Uint64("removed", lead))
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.electionTimeout)
+		defer cancel()
+		if err := s.node.Succeed(ctx); err != nil {
+			s.log.Info("could not stand for election", zap.Error(err))
+		}
+	}()
 }
 
 // errRemoved is why a server removed by reconfig stops serving.
