@@ -19,13 +19,20 @@ import (
 // Curator's test clusters do.
 var reconfigOptions = Options{Config: map[string]string{"reconfigEnabled": "true"}}
 
-// TestKazooReconfig runs Kazoo's TestReconfig steps against a three-server
-// zkserver ensemble and an Apache ZooKeeper one, and compares what Kazoo
-// sees: a client without super gets NoAuth, super adds an observer (its
-// spec comes back in the config) and removes it, a config version from the
-// future is BadVersion, and a malformed spec is BadArguments.
-func TestKazooReconfig(t *testing.T) {
-	Require(t, ZooKeeper, Kazoo)
+// TestReconfigClients runs Kazoo's TestReconfig steps, and the same with
+// Curator's reconfig API, against a three-server zkserver ensemble and an
+// Apache ZooKeeper one, and compares what the clients see: a client
+// without super gets NoAuth, super adds an observer (its spec comes back in
+// the config, which getConfig then reads) and removes it, a config version
+// from the future is BadVersion, and a malformed spec is BadArguments.
+func TestReconfigClients(t *testing.T) {
+	Require(t, ZooKeeper, Kazoo, Curator)
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	cp, err := CompileJava(ctx, t.TempDir(), "ReconfigCheck")
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
 	script, err := filepath.Abs(filepath.Join("python", "kazoo_reconfig.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +58,18 @@ func TestKazooReconfig(t *testing.T) {
 			out, err := exec.Command(KazooPython(), script, strings.Join(addrs, ","), joining).CombinedOutput()
 			if err != nil || string(out) != want {
 				t.Errorf("%s: %v\n%s\nwant:\n%s", e.name, err, out, want)
+			}
+			var stdout, stderr strings.Builder
+			cmd := exec.Command("java", "-cp", cp, "ReconfigCheck", strings.Join(addrs, ","), joining)
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("ReconfigCheck: %v\n%s\n%s", err, stdout.String(), lastBytes(stderr.String(), 4<<10))
+			}
+			for _, want := range []string{"OK no super: NoAuth", "OK added observer", "OK getConfig is reconfig's answer",
+				"OK removed observer", "OK future version: BadVersion", "OK bad input: BadArguments"} {
+				if !strings.Contains(stdout.String(), want+"\n") {
+					t.Errorf("ReconfigCheck did not print %q:\n%s", want, stdout.String())
+				}
 			}
 		})
 	}
