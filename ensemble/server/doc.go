@@ -142,6 +142,25 @@
 // the read-only connections are closed and their clients reconnect
 // read-write.
 //
+// # Reconfiguration
+//
+// With reconfigEnabled=true, the reconfig operation (incremental joining
+// and leaving, or newMembers; curConfigId -1 or the current version) is
+// checked and proposed by the raft leader, to which a follower forwards
+// it over the peer transport; reconfig.go says why. A joining participant
+// is added as a raft learner first and must catch up within initLimit
+// ticks, else the reconfig fails with NEWCONFIGNOQUORUM and the learner is
+// removed, so that a reconfig cannot wedge the quorum. Each change applies
+// in log order on every member: the membership view, the peer transport's
+// addresses and /zookeeper/config (server lines and version=<hex of the
+// change's index>) change together. A new server started with an empty
+// dataDir and a zoo.cfg listing the servers and itself asks its peers'
+// election ports whether a group exists, and joins it without
+// bootstrapping. A removed server stops serving; when the leader removes
+// itself, the lowest remaining voter stands for election at once.
+// dynamicConfigFile is refused with reconfig: the membership lives in the
+// log, not in a file zookit would have to rewrite.
+//
 // # Metrics
 //
 // The server and its log (raftnode) keep their metrics in one
