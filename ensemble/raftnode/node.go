@@ -111,8 +111,10 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		return nil, errors.Join(err, d.wal.Close())
 	}
 	replay := time.Now()
+	// Read before run starts: replaying a membership change moves it.
+	sole := n.soleVoter()
 	go n.run()
-	if err := n.awaitStartup(rec); err != nil {
+	if err := n.awaitStartup(rec, sole); err != nil {
 		n.Stop()
 		return nil, err
 	}
@@ -209,9 +211,8 @@ func (n *Node) soleVoter() bool {
 // (commit-only updates are not fsynced), and a sole voter commits every entry
 // it has as soon as it commits one of its new term. All of this depends only
 // on the local disk, so the wait is bounded without a context.
-func (n *Node) awaitStartup(rec *recovered) error {
+func (n *Node) awaitStartup(rec *recovered, sole bool) error {
 	target := rec.hardState.GetCommit()
-	sole := n.soleVoter()
 	if sole {
 		if len(rec.entries) > 0 {
 			target = max(target, rec.entries[len(rec.entries)-1].GetIndex())

@@ -106,6 +106,10 @@ func (sm *stateMachine) ApplyConfChange(index uint64, cc *raftpb.ConfChangeV2, s
 // ZooKeeper's designated leader avoids. Every member applies the same
 // change, so they agree that the lowest remaining voter stands.
 func (s *Server) succeedRemovedLeader(state *raftpb.ConfState) {
+	if !s.nodeReady.Load() {
+		// Replaying the log at start: the change is history.
+		return
+	}
 	voters := state.GetVoters()
 	lead := s.node.Leader()
 	if lead == 0 || lead == s.id || slices.Contains(voters, lead) || len(state.GetVotersOutgoing()) > 0 ||

@@ -114,6 +114,9 @@ type Server struct {
 	// readOnly: cut off from its leader past roGrace with
 	// readonlymode.enabled, the server serves read-only clients.
 	readOnly atomic.Bool
+	// nodeReady is set once node is: the log's apply goroutine, which
+	// runs before New has it, may read node only after that.
+	nodeReady atomic.Bool
 
 	// initialConfig is the configuration New was given, as zoo.cfg text
 	// (initial_configuration).
@@ -246,6 +249,7 @@ func New(cfg *config.Config, opts ...Option) (*Server, error) {
 	}
 	s.electionTimeout = tick * time.Duration(election)
 	s.node = node
+	s.nodeReady.Store(true)
 	// Restored sessions get a full timeout from now, as ZooKeeper does
 	// after loading a snapshot: their clients need time to reconnect.
 	for _, ss := range s.tree.Sessions() {
