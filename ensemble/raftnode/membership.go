@@ -164,18 +164,9 @@ func (n *Node) Removed() bool { return n.removed.Load() }
 // with Config.Join, once the leader has sent it a snapshot) and has applied
 // everything the group committed until then.
 func (n *Node) Joined(ctx context.Context) error {
-	for {
-		ch := n.changes()
-		if slices.Contains(confIDs(n.membership.Load()), n.cfg.ID) {
-			break
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-n.donec:
-			return ErrStopped
-		}
+	member := func() bool { return slices.Contains(confIDs(n.membership.Load()), n.cfg.ID) }
+	if err := n.waitUntil(ctx, member); err != nil {
+		return err
 	}
 	index, err := n.ReadIndex(ctx)
 	if err != nil {

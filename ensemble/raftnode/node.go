@@ -572,9 +572,15 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 
 // WaitApplied waits until the state machine has applied index.
 func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
+	return n.waitUntil(ctx, func() bool { return n.Applied() >= index })
+}
+
+// waitUntil waits until cond holds, checking it again at every change of
+// the applied index or of leadership.
+func (n *Node) waitUntil(ctx context.Context, cond func() bool) error {
 	for {
 		ch := n.changes()
-		if n.Applied() >= index {
+		if cond() {
 			return nil
 		}
 		select {
