@@ -78,8 +78,20 @@ func TestReconfigNoQuorum(t *testing.T) {
 	for i := range 3 {
 		ghosts = append(ghosts, fmt.Sprintf("server.%d=127.0.0.1:%d:%d;127.0.0.1:%d", 7+i, p[3*i], p[3*i+1], p[3*i+2]))
 	}
-	if h, _ := admin.call(proto.OpReconfig, &proto.ReconfigRequest{JoiningServers: strings.Join(ghosts, ","), CurConfigID: -1}); h.Err != proto.ErrNewConfigNoQuorum {
-		t.Fatalf("adding a server that never runs: %v, want NEWCONFIGNOQUORUM", h.Err)
+	// While the joiners are given initLimit ticks to catch up, a second
+	// reconfig is refused: one runs at a time.
+	other := dialRaw(t, cl.Member(3).Addr(), 0)
+	if h, _ := other.call(proto.OpAuth, &proto.AuthPacket{Scheme: "digest", Auth: []byte("super:" + superPass)}); h.Err != proto.OK {
+		t.Fatal(h.Err)
+	}
+	admin.nc.SetDeadline(time.Now().Add(30 * time.Second))
+	xid := admin.send(proto.OpReconfig, &proto.ReconfigRequest{JoiningServers: strings.Join(ghosts, ","), CurConfigID: -1})
+	time.Sleep(300 * time.Millisecond)
+	if h, _ := other.call(proto.OpReconfig, &proto.ReconfigRequest{LeavingServers: "3", CurConfigID: -1}); h.Err != proto.ErrReconfigInProgress {
+		t.Errorf("a reconfig while another runs: %v, want RECONFIGINPROGRESS", h.Err)
+	}
+	if h, _ := admin.reply(); h.Xid != xid || h.Err != proto.ErrNewConfigNoQuorum {
+		t.Fatalf("adding servers that never run: xid %d %v, want NEWCONFIGNOQUORUM", h.Xid, h.Err)
 	}
 	checkConfig(t, cl.Member(3).Addr(), []uint64{1, 2, 3}, 0)
 	writeOK(t, cl.Addrs(), "/still")
