@@ -150,26 +150,6 @@ func adminOptions(n int) (Options, []string) {
 	}, bases
 }
 
-// adminActivity leaves a session with an ephemeral node and a data watch.
-func adminActivity(t *testing.T, addr string) {
-	t.Helper()
-	c, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(quietLogger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	acl := zk.WorldACL(zk.PermAll)
-	if _, err := c.Create("/eph", []byte("x"), zk.FlagEphemeral, acl); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Create("/p", []byte("y"), 0, acl); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, _, err := c.GetW("/p"); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // adminDigestLogged writes to a node of its own until the server's hash
 // command lists a digest (one every 128 zxids), so that the shapes of the
 // list's elements are compared too.
@@ -223,8 +203,8 @@ func TestAdminServerShapes(t *testing.T) {
 	zookitOpts, zookitBase := adminOptions(1)
 	apacheAddr := StartApacheZooKeeper(t, apacheOpts)
 	zookitAddr := StartZookit(t, zookitOpts)
-	adminActivity(t, apacheAddr)
-	adminActivity(t, zookitAddr)
+	admintest.Activity(t, apacheAddr)
+	admintest.Activity(t, zookitAddr)
 	adminDigestLogged(t, apacheAddr, apacheBase[0])
 	adminDigestLogged(t, zookitAddr, zookitBase[0])
 

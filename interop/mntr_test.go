@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/zookit/zookit/ensemble/admin/admintest"
 	"github.com/zookit/zookit/ensemble/server"
 )
 
@@ -98,21 +99,14 @@ func compareMntr(t *testing.T, role string, apache, zookit map[string]string) {
 	}
 }
 
-// mntrActivity makes every kind of request, so that per-namespace and
-// watch summaries have keys on both servers.
-func mntrActivity(t *testing.T, addr string) {
-	t.Helper()
-	adminActivity(t, addr) // an ephemeral /eph and a data watch on /p
-}
-
 // TestMntrKeys compares the key set and value kinds of mntr between a
 // standalone Apache ZooKeeper and a standalone zkserver, then between the
 // leaders and the followers of two three-server ensembles.
 func TestMntrKeys(t *testing.T) {
 	Require(t, ZooKeeper)
 	apache, zookit := StartApacheZooKeeper(t, Options{}), StartZookit(t, Options{})
-	mntrActivity(t, apache)
-	mntrActivity(t, zookit)
+	admintest.Activity(t, apache)
+	admintest.Activity(t, zookit)
 	compareMntr(t, "standalone", mntrKinds(t, apache), mntrKinds(t, zookit))
 
 	apacheAddrs, zookitAddrs := StartApacheEnsemble(t, 3, 0, Options{}), StartZookitEnsemble(t, 3, 0, Options{})
@@ -127,8 +121,8 @@ func TestMntrKeys(t *testing.T) {
 	if a["leader"] == "" || z["leader"] == "" {
 		t.Fatalf("no leader: Apache ZooKeeper %v, zkserver %v", a, z)
 	}
-	mntrActivity(t, a["leader"])
-	mntrActivity(t, z["leader"])
+	admintest.Activity(t, a["leader"])
+	admintest.Activity(t, z["leader"])
 	for _, role := range []string{"leader", "follower"} {
 		if a[role] == "" || z[role] == "" {
 			t.Fatalf("no %s: Apache ZooKeeper %v, zkserver %v", role, a, z)
@@ -153,7 +147,7 @@ func TestPrometheusZkserver(t *testing.T) {
 			return map[string]string{"metricsProvider.httpPort": strconv.Itoa(port)}
 		},
 	})
-	mntrActivity(t, addr)
+	admintest.Activity(t, addr)
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)

@@ -160,28 +160,6 @@ func checkFields(t *testing.T, what string, obj map[string]any, w want) {
 	}
 }
 
-// activity leaves a session with an ephemeral node and a data watch on
-// the server at addr.
-func activity(t *testing.T, addr string) (*zk.Conn, int64) {
-	t.Helper()
-	c, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(nopLogger{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	acl := zk.WorldACL(zk.PermAll)
-	if _, err := c.Create("/eph", []byte("x"), zk.FlagEphemeral, acl); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Create("/p", []byte("y"), 0, acl); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, _, err := c.GetW("/p"); err != nil {
-		t.Fatal(err)
-	}
-	return c, c.SessionID()
-}
-
 func TestStandaloneCommands(t *testing.T) {
 	// Only srvr is whitelisted: the AdminServer must not care, as
 	// ZooKeeper's does not.
@@ -189,7 +167,7 @@ func TestStandaloneCommands(t *testing.T) {
 		c.FourLetterWords = map[string]bool{"srvr": true}
 	}))
 	base := serveAdmin(t, s.Server()) + "/commands"
-	_, sid := activity(t, s.Addr())
+	sid := admintest.Activity(t, s.Addr()).SessionID()
 	id := strconv.FormatInt(sid, 10)
 
 	for name, w := range standaloneCommands {
@@ -282,7 +260,7 @@ func mntrText(t *testing.T, srv *server.Server) map[string]string {
 func TestMonitorMatchesFourLetterMntr(t *testing.T) {
 	s := ensembletest.Start(t)
 	base := serveAdmin(t, s.Server()) + "/commands"
-	activity(t, s.Addr())
+	admintest.Activity(t, s.Addr())
 	text := mntrText(t, s.Server())
 	_, obj := get(t, base+"/mntr")
 	delete(obj, "command")
@@ -312,7 +290,7 @@ func TestMonitorMatchesFourLetterMntr(t *testing.T) {
 func TestResets(t *testing.T) {
 	s := ensembletest.Start(t)
 	base := serveAdmin(t, s.Server()) + "/commands"
-	c, _ := activity(t, s.Addr())
+	c := admintest.Activity(t, s.Addr())
 	get(t, base+"/crst")
 	_, cons := get(t, base+"/cons")
 	if n := cons["connections"].([]any)[0].(map[string]any)["packets_received"]; n.(json.Number).String() != "0" {

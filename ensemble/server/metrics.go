@@ -226,12 +226,21 @@ func (s *Server) registerGauges() {
 	r.Gauge("open_file_descriptor_count", func() any { return openFDs() })
 	r.Gauge("max_file_descriptor_count", func() any { return maxFDs() })
 	r.Gauge("connection_drop_probability", func() any { return 0.0 })
-	resp := func(i int) func() any {
-		return func() any { last, lo, hi := s.metrics.responseSize.Read(); return [3]int64{last, lo, hi}[i] }
+	// sizes registers last_, min_ and max_<name> of a BufferStats, absent
+	// while on is false.
+	sizes := func(name string, read func() (last, lo, hi int64), on func() bool) {
+		for i, prefix := range []string{"last_", "min_", "max_"} {
+			r.Gauge(prefix+name, func() any {
+				if !on() {
+					return nil
+				}
+				last, lo, hi := read()
+				return [3]int64{last, lo, hi}[i]
+			})
+		}
 	}
-	r.Gauge("last_client_response_size", resp(0))
-	r.Gauge("min_client_response_size", resp(1))
-	r.Gauge("max_client_response_size", resp(2))
+	// Read through s.metrics when asked: it is set after the gauges.
+	sizes("client_response_size", func() (int64, int64, int64) { return s.metrics.responseSize.Read() }, func() bool { return true })
 	r.Gauge("outstanding_tls_handshake", func() any { return s.handshaking.Load() })
 	r.Gauge("auth_failed_count", func() any { return s.stats.authFailed.Load() })
 	r.Gauge("non_mtls_remote_conn_count", func() any { return s.stats.nonMTLSRemote.Load() })
@@ -242,9 +251,10 @@ func (s *Server) registerGauges() {
 	}
 	r.Gauge("quorum_size", func() any { voters, _ := s.view.Load().members(); return len(voters) })
 	r.Gauge("peer_state", func() any { return s.peerState() })
+	isLeader := func() bool { return s.Mode() == "leader" }
 	leading := func(read func() any) func() any {
 		return func() any {
-			if s.Mode() != "leader" {
+			if !isLeader() {
 				return nil
 			}
 			return read()
@@ -262,12 +272,7 @@ func (s *Server) registerGauges() {
 	r.Gauge("synced_observers", stat(2))
 	r.Gauge("pending_syncs", leading(func() any { return 0 }))
 	r.Gauge("leader_uptime", leading(func() any { return time.Since(s.node.LeaderSince()).Milliseconds() }))
-	prop := func(i int) func() any {
-		return leading(func() any { last, lo, hi := s.node.ProposalSize(); return [3]int64{last, lo, hi}[i] })
-	}
-	r.Gauge("last_proposal_size", prop(0))
-	r.Gauge("min_proposal_size", prop(1))
-	r.Gauge("max_proposal_size", prop(2))
+	sizes("proposal_size", func() (int64, int64, int64) { return s.node.ProposalSize() }, isLeader)
 }
 
 // peerState is ZooKeeper's QuorumPeer.getDetailedPeerState: the role and,

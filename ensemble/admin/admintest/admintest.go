@@ -9,8 +9,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
 )
 
 // Get fetches url and decodes its JSON object; numbers are json.Number.
@@ -52,4 +56,28 @@ func Kind(v any) string {
 		return "object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// Activity leaves a session on the server at addr holding an ephemeral
+// node /eph and a data watch on /p, so that the commands that report
+// sessions, ephemerals and watches have something to show; the session
+// ends with the test.
+func Activity(t testing.TB, addr string) *zk.Conn {
+	t.Helper()
+	c, _, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(log.New(io.Discard, "", 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	acl := zk.WorldACL(zk.PermAll)
+	if _, err := c.Create("/eph", []byte("x"), zk.FlagEphemeral, acl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create("/p", []byte("y"), 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := c.GetW("/p"); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
