@@ -3,6 +3,7 @@ package server_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -411,6 +412,20 @@ func TestCutOffFollowerRefusesHandshakes(t *testing.T) {
 	}
 	cl.Partition([]uint64{cut.ID}, rest)
 	waitFor(t, "the cut-off follower to stop serving", func() bool { return !cut.Server().Serving() })
+	// A connection with no session yet outlives the sweep that closes
+	// sessions' connections: a four-letter word sent after several
+	// housekeeping ticks still gets its answer, not a reset.
+	idle, err := net.Dial("tcp", cut.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	time.Sleep(3 * time.Second)
+	io.WriteString(idle, "srvr")
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := io.ReadAll(idle); err != nil || !strings.Contains(string(b), "not currently serving") {
+		t.Fatalf("srvr on a server without quorum: %q, %v", b, err)
+	}
 	nc, err := net.Dial("tcp", cut.Addr())
 	if err != nil {
 		t.Fatal(err)

@@ -801,9 +801,12 @@ func (s *Server) reap(ctx context.Context, now time.Time) {
 	}
 }
 
-// dropClientsWithoutLeader closes every client connection once the server
-// has had no leader for an election timeout, as a ZooKeeper follower does
-// when it goes looking: its clients move to servers that can serve them.
+// dropClientsWithoutLeader closes every session's connection once the
+// server has had no leader for an election timeout, as a ZooKeeper follower
+// does when it goes looking: its clients move to servers that can serve
+// them. Connections without a session are left alone: a four-letter word
+// still gets its answer (closing it before its 4 bytes are read would reset
+// it), and a handshake is refused on its own.
 func (s *Server) dropClientsWithoutLeader(now, since time.Time) time.Time {
 	if s.Serving() {
 		return time.Time{}
@@ -812,10 +815,16 @@ func (s *Server) dropClientsWithoutLeader(now, since time.Time) time.Time {
 		return now
 	}
 	if now.Sub(since) >= s.electionTimeout {
-		for _, c := range s.connList() {
+		s.mu.Lock()
+		var drop []*conn
+		for _, c := range s.bySess {
 			if !c.readOnly.Load() {
-				c.close()
+				drop = append(drop, c)
 			}
+		}
+		s.mu.Unlock()
+		for _, c := range drop {
+			c.close()
 		}
 	}
 	return since
