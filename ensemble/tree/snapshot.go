@@ -15,6 +15,22 @@ const snapshotMagic = "zktree2"
 // ErrBadSnapshot reports bytes that are not a snapshot of this format.
 var ErrBadSnapshot = errors.New("tree: malformed snapshot")
 
+// Frozen is the replicated state as of the moment Freeze was called; later
+// Apply calls do not change it, and Encode may run concurrently with them.
+type Frozen struct {
+	data []byte
+	err  error
+}
+
+// Freeze captures the state for a snapshot.
+func (t *Tree) Freeze() *Frozen {
+	b, err := t.Snapshot()
+	return &Frozen{data: b, err: err}
+}
+
+// Encode serializes the frozen state, as Snapshot would have at Freeze.
+func (f *Frozen) Encode() ([]byte, error) { return f.data, f.err }
+
 // Snapshot encodes the whole replicated state: every node (data, ACL, Stat
 // with cversion and pzxid), the sessions and the last zxid; ephemeral,
 // container and TTL indexes and the digest follow from the nodes. Watches
