@@ -235,7 +235,7 @@ func (a *applier) create(op proto.Op, r *proto.CreateRequest) (proto.Record, err
 	if parent == nil {
 		return nil, proto.ErrNoNode
 	}
-	if err := t.checkACL(parent.acl, proto.PermCreate, a.txn.Auth); err != nil {
+	if err := t.checkACL(parent.acl.list, proto.PermCreate, a.txn.Auth); err != nil {
 		return nil, err
 	}
 	p := r.Path
@@ -262,29 +262,30 @@ func (a *applier) create(op proto.Op, r *proto.CreateRequest) (proto.Record, err
 		owner = a.txn.Session
 	}
 	n := &node{
+		path: p,
 		data: slices.Clone(r.Data),
-		acl:  acl,
+		acl:  t.acls.intern(acl),
 		stat: proto.Stat{
 			Czxid: a.zxid, Mzxid: a.zxid, Pzxid: a.zxid,
 			Ctime: a.txn.Time, Mtime: a.txn.Time,
 			EphemeralOwner: owner,
 		},
 	}
-	oldParent := parent.stat
-	t.unhash(parentPath, parent)
+	np := parent.clone()
+	np.stat.NumChildren++
 	// int32 arithmetic as in Java: at the wrap the "larger" test fails and
 	// ZooKeeper leaves cversion and pzxid alone.
-	if cv := parent.stat.Cversion + 1; cv > parent.stat.Cversion {
-		parent.stat.Cversion = cv
-		parent.stat.Pzxid = a.zxid
+	if cv := np.stat.Cversion + 1; cv > np.stat.Cversion {
+		np.stat.Cversion = cv
+		np.stat.Pzxid = a.zxid
 	}
-	t.rehash(parentPath, parent)
-	t.put(p, n)
+	t.replace(parent, np)
+	t.insert(n)
 	a.undo = append(a.undo, func() {
-		t.unlink(p)
-		parent.stat = oldParent
+		t.drop(n)
+		t.replace(np, parent)
 	})
-	a.changes = append(a.changes, change{changeCreated, p, n.acl, parent.acl})
+	a.changes = append(a.changes, change{changeCreated, p, n.acl.list, np.acl.list})
 	if op == proto.OpCreate {
 		return &proto.PathRequest{Path: p}, nil
 	}
@@ -318,7 +319,7 @@ func (a *applier) delete(p string, version int32) error {
 	if err != nil {
 		return err
 	}
-	if err := a.t.checkACL(parent.acl, proto.PermDelete, a.txn.Auth); err != nil {
+	if err := a.t.checkACL(parent.acl.list, proto.PermDelete, a.txn.Auth); err != nil {
 		return err
 	}
 	if n == nil {
@@ -327,7 +328,7 @@ func (a *applier) delete(p string, version int32) error {
 	if err := checkVersion(n.stat.Version, version); err != nil {
 		return err
 	}
-	if len(n.children) > 0 {
+	if n.stat.NumChildren > 0 {
 		return proto.ErrNotEmpty
 	}
 	a.remove(p)
@@ -346,7 +347,7 @@ func (a *applier) deleteContainer(p string) error {
 	if n == nil {
 		return proto.ErrNoNode
 	}
-	if len(n.children) > 0 {
+	if n.stat.NumChildren > 0 {
 		return proto.ErrNotEmpty
 	}
 	if !a.t.reapable(n, a.txn.Time) {
@@ -361,19 +362,17 @@ func (a *applier) deleteContainer(p string) error {
 func (a *applier) remove(p string) {
 	t := a.t
 	parentPath, _, _ := splitPath(p)
-	parent := t.lookup(parentPath)
-	oldPzxid := parent.stat.Pzxid
-	t.unhash(parentPath, parent)
-	if a.zxid > parent.stat.Pzxid {
-		parent.stat.Pzxid = a.zxid
-	}
-	t.rehash(parentPath, parent)
-	n := t.unlink(p)
+	parent, n := t.lookup(parentPath), t.get(p)
+	np := parent.clone()
+	np.stat.NumChildren--
+	np.stat.Pzxid = max(np.stat.Pzxid, a.zxid)
+	t.replace(parent, np)
+	t.drop(n)
 	a.undo = append(a.undo, func() {
-		parent.stat.Pzxid = oldPzxid
-		t.put(p, n)
+		t.insert(n)
+		t.replace(np, parent)
 	})
-	a.changes = append(a.changes, change{changeDeleted, p, n.acl, parent.acl})
+	a.changes = append(a.changes, change{changeDeleted, p, n.acl.list, np.acl.list})
 }
 
 func (a *applier) setData(r *proto.SetDataRequest) (proto.Record, error) {
@@ -385,27 +384,21 @@ func (a *applier) setData(r *proto.SetDataRequest) (proto.Record, error) {
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}
-	if err := t.checkACL(n.acl, proto.PermWrite, a.txn.Auth); err != nil {
+	if err := t.checkACL(n.acl.list, proto.PermWrite, a.txn.Auth); err != nil {
 		return nil, err
 	}
 	if err := checkVersion(n.stat.Version, r.Version); err != nil {
 		return nil, err
 	}
-	oldData, oldStat, oldCRC := n.data, n.stat, n.crc
-	t.unhash(r.Path, n)
-	n.data = slices.Clone(r.Data)
-	n.crc = t.scratch.pathDataCRC(r.Path, n.data)
-	n.stat.Version++
-	n.stat.Mtime = a.txn.Time
-	n.stat.Mzxid = a.zxid
-	t.rehash(r.Path, n)
-	t.dataSize += int64(len(n.data) - len(oldData))
-	a.undo = append(a.undo, func() {
-		t.dataSize -= int64(len(n.data) - len(oldData))
-		n.data, n.stat, n.crc = oldData, oldStat, oldCRC
-	})
-	a.changes = append(a.changes, change{changeData, r.Path, n.acl, nil})
-	return &proto.StatResponse{Stat: t.statOut(n)}, nil
+	m := n.clone()
+	m.data = slices.Clone(r.Data)
+	m.stat.Version++
+	m.stat.Mtime = a.txn.Time
+	m.stat.Mzxid = a.zxid
+	t.replace(n, m)
+	a.undo = append(a.undo, func() { t.replace(m, n) })
+	a.changes = append(a.changes, change{changeData, r.Path, m.acl.list, nil})
+	return &proto.StatResponse{Stat: t.statOut(m)}, nil
 }
 
 func (a *applier) setACL(r *proto.SetACLRequest) (proto.Record, error) {
@@ -421,19 +414,18 @@ func (a *applier) setACL(r *proto.SetACLRequest) (proto.Record, error) {
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}
-	if err := t.checkACL(n.acl, proto.PermAdmin, a.txn.Auth); err != nil {
+	if err := t.checkACL(n.acl.list, proto.PermAdmin, a.txn.Auth); err != nil {
 		return nil, err
 	}
 	if err := checkVersion(n.stat.Aversion, r.Version); err != nil {
 		return nil, err
 	}
-	oldACL, oldAversion := n.acl, n.stat.Aversion
-	t.unhash(r.Path, n)
-	n.acl = acl
-	n.stat.Aversion++
-	t.rehash(r.Path, n)
-	a.undo = append(a.undo, func() { n.acl, n.stat.Aversion = oldACL, oldAversion })
-	return &proto.StatResponse{Stat: t.statOut(n)}, nil
+	m := n.clone()
+	m.acl = t.acls.intern(acl)
+	m.stat.Aversion++
+	t.replace(n, m)
+	a.undo = append(a.undo, func() { t.replace(m, n) })
+	return &proto.StatResponse{Stat: t.statOut(m)}, nil
 }
 
 func (a *applier) check(r *proto.PathInt) error {
@@ -444,7 +436,7 @@ func (a *applier) check(r *proto.PathInt) error {
 	if n == nil {
 		return proto.ErrNoNode
 	}
-	if err := a.t.checkACL(n.acl, proto.PermRead, a.txn.Auth); err != nil {
+	if err := a.t.checkACL(n.acl.list, proto.PermRead, a.txn.Auth); err != nil {
 		return err
 	}
 	return checkVersion(n.stat.Version, r.N)

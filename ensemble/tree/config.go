@@ -20,17 +20,15 @@ func (t *Tree) SetConfig(zxid, mtime int64, data []byte) {
 	}
 	defer t.logDigest(zxid)
 	n := t.lookup(configPath)
-	t.unhash(configPath, n)
-	t.dataSize += int64(len(data) - len(n.data))
-	n.data = slices.Clone(data)
-	n.crc = t.scratch.pathDataCRC(configPath, n.data)
-	n.stat.Version = -1
-	n.stat.Mtime = mtime
-	n.stat.Mzxid = zxid
-	t.rehash(configPath, n)
+	m := n.clone()
+	m.data = slices.Clone(data)
+	m.stat.Version = -1
+	m.stat.Mtime = mtime
+	m.stat.Mzxid = zxid
+	t.replace(n, m)
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
-	t.watches.fire(change{changeData, configPath, n.acl, nil}, zxid)
+	t.watches.fire(change{changeData, configPath, m.acl.list, nil}, zxid)
 }
 
 // Config returns the contents and stat of /zookeeper/config.
@@ -47,5 +45,5 @@ func (t *Tree) Config() ([]byte, proto.Stat) {
 func (t *Tree) CheckConfigWrite(auth []proto.ID) error {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.checkACL(t.lookup(configPath).acl, proto.PermWrite, auth)
+	return t.checkACL(t.lookup(configPath).acl.list, proto.PermWrite, auth)
 }

@@ -14,14 +14,14 @@ func recomputed(t *Tree) int64 {
 	defer t.mu.RUnlock()
 	var sum int64
 	var b digestScratch
-	for p, n := range t.nodes {
-		if !digested(p) {
-			continue
+	t.nodes.Scan(func(n *node) bool {
+		if digested(n.path) {
+			c := *n
+			c.crc = b.pathDataCRC(n.path, n.data)
+			sum += b.digest(&c)
 		}
-		c := *n
-		c.crc = b.pathDataCRC(p, n.data)
-		sum += b.digest(&c)
-	}
+		return true
+	})
 	return sum
 }
 

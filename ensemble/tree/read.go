@@ -27,11 +27,12 @@ const (
 func dataSize(n *node) int { return 4 + len(n.data) + statSize }
 
 // childrenSize is the encoded ChildrenResponse of n.
-func childrenSize(n *node, withStat bool) int {
+func (t *Tree) childrenSize(n *node, withStat bool) int {
 	size := 4
-	for c := range n.children {
-		size += 4 + len(c)
-	}
+	t.eachChild(n, func(name string) bool {
+		size += 4 + len(name)
+		return true
+	})
 	if withStat {
 		size += statSize
 	}
@@ -159,7 +160,7 @@ func (t *Tree) exists(c Caller, r *proto.PathWatch) (proto.Record, error) {
 	}
 	n := t.lookup(r.Path)
 	if n != nil {
-		if err := t.checkACL(n.acl, proto.PermRead, c.Auth); err != nil {
+		if err := t.checkACL(n.acl.list, proto.PermRead, c.Auth); err != nil {
 			return nil, err
 		}
 	}
@@ -180,7 +181,7 @@ func (t *Tree) readable(c Caller, path string) (*node, error) {
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}
-	if err := t.checkACL(n.acl, proto.PermRead, c.Auth); err != nil {
+	if err := t.checkACL(n.acl.list, proto.PermRead, c.Auth); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -212,7 +213,7 @@ func (t *Tree) getChildren(c Caller, r *proto.PathWatch, withStat bool) (*proto.
 	if err != nil {
 		return nil, err
 	}
-	if !c.fits(childrenSize(n, withStat)) {
+	if !c.fits(t.childrenSize(n, withStat)) {
 		return nil, ErrReplyTooLarge
 	}
 	if r.Watch {
@@ -220,7 +221,7 @@ func (t *Tree) getChildren(c Caller, r *proto.PathWatch, withStat bool) (*proto.
 			return nil, err
 		}
 	}
-	resp := &proto.ChildrenResponse{Children: n.childList(), WithStat: withStat}
+	resp := &proto.ChildrenResponse{Children: t.childList(n), WithStat: withStat}
 	if withStat {
 		resp.Stat = t.statOut(n)
 	}
@@ -233,18 +234,18 @@ func (t *Tree) getACL(c Caller, path string) (proto.Record, error) {
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}
-	if err := t.checkACL(n.acl, proto.PermRead|proto.PermAdmin, c.Auth); err != nil {
+	if err := t.checkACL(n.acl.list, proto.PermRead|proto.PermAdmin, c.Auth); err != nil {
 		return nil, err
 	}
 	size := 4 + statSize
-	for _, a := range n.acl {
+	for _, a := range n.acl.list {
 		size += 12 + len(a.ID.Scheme) + len(a.ID.ID)
 	}
 	if !c.fits(size) {
 		return nil, ErrReplyTooLarge
 	}
-	acl := append([]proto.ACL{}, n.acl...)
-	if !t.allowed(n.acl, proto.PermAdmin, c.Auth) {
+	acl := append([]proto.ACL{}, n.acl.list...)
+	if !t.allowed(n.acl.list, proto.PermAdmin, c.Auth) {
 		acl = maskDigests(acl)
 	}
 	return &proto.GetACLResponse{ACL: acl, Stat: t.statOut(n)}, nil
@@ -259,14 +260,11 @@ func (t *Tree) allChildrenNumber(c Caller, path string) (proto.Record, error) {
 }
 
 func (t *Tree) descendants(path string, n *node) int {
-	if path == "" {
-		path = "/"
-	}
-	prefix := strings.TrimSuffix(path, "/") + "/"
 	count := 0
-	for name := range n.children {
-		count += 1 + t.descendants(prefix+name, t.nodes[prefix+name])
-	}
+	t.descendantsOf(n.path, func(*node) (bool, bool) {
+		count++
+		return true, false
+	})
 	return count
 }
 
@@ -305,7 +303,7 @@ func (t *Tree) multiRead(c Caller, r *proto.MultiRequest) (proto.Record, error) 
 		case op.Op == proto.OpGetData:
 			size += dataSize(n)
 		default:
-			size += childrenSize(n, false)
+			size += t.childrenSize(n, false)
 		}
 		if !c.fits(size) {
 			return nil, ErrReplyTooLarge
@@ -337,7 +335,7 @@ func (t *Tree) multiRead(c Caller, r *proto.MultiRequest) (proto.Record, error) 
 // creation can be heard; delivery checks the created node's ACL).
 func (t *Tree) watchable(c Caller, path string) bool {
 	n := t.lookup(path)
-	return n == nil || t.allowed(n.acl, proto.PermRead, c.Auth)
+	return n == nil || t.allowed(n.acl.list, proto.PermRead, c.Auth)
 }
 
 // addWatch sets a persistent watch: PERSISTENT in both managers,

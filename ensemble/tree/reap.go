@@ -6,7 +6,7 @@ import "sort"
 // child (cversion > 0) or has outlived maxNeverUsed without one, or a
 // childless TTL node not modified for longer than its TTL.
 func (t *Tree) reapable(n *node, now int64) bool {
-	if len(n.children) > 0 {
+	if n.stat.NumChildren > 0 {
 		return false
 	}
 	elapsed := now - n.stat.Mtime
@@ -28,7 +28,7 @@ func (t *Tree) ReapCandidates(now int64, limit int) []string {
 	var out []string
 	for _, set := range []map[string]struct{}{t.containers, t.ttls} {
 		for p := range set {
-			if t.reapable(t.nodes[p], now) {
+			if t.reapable(t.get(p), now) {
 				out = append(out, p)
 			}
 		}

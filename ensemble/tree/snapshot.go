@@ -1,10 +1,13 @@
 package tree
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
+	"strings"
+
+	"github.com/tidwall/btree"
 
 	"github.com/zookit/zookit/ensemble/proto"
 )
@@ -15,47 +18,56 @@ const snapshotMagic = "zktree2"
 // ErrBadSnapshot reports bytes that are not a snapshot of this format.
 var ErrBadSnapshot = errors.New("tree: malformed snapshot")
 
-// Frozen is the replicated state as of the moment Freeze was called; later
+// Frozen is the replicated state as of the moment Freeze was called. Later
 // Apply calls do not change it, and Encode may run concurrently with them.
 type Frozen struct {
-	data []byte
-	err  error
+	nodes    *btree.BTreeG[*node]
+	sessions []Session
+	lastZxid int64
+	dataSize int64
 }
 
-// Freeze captures the state for a snapshot.
+// Freeze captures the state for a snapshot in time that does not grow with
+// the tree: the index is copied on write (see node), so only the sessions
+// are copied now.
 func (t *Tree) Freeze() *Frozen {
-	b, err := t.Snapshot()
-	return &Frozen{data: b, err: err}
+	// Copy marks the index shared, which is a write.
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := &Frozen{nodes: t.nodes.Copy(), lastZxid: t.lastZxid, dataSize: t.dataSize}
+	f.sessions = make([]Session, 0, len(t.sessions))
+	for _, s := range t.sessions {
+		f.sessions = append(f.sessions, *s)
+	}
+	slices.SortFunc(f.sessions, func(a, b Session) int { return cmp.Compare(a.ID, b.ID) })
+	return f
 }
 
-// Encode serializes the frozen state, as Snapshot would have at Freeze.
-func (f *Frozen) Encode() ([]byte, error) { return f.data, f.err }
+// Snapshot encodes the whole replicated state now; see Frozen.Encode.
+func (t *Tree) Snapshot() ([]byte, error) { return t.Freeze().Encode() }
 
-// Snapshot encodes the whole replicated state: every node (data, ACL, Stat
-// with cversion and pzxid), the sessions and the last zxid; ephemeral,
+// Encode serializes the frozen state: every node (data, ACL, Stat with
+// cversion and pzxid), the sessions and the last zxid; ephemeral,
 // container and TTL indexes and the digest follow from the nodes. Watches
-// are local to a server and are not included, nor is the digest log. Equal states give equal bytes.
-func (t *Tree) Snapshot() ([]byte, error) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	// Sized up front: growing a multi-megabyte buffer by doubling costs
-	// as much as encoding it.
+// are local to a server and are not included, nor is the digest log.
+// Equal states give equal bytes.
+func (f *Frozen) Encode() ([]byte, error) {
+	// Sized up front: growing a buffer of hundreds of megabytes by
+	// doubling costs as much as encoding it.
 	const perNode = 128 // stat, lengths and a typical ACL
-	e := &proto.Encoder{Buf: make([]byte, 0, int(t.dataSize)+perNode*len(t.nodes)+64)}
+	e := &proto.Encoder{Buf: make([]byte, 0, int(f.dataSize)+perNode*f.nodes.Len()+64)}
 	e.Buf = append(e.Buf, snapshotMagic...)
-	e.Long(t.lastZxid)
-	// Sorted paths put every parent before its children.
-	paths := slices.Sorted(maps.Keys(t.nodes))
-	e.Int(int32(len(paths)))
-	for _, p := range paths {
-		n := t.nodes[p]
-		e.String(p)
+	e.Long(f.lastZxid)
+	// Path order puts every parent before its children.
+	e.Int(int32(f.nodes.Len()))
+	f.nodes.Scan(func(n *node) bool {
+		e.String(n.path)
 		e.Buffer(n.data)
-		e.Int(int32(len(n.acl)))
-		for i := range n.acl {
-			n.acl[i].Encode(e)
+		e.Int(int32(len(n.acl.list)))
+		for i := range n.acl.list {
+			n.acl.list[i].Encode(e)
 		}
-		s := n.stat
+		s := &n.stat
 		e.Long(s.Czxid)
 		e.Long(s.Mzxid)
 		e.Long(s.Ctime)
@@ -65,11 +77,10 @@ func (t *Tree) Snapshot() ([]byte, error) {
 		e.Int(s.Aversion)
 		e.Long(s.EphemeralOwner)
 		e.Long(s.Pzxid)
-	}
-	ids := slices.Sorted(maps.Keys(t.sessions))
-	e.Int(int32(len(ids)))
-	for _, id := range ids {
-		s := t.sessions[id]
+		return true
+	})
+	e.Int(int32(len(f.sessions)))
+	for _, s := range f.sessions {
 		e.Long(s.ID)
 		e.Int(s.Timeout)
 		e.Buffer(s.Passwd)
@@ -88,7 +99,7 @@ func (t *Tree) Restore(b []byte) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.nodes, t.sessions, t.ephemerals = fresh.nodes, fresh.sessions, fresh.ephemerals
+	t.nodes, t.acls, t.sessions, t.ephemerals = fresh.nodes, fresh.acls, fresh.sessions, fresh.ephemerals
 	t.containers, t.ttls = fresh.containers, fresh.ttls
 	t.lastZxid, t.dataSize = fresh.lastZxid, fresh.dataSize
 	// The digest is recomputed as the nodes are decoded, so snapshots
@@ -109,7 +120,7 @@ func (t *Tree) decode(b []byte) error {
 		return fmt.Errorf("%w: bad magic", ErrBadSnapshot)
 	}
 	d := proto.NewDecoder(b[len(snapshotMagic):])
-	t.nodes = map[string]*node{}
+	t.nodes = newIndex()
 	t.sessions = map[int64]*Session{}
 	t.ephemerals = map[int64]map[string]struct{}{}
 	t.containers = map[string]struct{}{}
@@ -127,16 +138,23 @@ func (t *Tree) decode(b []byte) error {
 	if err != nil {
 		return err
 	}
-	for range nn {
-		p := d.String()
-		n := &node{data: d.Buffer()}
+	var (
+		acl []proto.ACL
+		// chain holds ancestors of the last node and that node, root
+		// first; in path order a node's parent is nearly always on it.
+		chain []*node
+	)
+	for i := range nn {
+		n := &node{path: d.String(), data: d.Buffer()}
 		na, err := count(12)
 		if err != nil {
 			return err
 		}
-		n.acl = make([]proto.ACL, na)
-		for i := range n.acl {
-			n.acl[i].Decode(d)
+		acl = acl[:0]
+		for range na {
+			var a proto.ACL
+			a.Decode(d)
+			acl = append(acl, a)
 		}
 		s := &n.stat
 		s.Czxid, s.Mzxid, s.Ctime, s.Mtime = d.Long(), d.Long(), d.Long(), d.Long()
@@ -145,12 +163,37 @@ func (t *Tree) decode(b []byte) error {
 		if d.Err() != nil {
 			return fmt.Errorf("%w: %w", ErrBadSnapshot, d.Err())
 		}
-		if err := t.checkNewNode(p); err != nil {
-			return err
+		if i == 0 {
+			if n.path != "/" {
+				return fmt.Errorf("%w: no root", ErrBadSnapshot)
+			}
+		} else if n.path <= chain[len(chain)-1].path || !validatePath(n.path) {
+			return fmt.Errorf("%w: bad, repeated or unordered path %q", ErrBadSnapshot, n.path)
 		}
-		t.put(p, n)
+		if e := t.acls.last; e != nil && sameACL(e.list, acl) {
+			n.acl = e
+		} else {
+			n.acl = t.acls.intern(slices.Clone(acl))
+		}
+		if i > 0 {
+			parent, _, _ := splitPath(n.path)
+			parent = watchPath(parent)
+			for len(chain) > 1 && !strings.HasPrefix(n.path, chain[len(chain)-1].path+"/") {
+				chain = chain[:len(chain)-1]
+			}
+			p := chain[len(chain)-1]
+			if p.path != parent {
+				if p = t.get(parent); p == nil {
+					return fmt.Errorf("%w: %q before its parent", ErrBadSnapshot, n.path)
+				}
+			}
+			// A tree being built: its parents may change in place.
+			p.stat.NumChildren++
+		}
+		t.load(n)
+		chain = append(chain, n)
 	}
-	if t.nodes["/"] == nil {
+	if nn == 0 {
 		return fmt.Errorf("%w: no root", ErrBadSnapshot)
 	}
 	ns, err := count(24)
@@ -169,21 +212,6 @@ func (t *Tree) decode(b []byte) error {
 	}
 	if d.Remaining() != 0 {
 		return fmt.Errorf("%w: %d trailing bytes", ErrBadSnapshot, d.Remaining())
-	}
-	return nil
-}
-
-// checkNewNode refuses a path that is not new, not canonical, or whose
-// parent has not been restored yet.
-func (t *Tree) checkNewNode(p string) error {
-	if !validatePath(p) || t.nodes[p] != nil {
-		return fmt.Errorf("%w: bad or repeated path %q", ErrBadSnapshot, p)
-	}
-	if p == "/" {
-		return nil
-	}
-	if parent, _, _ := splitPath(p); t.lookup(parent) == nil {
-		return fmt.Errorf("%w: %q before its parent", ErrBadSnapshot, p)
 	}
 	return nil
 }

@@ -282,28 +282,3 @@ func FuzzRestore(f *testing.F) {
 		tr.Apply(tr.LastZxid()+1, &Txn{Op: proto.OpCreate, Req: &proto.CreateRequest{Path: "/fuzz", ACL: open}})
 	})
 }
-
-func BenchmarkCreate(b *testing.B) {
-	tr := New()
-	txn := &Txn{Op: proto.OpCreate, Req: &proto.CreateRequest{Path: "/n-", Data: make([]byte, 64), ACL: open, Flags: proto.FlagSequential}}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if res := tr.Apply(int64(i+1), txn); res.Err != proto.OK {
-			b.Fatal(res.Err)
-		}
-	}
-}
-
-func BenchmarkGetData(b *testing.B) {
-	tr := New()
-	tr.Apply(1, &Txn{Op: proto.OpCreate, Req: &proto.CreateRequest{Path: "/n", Data: make([]byte, 64), ACL: open}})
-	req := &proto.PathWatch{Path: "/n"}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := tr.Read(Caller{}, proto.OpGetData, req); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/tidwall/btree"
+
 	"github.com/zookit/zookit/ensemble/proto"
 )
 
@@ -118,14 +120,6 @@ func WithFiredWatches(fired func(eventType int32, watchers int)) Option {
 // container that never had a child lives (0: for ever).
 func WithMaxNeverUsed(ms int64) Option { return func(o *options) { o.maxNeverUsed = ms } }
 
-type node struct {
-	data     []byte
-	acl      []proto.ACL
-	stat     proto.Stat // DataLength and NumChildren are computed on the way out
-	children map[string]struct{}
-	crc      uint32 // pathDataCRC of the node's path and data, kept with them
-}
-
 // statOut is the Stat a client sees, which differs from the stored one as
 // in ZooKeeper's DataNode.copyStat: only a session's ephemeral shows an
 // owner (containers and TTL nodes show 0), and the stored cversion counts
@@ -134,21 +128,11 @@ type node struct {
 func (t *Tree) statOut(n *node) proto.Stat {
 	s := n.stat
 	s.DataLength = int32(len(n.data))
-	s.NumChildren = int32(len(n.children))
 	s.Cversion = s.Cversion*2 - s.NumChildren
 	if t.kind(s.EphemeralOwner) != ownerSession {
 		s.EphemeralOwner = 0
 	}
 	return s
-}
-
-func (n *node) childList() []string {
-	out := make([]string, 0, len(n.children))
-	for c := range n.children {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // ownerKind is EphemeralType.
@@ -167,7 +151,8 @@ type Tree struct {
 	mu   sync.RWMutex
 	opts options
 
-	nodes      map[string]*node // by path; the root is "/"
+	nodes      *btree.BTreeG[*node] // by path (see byPath); the root is "/"
+	acls       aclCache
 	sessions   map[int64]*Session
 	ephemerals map[int64]map[string]struct{}
 	containers map[string]struct{}
@@ -204,7 +189,8 @@ func New(opts ...Option) *Tree {
 
 // reset installs the built-in tree of DataTree's constructor.
 func (t *Tree) reset() {
-	t.nodes = map[string]*node{}
+	t.nodes = newIndex()
+	t.acls = aclCache{}
 	t.sessions = map[int64]*Session{}
 	t.ephemerals = map[int64]map[string]struct{}{}
 	t.containers = map[string]struct{}{}
@@ -214,54 +200,28 @@ func (t *Tree) reset() {
 	t.digest = 0
 	t.digestLog = nil
 	// DataTree's built-in nodes hold empty data, not null.
-	t.put("/", &node{acl: openACL, data: []byte{}})
-	t.put(procPath, &node{acl: openACL, data: []byte{}})
-	t.put(quotaPath, &node{acl: openACL, data: []byte{}})
+	open, read := t.acls.intern(openACL), t.acls.intern(readACL)
+	t.insertChild(&node{path: "/", acl: open, data: []byte{}})
+	t.insertChild(&node{path: procPath, acl: open, data: []byte{}})
+	t.insertChild(&node{path: quotaPath, acl: open, data: []byte{}})
 	// DataTree.addConfigNode sets the ACL with version -1, which lands in
 	// the stat: clients see aversion -1 on this node.
-	t.put(configPath, &node{acl: readACL, data: append([]byte{}, t.opts.configData...), stat: proto.Stat{Aversion: -1}})
+	t.insertChild(&node{path: configPath, acl: read, data: append([]byte{}, t.opts.configData...), stat: proto.Stat{Aversion: -1}})
 }
 
-// lookup finds a node; "" is the root's alias, as in DataTree.
-func (t *Tree) lookup(p string) *node {
-	if p == "" {
-		p = "/"
+// insertChild inserts n and counts it in its parent in place, which only a
+// tree being built may do: nothing can have frozen it yet.
+func (t *Tree) insertChild(n *node) {
+	t.insert(n)
+	if n.path != "/" {
+		parent, _, _ := splitPath(n.path)
+		t.lookup(parent).stat.NumChildren++
 	}
-	return t.nodes[p]
 }
 
 // nodeSize is DataTree.getNodeSize, with Java's UTF-16 length of the path.
 func nodeSize(path string, data []byte) int64 {
 	return int64(utf8.RuneCountInString(path) + len(data))
-}
-
-// put links n under its parent, into the indexes and into the digest.
-func (t *Tree) put(p string, n *node) {
-	if n.children == nil {
-		n.children = map[string]struct{}{}
-	}
-	t.nodes[p] = n
-	n.crc = t.scratch.pathDataCRC(p, n.data)
-	t.rehash(p, n)
-	if p != "/" {
-		parent, name, _ := splitPath(p)
-		t.lookup(parent).children[name] = struct{}{}
-	}
-	t.dataSize += nodeSize(p, n.data)
-	t.index(p, n.stat.EphemeralOwner, true)
-}
-
-// unlink removes a childless node from its parent, the indexes and the
-// digest.
-func (t *Tree) unlink(p string) *node {
-	n := t.nodes[p]
-	t.unhash(p, n)
-	delete(t.nodes, p)
-	parent, name, _ := splitPath(p)
-	delete(t.lookup(parent).children, name)
-	t.dataSize -= nodeSize(p, n.data)
-	t.index(p, n.stat.EphemeralOwner, false)
-	return n
 }
 
 func (t *Tree) index(p string, owner int64, add bool) {
@@ -346,7 +306,7 @@ func (t *Tree) Sessions() []Session {
 func (t *Tree) NodeCount() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return len(t.nodes) + 1
+	return t.nodes.Len() + 1
 }
 
 // ApproximateDataSize is DataTree.approximateDataSize: path lengths plus data
@@ -354,7 +314,7 @@ func (t *Tree) NodeCount() int {
 func (t *Tree) ApproximateDataSize() int64 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.dataSize + int64(len(t.nodes["/"].data))
+	return t.dataSize + int64(len(t.get("/").data))
 }
 
 // EphemeralCount is the number of ephemeral nodes.

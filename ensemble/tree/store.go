@@ -1,0 +1,173 @@
+package tree
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/tidwall/btree"
+
+	"github.com/zookit/zookit/ensemble/proto"
+)
+
+// node is one znode. A node in the index is never changed in place: a
+// change puts a changed copy in its place (see replace), so a Frozen index
+// that still holds the old one keeps seeing the state it was frozen at.
+type node struct {
+	path string
+	data []byte
+	acl  *aclEntry
+	// stat is the stored Stat: NumChildren counts the children, and
+	// DataLength is computed on the way out (see statOut).
+	stat proto.Stat
+	crc  uint32 // pathDataCRC of path and data, kept with them
+}
+
+func (n *node) clone() *node {
+	m := *n
+	return &m
+}
+
+// byPath orders the index by path, bytewise: a parent sorts before its
+// children, and a node's descendants are exactly the paths in
+// [path+"/", path+"0"), '0' being the byte after '/'.
+func byPath(a, b *node) bool { return a.path < b.path }
+
+func newIndex() *btree.BTreeG[*node] {
+	// The tree's own lock guards the index.
+	return btree.NewBTreeGOptions(byPath, btree.Options{NoLocks: true})
+}
+
+// keys lends lookup keys: a key passed to the index escapes, and reads run
+// concurrently, so one key per tree would not do.
+var keys = sync.Pool{New: func() any { return new(node) }}
+
+func (t *Tree) get(p string) *node {
+	k := keys.Get().(*node)
+	k.path = p
+	n, _ := t.nodes.Get(k)
+	k.path = ""
+	keys.Put(k)
+	return n
+}
+
+// lookup finds a node; "" is the root's alias, as in DataTree.
+func (t *Tree) lookup(p string) *node {
+	if p == "" {
+		p = "/"
+	}
+	return t.get(p)
+}
+
+// descendantsOf calls f for each node below p in path order until f
+// returns false; skip, when f returns it true for a node, moves on past
+// that node's own descendants.
+func (t *Tree) descendantsOf(p string, f func(n *node) (more, skip bool)) {
+	prefix := p + "/"
+	if p == "/" {
+		prefix = "/"
+	}
+	k := keys.Get().(*node)
+	defer func() { k.path = ""; keys.Put(k) }()
+	k.path = prefix
+	it := t.nodes.Iter()
+	defer it.Release()
+	for ok := it.Seek(k); ok; {
+		n := it.Item()
+		if !strings.HasPrefix(n.path, prefix) {
+			return
+		}
+		if n.path == "/" {
+			ok = it.Next()
+			continue
+		}
+		more, skip := f(n)
+		if !more {
+			return
+		}
+		if !skip {
+			ok = it.Next()
+			continue
+		}
+		k.path = n.path + "0"
+		ok = it.Seek(k)
+	}
+}
+
+// eachChild calls f with each child's name, in order, until f returns
+// false. A child's own descendants are skipped with a seek, so the cost
+// grows with the children, not with the whole subtree.
+func (t *Tree) eachChild(n *node, f func(name string) bool) {
+	if n.stat.NumChildren == 0 {
+		return
+	}
+	skip := len(n.path) + 1
+	if n.path == "/" {
+		skip = 1
+	}
+	t.descendantsOf(n.path, func(c *node) (bool, bool) {
+		return f(c.path[skip:]), true
+	})
+}
+
+func (t *Tree) childList(n *node) []string {
+	out := make([]string, 0, n.stat.NumChildren)
+	t.eachChild(n, func(name string) bool {
+		out = append(out, name)
+		return true
+	})
+	return out
+}
+
+// insert adds a node that is not in the index yet, with its digest, data
+// size, ACL reference and kind index; the parent's child count is the
+// caller's.
+func (t *Tree) insert(n *node) {
+	t.nodes.Set(n)
+	t.account(n)
+}
+
+// load is insert for a node that sorts after every node in the index,
+// which a restore appends in order.
+func (t *Tree) load(n *node) {
+	t.nodes.Load(n)
+	t.account(n)
+}
+
+func (t *Tree) account(n *node) {
+	n.crc = t.scratch.pathDataCRC(n.path, n.data)
+	t.rehash(n.path, n)
+	t.dataSize += nodeSize(n.path, n.data)
+	t.acls.retain(n.acl)
+	t.index(n.path, n.stat.EphemeralOwner, true)
+}
+
+// drop takes a node out again, undoing insert.
+func (t *Tree) drop(n *node) {
+	t.nodes.Delete(n)
+	t.unhash(n.path, n)
+	t.dataSize -= nodeSize(n.path, n.data)
+	t.acls.release(n.acl)
+	t.index(n.path, n.stat.EphemeralOwner, false)
+}
+
+// replace puts m, a changed copy of n, in n's place. The owner never
+// changes, so the kind indexes stay as they are.
+func (t *Tree) replace(n, m *node) {
+	t.unhash(n.path, n)
+	if !sameBytes(m.data, n.data) {
+		m.crc = t.scratch.pathDataCRC(m.path, m.data)
+	}
+	t.nodes.Set(m)
+	t.rehash(m.path, m)
+	t.dataSize += int64(len(m.data) - len(n.data))
+	if m.acl != n.acl {
+		t.acls.retain(m.acl)
+		t.acls.release(n.acl)
+	}
+}
+
+// sameBytes reports whether a and b are the same bytes in memory, which
+// tells a changed copy whose data stayed from one given new data.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
