@@ -83,6 +83,14 @@ func (d *Decoder) Fail(err error) {
 	}
 }
 
+// Unread returns the bytes not read yet, without copying them: a caller
+// that has seen a record before can compare them with its encoding and
+// Skip it instead of decoding it again.
+func (d *Decoder) Unread() []byte { return d.b[d.off:] }
+
+// Skip consumes n bytes.
+func (d *Decoder) Skip(n int) { d.take(n) }
+
 func (d *Decoder) take(n int) []byte {
 	if d.err != nil {
 		return nil

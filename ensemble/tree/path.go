@@ -19,26 +19,27 @@ func validatePath(p string) bool {
 	if p[len(p)-1] == '/' {
 		return false
 	}
-	rs := []rune(p)
-	last := '/'
-	for i := 1; i < len(rs); last, i = rs[i], i+1 {
-		c := rs[i]
+	// prev2 and prev1 are the two runes before c; the first '/' is prev1
+	// for the first rune after it.
+	prev2, prev1 := rune(-1), rune('/')
+	for i := 1; i < len(p); {
+		c, size := utf8.DecodeRuneInString(p[i:])
 		next := rune(-1)
-		if i+1 < len(rs) {
-			next = rs[i+1]
+		if i+size < len(p) {
+			next, _ = utf8.DecodeRuneInString(p[i+size:])
 		}
 		endOfName := next == -1 || next == '/'
 		switch {
 		case c == 0:
 			return false
-		case c == '/' && last == '/':
+		case c == '/' && prev1 == '/':
 			return false
-		case c == '.' && last == '.':
-			if rs[i-2] == '/' && endOfName {
+		case c == '.' && prev1 == '.':
+			if prev2 == '/' && endOfName {
 				return false
 			}
 		case c == '.':
-			if rs[i-1] == '/' && endOfName {
+			if prev1 == '/' && endOfName {
 				return false
 			}
 		case c == utf8.RuneError, c > 0xffff,
@@ -48,6 +49,8 @@ func validatePath(p string) bool {
 			c >= 0xfff0:
 			return false
 		}
+		prev2, prev1 = prev1, c
+		i += size
 	}
 	return true
 }

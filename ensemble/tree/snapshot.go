@@ -1,11 +1,11 @@
 package tree
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/tidwall/btree"
 
@@ -139,23 +139,30 @@ func (t *Tree) decode(b []byte) error {
 		return err
 	}
 	var (
-		acl []proto.ACL
+		lastACL []byte // the encoding of t.acls.last
 		// chain holds ancestors of the last node and that node, root
 		// first; in path order a node's parent is nearly always on it.
 		chain []*node
 	)
 	for i := range nn {
 		n := &node{path: d.String(), data: d.Buffer()}
-		na, err := count(12)
-		if err != nil {
-			return err
+		// A run of nodes with one ACL list is the common case: its
+		// encoding is compared, not decoded again.
+		if rest := d.Unread(); lastACL != nil && bytes.HasPrefix(rest, lastACL) {
+			d.Skip(len(lastACL))
+		} else {
+			na, err := count(12)
+			if err != nil {
+				return err
+			}
+			acl := make([]proto.ACL, na)
+			for i := range acl {
+				acl[i].Decode(d)
+			}
+			t.acls.intern(acl)
+			lastACL = rest[:len(rest)-len(d.Unread())]
 		}
-		acl = acl[:0]
-		for range na {
-			var a proto.ACL
-			a.Decode(d)
-			acl = append(acl, a)
-		}
+		n.acl = t.acls.last
 		s := &n.stat
 		s.Czxid, s.Mzxid, s.Ctime, s.Mtime = d.Long(), d.Long(), d.Long(), d.Long()
 		s.Version, s.Cversion, s.Aversion = d.Int(), d.Int(), d.Int()
@@ -170,15 +177,10 @@ func (t *Tree) decode(b []byte) error {
 		} else if n.path <= chain[len(chain)-1].path || !validatePath(n.path) {
 			return fmt.Errorf("%w: bad, repeated or unordered path %q", ErrBadSnapshot, n.path)
 		}
-		if e := t.acls.last; e != nil && sameACL(e.list, acl) {
-			n.acl = e
-		} else {
-			n.acl = t.acls.intern(slices.Clone(acl))
-		}
 		if i > 0 {
 			parent, _, _ := splitPath(n.path)
 			parent = watchPath(parent)
-			for len(chain) > 1 && !strings.HasPrefix(n.path, chain[len(chain)-1].path+"/") {
+			for len(chain) > 1 && !isBelow(n.path, chain[len(chain)-1].path) {
 				chain = chain[:len(chain)-1]
 			}
 			p := chain[len(chain)-1]
@@ -214,4 +216,10 @@ func (t *Tree) decode(b []byte) error {
 		return fmt.Errorf("%w: %d trailing bytes", ErrBadSnapshot, d.Remaining())
 	}
 	return nil
+}
+
+// isBelow reports whether p is a descendant of the node at a, which is not
+// the root.
+func isBelow(p, a string) bool {
+	return len(p) > len(a) && p[len(a)] == '/' && p[:len(a)] == a
 }
