@@ -256,14 +256,14 @@ func (t *Tree) allChildrenNumber(c Caller, path string) (proto.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &proto.IntResponse{N: int32(t.descendants(path, n))}, nil
+	return &proto.IntResponse{N: int32(t.descendants(n))}, nil
 }
 
-func (t *Tree) descendants(path string, n *node) int {
+func (t *Tree) descendants(n *node) int {
 	count := 0
-	t.descendantsOf(n.path, func(*node) (bool, bool) {
+	t.below(n.path, func(*node, func(string)) bool {
 		count++
-		return true, false
+		return true
 	})
 	return count
 }

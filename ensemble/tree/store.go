@@ -58,54 +58,58 @@ func (t *Tree) lookup(p string) *node {
 	return t.get(p)
 }
 
-// descendantsOf calls f for each node below p in path order until f
-// returns false; skip, when f returns it true for a node, moves on past
-// that node's own descendants.
-func (t *Tree) descendantsOf(p string, f func(n *node) (more, skip bool)) {
+// below calls f for each node below the node at p, in path order, until
+// f returns false. seek moves the walk on to the first path at or after
+// the one it is given.
+func (t *Tree) below(p string, f func(n *node, seek func(string)) bool) {
 	prefix := p + "/"
 	if p == "/" {
 		prefix = "/"
 	}
 	k := keys.Get().(*node)
 	defer func() { k.path = ""; keys.Put(k) }()
-	k.path = prefix
 	it := t.nodes.Iter()
 	defer it.Release()
+	var next string // a seek f asked for
+	seek := func(to string) { next = to }
+	k.path = prefix
 	for ok := it.Seek(k); ok; {
 		n := it.Item()
 		if !strings.HasPrefix(n.path, prefix) {
 			return
 		}
-		if n.path == "/" {
-			ok = it.Next()
-			continue
-		}
-		more, skip := f(n)
-		if !more {
+		if n.path != "/" && !f(n, seek) {
 			return
 		}
-		if !skip {
+		if next == "" {
 			ok = it.Next()
 			continue
 		}
-		k.path = n.path + "0"
+		k.path, next = next, ""
 		ok = it.Seek(k)
 	}
 }
 
 // eachChild calls f with each child's name, in order, until f returns
-// false. A child's own descendants are skipped with a seek, so the cost
-// grows with the children, not with the whole subtree.
+// false. The walk seeks past each subtree it enters, so its cost grows
+// with the children, not with all the descendants.
 func (t *Tree) eachChild(n *node, f func(name string) bool) {
 	if n.stat.NumChildren == 0 {
 		return
 	}
-	skip := len(n.path) + 1
+	prefix := len(n.path) + 1
 	if n.path == "/" {
-		skip = 1
+		prefix = 1
 	}
-	t.descendantsOf(n.path, func(c *node) (bool, bool) {
-		return f(c.path[skip:]), true
+	t.below(n.path, func(c *node, seek func(string)) bool {
+		name := c.path[prefix:]
+		if i := strings.IndexByte(name, '/'); i >= 0 {
+			// The first descendant of child name[:i]: its whole subtree
+			// is [child+"/", child+"0"), '0' being the byte after '/'.
+			seek(c.path[:prefix+i] + "0")
+			return true
+		}
+		return f(name)
 	})
 }
 
