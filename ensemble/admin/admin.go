@@ -73,23 +73,25 @@ func Read(cfg *config.Config) (Settings, error) {
 		v, ok := cfg.Property("zookeeper.admin." + k)
 		return strings.TrimSpace(v), ok
 	}
-	if v, ok := prop("enableServer"); ok {
+	boolean := func(k string) (bool, error) {
+		v, ok := prop(k)
 		switch strings.ToLower(v) {
 		case "true":
-			s.Enabled = true
+			return true, nil
 		case "false":
-		default:
-			return Settings{}, fmt.Errorf("admin: admin.enableServer=%s: want true or false", v)
+			return false, nil
 		}
+		if ok {
+			return false, fmt.Errorf("admin: admin.%s=%s: want true or false", k, v)
+		}
+		return false, nil
 	}
-	if v, ok := prop("pprof"); ok {
-		switch strings.ToLower(v) {
-		case "true":
-			s.Pprof = true
-		case "false":
-		default:
-			return Settings{}, fmt.Errorf("admin: admin.pprof=%s: want true or false", v)
-		}
+	var err error
+	if s.Enabled, err = boolean("enableServer"); err != nil {
+		return Settings{}, err
+	}
+	if s.Pprof, err = boolean("pprof"); err != nil {
+		return Settings{}, err
 	}
 	host := DefaultAddress
 	if v, ok := prop("serverAddress"); ok {

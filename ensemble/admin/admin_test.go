@@ -573,15 +573,7 @@ func TestPprof(t *testing.T) {
 		if _, obj := get(t, base+"/commands/ruok"); obj["command"] != "ruok" {
 			t.Errorf("%q: ruok answers %v", extra, obj)
 		}
-		resp, err := http.Get(base + "/debug/pprof/heap?gc=1&debug=1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, body := admintest.GetBody(t, base+"/debug/pprof/heap?gc=1&debug=1")
 		return resp.StatusCode, string(body)
 	}
 	if code, body := heap("admin.pprof=true\n"); code != http.StatusOK || !strings.Contains(body, "\n# HeapAlloc = ") {
