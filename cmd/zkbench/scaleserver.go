@@ -245,10 +245,13 @@ func (p *proc) stop() error {
 }
 
 // awaitReadable probes addr until a session opens and ready says yes, and
-// records when in p.readyAt. A new probe starts every 25ms, up to 8 at a
-// time, because a starting ZooKeeper may accept a connection and then
+// records when in p.readyAt. Until the port accepts, a plain dial every
+// 10ms probes, since once go-zk has failed to connect it waits a second
+// before it tries again. Then a new session probe starts every 50ms, up to
+// 8 at a time: a starting ZooKeeper may accept a connection and then
 // neither answer nor close it (it fails closing it while its database is
-// not loaded): one probe at a time would wait that out and blur the time.
+// not loaded), which one probe at a time would wait out. Each probe costs
+// the server a connection, so they are not made more often.
 func (p *proc) awaitReadable(ctx context.Context, addr string, ready func(*zk.Conn) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	var wg sync.WaitGroup
@@ -256,9 +259,35 @@ func (p *proc) awaitReadable(ctx context.Context, addr string, ready func(*zk.Co
 		cancel()
 		wg.Wait()
 	}()
+	for !accepts(ctx, addr) {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("server exited before it listened: %v", p.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("not listening: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	done := make(chan time.Time, 1)
 	slots := make(chan struct{}, 8)
-	tick := time.NewTicker(25 * time.Millisecond)
+	launch := func() {
+		select {
+		case slots <- struct{}{}:
+		default:
+			return
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if probe(ctx, addr, ready) {
+				select {
+				case done <- time.Now():
+				default:
+				}
+			}
+		})
+	}
+	launch()
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
@@ -269,35 +298,24 @@ func (p *proc) awaitReadable(ctx context.Context, addr string, ready func(*zk.Co
 		case <-ctx.Done():
 			return fmt.Errorf("not readable: %w", ctx.Err())
 		case <-tick.C:
-			select {
-			case slots <- struct{}{}:
-			default:
-				continue
-			}
-			wg.Go(func() {
-				defer func() { <-slots }()
-				if probe(ctx, addr, ready) {
-					select {
-					case done <- time.Now():
-					default:
-					}
-				}
-			})
+			launch()
 		}
 	}
 }
 
-// probe opens one session to addr and asks ready every 10ms until it says
-// yes (true), or the session fails or takes more than 2s to open (false).
-// A plain dial comes first: once go-zk has failed to connect it waits a
-// second before it tries again.
-func probe(ctx context.Context, addr string, ready func(*zk.Conn) (bool, error)) bool {
+// accepts reports whether addr accepts a TCP connection.
+func accepts(ctx context.Context, addr string) bool {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return false
+	if err == nil {
+		nc.Close()
 	}
-	nc.Close()
+	return err == nil
+}
+
+// probe opens one session to addr and asks ready every 10ms until it says
+// yes (true), or the session fails or takes more than 2s to open (false).
+func probe(ctx context.Context, addr string, ready func(*zk.Conn) (bool, error)) bool {
 	conn, events, err := zk.Connect([]string{addr}, 30*time.Second, zk.WithLogger(log.New(io.Discard, "", 0)))
 	if err != nil {
 		return false
