@@ -17,7 +17,7 @@
 //
 // # zkbench scale
 //
-//	go run ./cmd/zkbench scale [-n 1000000] [-duration 20s] [-clients 16] [-size 100] [-snapcount 100000]
+//	go run ./cmd/zkbench scale [-n 1000000] [-duration 20s] [-clients 16] [-size 100] [-snapcount 50000]
 //
 // compares zkserver with Debian's Apache ZooKeeper holding many znodes, in
 // one run. It starts each server itself, one after the other, standalone on

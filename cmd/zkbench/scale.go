@@ -44,7 +44,7 @@ func scaleMain(ctx context.Context, args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 20*time.Second, "how long each set load runs")
 	clients := fs.Int("clients", 16, "concurrent sessions of the set load")
 	size := fs.Int("size", 100, "payload bytes of each set")
-	snapCount := fs.Int("snapcount", 100000, "snapCount both servers get (ZooKeeper snapshots after a random count between snapCount/2 and snapCount)")
+	snapCount := fs.Int("snapcount", 50000, "snapCount both servers get; half ZooKeeper's default, so that a 20s load sees several snapshots (ZooKeeper snapshots after a random count between snapCount/2 and snapCount)")
 	zkserverBin := fs.String("zkserver", "", "zkserver binary; empty builds ./cmd/zkserver into a temporary directory")
 	apacheCP := fs.String("apache", "", "classpath of Apache ZooKeeper's server; empty finds Debian's (/usr/share/java/zookeeper.jar and its dependencies)")
 	jvmFlags := fs.String("jvmflags", "", "extra java flags for ZooKeeper, e.g. -Xmx2g (Debian's zkServer.sh passes none)")
