@@ -135,11 +135,13 @@ func measureScale(ctx context.Context, cfg scaleConfig, t target) (f figures, er
 	if err != nil {
 		return f, err
 	}
-	defer func() {
+	closeAll := func() {
 		for _, c := range cs {
 			c.conn.Close()
 		}
-	}()
+		cs = nil
+	}
+	defer func() { closeAll() }()
 	if _, err := cs[0].conn.Create(parent, nil, zk.FlagPersistent, zk.WorldACL(zk.PermAll)); err != nil {
 		return f, fmt.Errorf("create %s: %w", parent, err)
 	}
@@ -195,6 +197,9 @@ func measureScale(ctx context.Context, cfg scaleConfig, t target) (f figures, er
 	}
 
 	progress("%s: stopping, then restarting", t.name)
+	// Sessions left open would reconnect to the restarted server, and
+	// burden the start being timed.
+	closeAll()
 	if err := p.stop(); err != nil {
 		return f, err
 	}
