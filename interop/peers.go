@@ -1,8 +1,6 @@
 package interop
 
 import (
-	"archive/zip"
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +22,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zookit/zookit/ensemble/ensembletest"
+	"github.com/zookit/zookit/internal/debianzk"
 )
 
 // EnvStrict names the environment variable that turns a missing peer from a
@@ -36,12 +35,8 @@ const SuperAuth = "super:test"
 
 // Where Debian's packages put things.
 const (
-	javaDir   = "/usr/share/java"
-	zkConfDir = "/etc/zookeeper/conf"
 	zkCliPath = "/usr/share/zookeeper/bin/zkCli.sh"
-	// servletAPI is what Jetty, and so ZooKeeper's AdminServer, needs.
-	servletAPI = "/usr/share/java/servlet-api.jar"
-	cliMtPath  = "/usr/lib/zookeeper/bin/cli_mt"
+	cliMtPath = "/usr/lib/zookeeper/bin/cli_mt"
 )
 
 // serverJVMFlags are the system properties both servers get: Apache ZooKeeper
@@ -122,7 +117,7 @@ func (p Peer) missing() []string {
 		}
 	case AdminServer:
 		m = append(m, ZooKeeper.missing()...)
-		need(isFile(servletAPI), servletAPI, "libservlet-api-java")
+		need(isFile(debianzk.ServletAPI), debianzk.ServletAPI, "libservlet-api-java")
 	case ZkCli:
 		need(errJava == nil, "java", "default-jre-headless")
 		need(isFile(zkCliPath), zkCliPath, "zookeeper")
@@ -149,110 +144,22 @@ func isFile(path string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// ZooKeeperClasspath returns the classpath zkEnv.sh would use, spelled out:
-// Debian's zookeeper.jar carries its dependencies (jute, netty, slf4j, jetty...)
-// in its manifest Class-Path, so those are listed too, and slf4j-simple is
-// appended so that the server logs to stderr. The manifest leaves out
-// netty-codec and netty-resolver, without which Netty's server and client
-// (the only ones that speak TLS) fail on their first connection, so they
-// are appended too. The second result lists the named jars that are absent.
-// The servlet API comes last when it is installed: Jetty needs it, and
-// without it ZooKeeper starts with no AdminServer (it only logs a warning).
-func ZooKeeperClasspath() (string, []string) {
-	cp, missing := classpath(
-		filepath.Join(javaDir, "zookeeper.jar"),
-		filepath.Join(javaDir, "netty-codec.jar"),
-		filepath.Join(javaDir, "netty-resolver.jar"),
-		filepath.Join(javaDir, "slf4j-simple.jar"),
-	)
-	if isFile(servletAPI) {
-		cp += string(os.PathListSeparator) + servletAPI
-	}
-	return cp, missing
-}
+// ZooKeeperClasspath is debianzk.ServerClasspath: the classpath zkEnv.sh
+// would use, spelled out, and the named jars that are absent.
+func ZooKeeperClasspath() (string, []string) { return debianzk.ServerClasspath() }
 
 // CuratorClasspath returns the classpath for a Curator 5.4 program: the
 // Curator jars (service discovery included) and their manifest dependencies
 // (guava, zookeeper, jackson...).
 func CuratorClasspath() (string, []string) {
-	return classpath(
-		filepath.Join(javaDir, "curator-recipes.jar"),
-		filepath.Join(javaDir, "curator-x-discovery.jar"),
-		filepath.Join(javaDir, "curator-framework.jar"),
-		filepath.Join(javaDir, "curator-client.jar"),
-		filepath.Join(javaDir, "zookeeper.jar"),
-		filepath.Join(javaDir, "slf4j-simple.jar"),
+	return debianzk.Classpath(
+		filepath.Join(debianzk.JavaDir, "curator-recipes.jar"),
+		filepath.Join(debianzk.JavaDir, "curator-x-discovery.jar"),
+		filepath.Join(debianzk.JavaDir, "curator-framework.jar"),
+		filepath.Join(debianzk.JavaDir, "curator-client.jar"),
+		filepath.Join(debianzk.JavaDir, "zookeeper.jar"),
+		filepath.Join(debianzk.JavaDir, "slf4j-simple.jar"),
 	)
-}
-
-// classpath expands jars with their manifest Class-Path entries, keeping the
-// order and dropping duplicates; the config dir comes first as in zkEnv.sh.
-// The named jars must exist. Manifest entries that do not are left out, as the
-// JVM itself ignores them (Debian's zookeeper.jar names an absent jline.jar).
-func classpath(jars ...string) (string, []string) {
-	entries := []string{zkConfDir}
-	var missing []string
-	seen := map[string]bool{}
-	var add func(jar string, required bool)
-	add = func(jar string, required bool) {
-		if seen[jar] {
-			return
-		}
-		seen[jar] = true
-		deps, err := manifestClassPath(jar)
-		if err != nil {
-			if required {
-				missing = append(missing, jar)
-			}
-			return
-		}
-		entries = append(entries, jar)
-		for _, d := range deps {
-			add(d, false)
-		}
-	}
-	for _, j := range jars {
-		add(j, true)
-	}
-	return strings.Join(entries, string(os.PathListSeparator)), missing
-}
-
-// manifestClassPath reads the Class-Path attribute of a jar's manifest.
-func manifestClassPath(jar string) ([]string, error) {
-	zr, err := zip.OpenReader(jar)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", jar, err)
-	}
-	defer zr.Close()
-	f, err := zr.Open("META-INF/MANIFEST.MF")
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("manifest of %s: %w", jar, err)
-	}
-	defer f.Close()
-	// Manifest lines wrap at 72 bytes; a continuation line starts with a space.
-	var attr, cur string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if strings.HasPrefix(line, " ") {
-			cur += line[1:]
-			continue
-		}
-		if strings.HasPrefix(cur, "Class-Path:") {
-			attr = cur
-		}
-		cur = line
-	}
-	if strings.HasPrefix(cur, "Class-Path:") {
-		attr = cur
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("manifest of %s: %w", jar, err)
-	}
-	return strings.Fields(strings.TrimPrefix(attr, "Class-Path:")), nil
 }
 
 // ZkCliPath is Debian's zkCli.sh.
@@ -324,7 +231,7 @@ func apacheCommand(t testing.TB, opts Options) func(cfg string) *exec.Cmd {
 	Require(t, ZooKeeper)
 	cp, _ := ZooKeeperClasspath()
 	return func(cfg string) *exec.Cmd {
-		args := append(jvmFlags(opts), "-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
+		args := append(jvmFlags(opts), "-cp", cp, debianzk.ServerMain, cfg)
 		return exec.Command("java", args...)
 	}
 }

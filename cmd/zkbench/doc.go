@@ -14,4 +14,37 @@
 // if create is not listed), delete removes them. It is the same binary against
 // Apache ZooKeeper and zkserver, which is how the two are compared; it never
 // asserts a speed.
+//
+// # zkbench scale
+//
+//	go run ./cmd/zkbench scale [-n 1000000] [-duration 20s] [-clients 16] [-size 100] [-snapcount 50000]
+//
+// compares zkserver with Debian's Apache ZooKeeper holding many znodes, in
+// one run. It starts each server itself, one after the other, standalone on
+// 127.0.0.1 in a data directory of its own under -dir (the same disk for
+// both), with the same zoo.cfg (snapCount from -snapcount), and on each:
+//
+//  1. creates /scale and its first 1000 children, and runs the set load
+//     (-clients sessions setting -size bytes on a child chosen at random)
+//     for -duration: the empty-tree baseline;
+//  2. fills /scale with -n empty children in total, in multis of 1000
+//     creates, 4 in flight (fill rate), and reads the live heap: for
+//     zkserver HeapAlloc after runtime.GC, from its AdminServer's
+//     /debug/pprof/heap?gc=1 (admin.pprof=true); for ZooKeeper the total of
+//     jcmd GC.class_histogram, which counts live objects after a full GC.
+//     Heap per znode is (filled − empty server) / n;
+//  3. runs the same set load on the n children while snapshots happen:
+//     throughput, p50, p99, p999 and max latency, the max over the
+//     empty-tree max, the snapshots taken (mntr zk_cnt_snapshottime), and
+//     the server's CPU time (/proc/<pid>/stat) per 1000 requests;
+//  4. stops the server with SIGTERM, sizes the newest snapshot file, starts
+//     it again and times from the process start until a new session sees
+//     all n children of /scale and reads the last one created.
+//
+// It prints one table, a column per server and the ratio zkserver/ZooKeeper.
+// -only zkserver or -only apache runs one side; -zkserver names a binary
+// instead of building ./cmd/zkserver, -apache a classpath instead of
+// Debian's (package zookeeper; jcmd comes with default-jdk-headless), and
+// -jvmflags adds java flags (Debian's zkServer.sh gives none, so the JVM
+// sizes its heap itself). -keep keeps the data directories and server logs.
 package main

@@ -23,6 +23,21 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "scale" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		if err := scaleMain(ctx, os.Args[2:], os.Stdout); err != nil {
+			if !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "zkbench scale:", err)
+			}
+			os.Exit(1)
+		}
+		return
+	}
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: zkbench [flags], or zkbench scale [flags] (zkbench scale -h)\n")
+		flag.PrintDefaults()
+	}
 	addr := flag.String("addr", "127.0.0.1:2181", "server addresses host:port, comma-separated; clients are spread over them round-robin")
 	clients := flag.Int("clients", 16, "concurrent sessions, one goroutine each")
 	duration := flag.Duration("duration", 10*time.Second, "how long each operation runs")

@@ -9,6 +9,7 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,10 @@ type Settings struct {
 	Addr        string // host:port to listen on
 	CommandURL  string // with no trailing "/"; "" when commands are at the root
 	IdleTimeout time.Duration
+	// Pprof serves Go's runtime profiles at /debug/pprof/ (zookit's own
+	// admin.pprof): what a JVM's jcmd tells of ZooKeeper, such as the
+	// live heap after a forced collection, zkbench scale reads here.
+	Pprof bool
 }
 
 // Read takes the settings from cfg's zookeeper.admin.* properties, which
@@ -68,14 +73,25 @@ func Read(cfg *config.Config) (Settings, error) {
 		v, ok := cfg.Property("zookeeper.admin." + k)
 		return strings.TrimSpace(v), ok
 	}
-	if v, ok := prop("enableServer"); ok {
+	boolean := func(k string) (bool, error) {
+		v, ok := prop(k)
 		switch strings.ToLower(v) {
 		case "true":
-			s.Enabled = true
+			return true, nil
 		case "false":
-		default:
-			return Settings{}, fmt.Errorf("admin: admin.enableServer=%s: want true or false", v)
+			return false, nil
 		}
+		if ok {
+			return false, fmt.Errorf("admin: admin.%s=%s: want true or false", k, v)
+		}
+		return false, nil
+	}
+	var err error
+	if s.Enabled, err = boolean("enableServer"); err != nil {
+		return Settings{}, err
+	}
+	if s.Pprof, err = boolean("pprof"); err != nil {
+		return Settings{}, err
 	}
 	host := DefaultAddress
 	if v, ok := prop("serverAddress"); ok {
@@ -108,11 +124,15 @@ func Read(cfg *config.Config) (Settings, error) {
 }
 
 // NewServer is an HTTP server for cmds with set's command URL and
-// timeouts and bounded request headers; the caller serves it on its
-// listeners and closes it.
+// timeouts and bounded request headers, and Go's profiles when set.Pprof;
+// the caller serves it on its listeners and closes it.
 func NewServer(cmds Commands, set Settings, log *zap.Logger) *http.Server {
+	h := Handler(cmds, set.CommandURL)
+	if set.Pprof {
+		h = withPprof(h)
+	}
 	return &http.Server{
-		Handler:           Handler(cmds, set.CommandURL),
+		Handler:           h,
 		ReadHeaderTimeout: set.IdleTimeout,
 		ReadTimeout:       set.IdleTimeout,
 		WriteTimeout:      set.IdleTimeout,
@@ -150,6 +170,28 @@ func Handler(cmds Commands, commandURL string) http.Handler {
 		default:
 			run(w, cmds, rest[1:])
 		}
+	})
+}
+
+// pprofPrefix is where net/http/pprof's handlers expect to be served.
+const pprofPrefix = "/debug/pprof/"
+
+// withPprof serves net/http/pprof under pprofPrefix and everything else
+// with h, whose paths it leaves as they come: a ServeMux in front would
+// clean and redirect them.
+func withPprof(h http.Handler) http.Handler {
+	prof := http.NewServeMux()
+	prof.HandleFunc(pprofPrefix, pprof.Index)
+	prof.HandleFunc(pprofPrefix+"cmdline", pprof.Cmdline)
+	prof.HandleFunc(pprofPrefix+"profile", pprof.Profile)
+	prof.HandleFunc(pprofPrefix+"symbol", pprof.Symbol)
+	prof.HandleFunc(pprofPrefix+"trace", pprof.Trace)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, pprofPrefix) {
+			prof.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -549,6 +549,7 @@ func TestBadSettingsStopTheStart(t *testing.T) {
 		"admin.commandURL=commands",
 		"admin.idleTimeout=0",
 		"admin.idleTimeout=30s",
+		"admin.pprof=yes",
 		"admin.forceHttps=true",
 		"admin.portUnification=true",
 		"admin.needClientAuth=true",
@@ -556,6 +557,31 @@ func TestBadSettingsStopTheStart(t *testing.T) {
 		if srv, err := newServer(t, bad+"\n"); err == nil {
 			srv.Close()
 			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
+
+func TestPprof(t *testing.T) {
+	// heap asks a server started with extra settings for its heap profile,
+	// and checks that the commands are still served beside it.
+	heap := func(extra string) (int, string) {
+		srv, err := newServer(t, extra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := serveAdmin(t, srv)
+		if _, obj := get(t, base+"/commands/ruok"); obj["command"] != "ruok" {
+			t.Errorf("%q: ruok answers %v", extra, obj)
+		}
+		resp, body := admintest.GetBody(t, base+"/debug/pprof/heap?gc=1&debug=1")
+		return resp.StatusCode, string(body)
+	}
+	if code, body := heap("admin.pprof=true\n"); code != http.StatusOK || !strings.Contains(body, "\n# HeapAlloc = ") {
+		t.Errorf("admin.pprof=true: heap profile answers %d without # HeapAlloc:\n%.500s", code, body)
+	}
+	for _, off := range []string{"", "admin.pprof=false\n"} {
+		if code, _ := heap(off); code != http.StatusNotFound {
+			t.Errorf("%q: /debug/pprof/heap answers %d, want 404", off, code)
 		}
 	}
 }

@@ -25,6 +25,14 @@
 //	admin.commandURL      /commands  must start with "/"
 //	admin.idleTimeout     30000   ms; bounds reading a request and writing its answer, and
 //	                              how long an idle keep-alive connection stays open
+//	admin.pprof           false   zookit's own: true serves Go's runtime profiles
+//	                              (net/http/pprof) under /debug/pprof/, whatever
+//	                              admin.commandURL is; GET /debug/pprof/heap?gc=1&debug=1
+//	                              collects garbage first and ends with the heap's figures
+//	                              (# HeapAlloc = live bytes), as jcmd GC.class_histogram
+//	                              does for ZooKeeper; -Dzookeeper.admin.pprof=true in
+//	                              SERVER_JVMFLAGS sets it too. A value other than true
+//	                              or false is an error
 //
 // ZooKeeper's HTTPS settings (admin.forceHttps, admin.portUnification,
 // admin.needClientAuth) and admin.httpVersion other than 11 are refused by

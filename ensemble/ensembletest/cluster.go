@@ -2,7 +2,6 @@ package ensembletest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/server"
+	"github.com/zookit/zookit/internal/freeport"
 )
 
 // Cluster is an ensemble of servers inside the test process, each with its
@@ -157,24 +157,11 @@ func (c *Cluster) AddMember() *Member {
 // port out again).
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ports, err := freePorts(n)
+	ports, err := freeport.Ports(n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ports
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // Kill stops the member's server as a crash would, without handing over

@@ -18,6 +18,7 @@ import (
 	"github.com/zookit/zookit/ensemble/server"
 	"github.com/zookit/zookit/ensemble/tlsconf"
 	"github.com/zookit/zookit/ensemble/tlsconf/tlstest"
+	"github.com/zookit/zookit/internal/freeport"
 )
 
 // Option changes the configuration of a test server.
@@ -116,7 +117,7 @@ func Run(opts ...Option) (*Standalone, error) {
 	if o.tls != nil {
 		return nil, errors.New("ensembletest: WithTLS needs Start")
 	}
-	ports, err := freePorts(1)
+	ports, err := freeport.Ports(1)
 	if err != nil {
 		return nil, fmt.Errorf("ensembletest: %w", err)
 	}

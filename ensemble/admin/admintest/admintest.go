@@ -20,6 +20,19 @@ import (
 // Get fetches url and decodes its JSON object; numbers are json.Number.
 func Get(t testing.TB, url string) (*http.Response, map[string]any) {
 	t.Helper()
+	resp, body := GetBody(t, url)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("%s: not a JSON object: %v\n%s", url, err, body)
+	}
+	return resp, m
+}
+
+// GetBody fetches url and reads its whole body, whatever the status.
+func GetBody(t testing.TB, url string) (*http.Response, []byte) {
+	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
@@ -29,13 +42,7 @@ func Get(t testing.TB, url string) (*http.Response, map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		t.Fatalf("%s: not a JSON object: %v\n%s", url, err, body)
-	}
-	return resp, m
+	return resp, body
 }
 
 // Kind is a decoded JSON value's type: null, bool, number, string, array

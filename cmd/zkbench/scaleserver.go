@@ -1,0 +1,437 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zookit/zookit/internal/debianzk"
+	"github.com/zookit/zookit/internal/freeport"
+)
+
+// target is one of the servers compared: how to start it and how to read
+// its live heap.
+type target struct {
+	name, title string
+	command     func(cfgPath string) *exec.Cmd
+	config      map[string]string // zoo.cfg keys of its own; "$ADMIN" stands for the admin port
+	liveHeap    func(ctx context.Context, in *instance, p *proc) (int64, error)
+}
+
+// apacheTarget runs Debian's Apache ZooKeeper as zkServer.sh
+// start-foreground would, from the classpath cp ("" for Debian's). Its
+// live heap is the total of jcmd GC.class_histogram, which counts the live
+// objects only, after a full collection.
+func apacheTarget(cp, jvmFlags string) (target, error) {
+	java, err := exec.LookPath("java")
+	if err != nil {
+		return target{}, fmt.Errorf("java not found (Debian package default-jre-headless): %w", err)
+	}
+	// jcmd must come from the same JDK as the java it attaches to.
+	jcmd := "jcmd"
+	if real, err := filepath.EvalSymlinks(java); err == nil {
+		if j := filepath.Join(filepath.Dir(real), "jcmd"); isExecutable(j) {
+			jcmd = j
+		}
+	}
+	if _, err := exec.LookPath(jcmd); err != nil {
+		return target{}, fmt.Errorf("jcmd not found (Debian package default-jdk-headless): %w", err)
+	}
+	if cp == "" {
+		var missing []string
+		if cp, missing = debianzk.ServerClasspath(); len(missing) > 0 {
+			return target{}, fmt.Errorf("Apache ZooKeeper not found (Debian package zookeeper): no %s", strings.Join(missing, ", "))
+		}
+	}
+	return target{
+		name:  "apache",
+		title: "Apache ZooKeeper",
+		command: func(cfgPath string) *exec.Cmd {
+			args := append(strings.Fields(jvmFlags), "-cp", cp, debianzk.ServerMain, cfgPath)
+			return exec.Command(java, args...)
+		},
+		config: map[string]string{"admin.enableServer": "false"},
+		liveHeap: func(ctx context.Context, _ *instance, p *proc) (int64, error) {
+			out, err := exec.CommandContext(ctx, jcmd, strconv.Itoa(p.cmd.Process.Pid), "GC.class_histogram").Output()
+			if err != nil {
+				return 0, fmt.Errorf("jcmd GC.class_histogram: %w", err)
+			}
+			return histogramTotal(out)
+		},
+	}, nil
+}
+
+// histogramTotal reads the byte count of a class histogram's last line,
+// "Total <instances> <bytes>".
+func histogramTotal(out []byte) (int64, error) {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 3 || f[0] != "Total" {
+		return 0, fmt.Errorf("no Total line in the class histogram: %q", lines[len(lines)-1])
+	}
+	return strconv.ParseInt(f[2], 10, 64)
+}
+
+// zkserverTarget runs bin, or ./cmd/zkserver built into a temporary
+// directory when bin is "", with its AdminServer on 127.0.0.1 serving Go's
+// profiles: its live heap is HeapAlloc after the runtime.GC that
+// /debug/pprof/heap?gc=1 runs first. cleanup removes what was built.
+func zkserverTarget(ctx context.Context, bin string) (t target, cleanup func(), err error) {
+	cleanup = func() {}
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "zkbench-zkserver-")
+		if err != nil {
+			return t, nil, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		bin = filepath.Join(dir, "zkserver")
+		progress("building zkserver")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/zookit/zookit/cmd/zkserver").CombinedOutput(); err != nil {
+			cleanup()
+			return t, nil, fmt.Errorf("go build ./cmd/zkserver (run zkbench inside the module, or give -zkserver): %w\n%s", err, out)
+		}
+	}
+	return target{
+		name:    "zkserver",
+		title:   "zkserver",
+		command: func(cfgPath string) *exec.Cmd { return exec.Command(bin, "start-foreground", cfgPath) },
+		config: map[string]string{
+			"admin.enableServer":  "true",
+			"admin.serverAddress": "127.0.0.1",
+			"admin.serverPort":    "$ADMIN",
+			"admin.pprof":         "true",
+		},
+		liveHeap: func(ctx context.Context, in *instance, _ *proc) (int64, error) {
+			return heapAlloc(ctx, "http://"+in.adminAddr+"/debug/pprof/heap?gc=1&debug=1")
+		},
+	}, cleanup, nil
+}
+
+// heapAlloc reads "# HeapAlloc = N" from the text heap profile at url.
+func heapAlloc(ctx context.Context, url string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, cmpOr(sc.Err(), fmt.Errorf("GET %s: no # HeapAlloc line", url))
+}
+
+func isExecutable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+}
+
+// instance is one target with its data directory, zoo.cfg and ports,
+// started once and restarted once.
+type instance struct {
+	target
+	dir, cfgPath    string
+	addr, adminAddr string
+}
+
+// newInstance writes a standalone zoo.cfg for t under dir, on free
+// 127.0.0.1 ports.
+func newInstance(dir string, t target, snapCount int) (*instance, error) {
+	ports, err := freeport.Ports(2)
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{target: t, dir: dir, cfgPath: filepath.Join(dir, "zoo.cfg"),
+		addr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+		adminAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
+	}
+	cfg := map[string]string{
+		"tickTime":               "2000",
+		"dataDir":                filepath.Join(dir, "data"),
+		"clientPort":             strconv.Itoa(ports[0]),
+		"clientPortAddress":      "127.0.0.1",
+		"snapCount":              strconv.Itoa(snapCount),
+		"4lw.commands.whitelist": "mntr,ruok,srvr",
+	}
+	for k, v := range t.config {
+		cfg[k] = strings.ReplaceAll(v, "$ADMIN", strconv.Itoa(ports[1]))
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
+		fmt.Fprintf(&b, "%s=%s\n", k, cfg[k])
+	}
+	if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
+		return nil, err
+	}
+	return in, os.WriteFile(in.cfgPath, []byte(b.String()), 0o644)
+}
+
+// proc is one run of a server process.
+type proc struct {
+	cmd              *exec.Cmd
+	exited           chan struct{}
+	started, readyAt time.Time
+	stopOnce         sync.Once
+	stopErr          error
+}
+
+// start launches the server with its output appended to dir/<name>.log.
+// The -D flags zkServer.sh would pass from the environment are cleared, so
+// that both servers read zoo.cfg alone.
+func (in *instance) start(ctx context.Context) (*proc, error) {
+	logFile, err := os.OpenFile(filepath.Join(in.dir, in.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	p := &proc{cmd: in.command(in.cfgPath), exited: make(chan struct{})}
+	p.cmd.Dir = in.dir
+	p.cmd.Env = append(os.Environ(), "SERVER_JVMFLAGS=", "JVMFLAGS=")
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	p.started = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", in.name, err)
+	}
+	go func() {
+		p.cmd.Wait()
+		close(p.exited)
+	}()
+	return p, ctx.Err()
+}
+
+// stop sends SIGTERM and waits for the exit, killing the process if it
+// takes more than a minute; later calls return the first one's answer.
+func (p *proc) stop() error {
+	p.stopOnce.Do(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(time.Minute):
+			p.cmd.Process.Kill()
+			<-p.exited
+			p.stopErr = errors.New("no exit within a minute of SIGTERM; killed")
+		}
+	})
+	return p.stopErr
+}
+
+// awaitReadable probes addr until a session opens and ready says yes, and
+// records when in p.readyAt. Until the port accepts, a plain dial every
+// 10ms probes, since once go-zk has failed to connect it waits a second
+// before it tries again. Then a new session probe starts every 50ms, up to
+// 8 at a time: a starting ZooKeeper may accept a connection and then
+// neither answer nor close it (it fails closing it while its database is
+// not loaded), which one probe at a time would wait out. Each probe costs
+// the server a connection, so they are not made more often.
+func (p *proc) awaitReadable(ctx context.Context, addr string, ready func(*zk.Conn) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	for !accepts(ctx, addr) {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("server exited before it listened: %v", p.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("not listening: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	done := make(chan time.Time, 1)
+	slots := make(chan struct{}, 8)
+	launch := func() {
+		select {
+		case slots <- struct{}{}:
+		default:
+			return
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if probe(ctx, addr, ready) {
+				select {
+				case done <- time.Now():
+				default:
+				}
+			}
+		})
+	}
+	launch()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case p.readyAt = <-done:
+			return nil
+		case <-p.exited:
+			return fmt.Errorf("server exited before it was readable: %v", p.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("not readable: %w", ctx.Err())
+		case <-tick.C:
+			launch()
+		}
+	}
+}
+
+// accepts reports whether addr accepts a TCP connection.
+func accepts(ctx context.Context, addr string) bool {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		nc.Close()
+	}
+	return err == nil
+}
+
+// probe opens one session to addr and asks ready every 10ms until it says
+// yes (true), or the session fails or takes more than 2s to open (false).
+func probe(ctx context.Context, addr string, ready func(*zk.Conn) (bool, error)) bool {
+	conn, events, err := zk.Connect([]string{addr}, 30*time.Second, zk.WithLogger(log.New(io.Discard, "", 0)))
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	timeout := time.After(2 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			switch ev.State {
+			case zk.StateHasSession:
+				for {
+					ok, err := ready(conn)
+					if ok || err != nil {
+						return ok
+					}
+					select {
+					case <-ctx.Done():
+						return false
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
+			case zk.StateDisconnected, zk.StateExpired, zk.StateAuthFailed:
+				return false
+			}
+		case <-timeout:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// cpu is the CPU time (user and system) the process has used, from
+// /proc/<pid>/stat, whose figures are in clock ticks of USER_HZ, 100 on
+// every Linux architecture Go runs on.
+func (p *proc) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("server CPU time: %w", err)
+	}
+	return statCPU(b)
+}
+
+// statCPU reads utime and stime, fields 14 and 15 of a /proc/<pid>/stat
+// line, counted after the command name, which may hold spaces.
+func statCPU(stat []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(stat, ')')
+	var f []string
+	if i >= 0 {
+		f = strings.Fields(string(stat[i+1:]))
+	}
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc stat line %q", stat)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		t, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected /proc stat line %q: %w", stat, err)
+		}
+		ticks += t
+	}
+	return time.Duration(ticks) * (time.Second / 100), nil
+}
+
+// snapshotCount reads mntr's zk_cnt_snapshottime, the snapshots written
+// since the start, which both servers count; -1 when it cannot.
+func snapshotCount(ctx context.Context, addr string) int {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return -1
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	if _, err := io.WriteString(conn, "mntr"); err != nil {
+		return -1
+	}
+	out, err := io.ReadAll(conn)
+	if err != nil {
+		return -1
+	}
+	for line := range strings.Lines(string(out)) {
+		if v, ok := strings.CutPrefix(line, "zk_cnt_snapshottime\t"); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// newestSnapshot returns the size of the newest snapshot file under dir:
+// ZooKeeper's version-2/snapshot.<zxid>, or zkserver's raft <term>-<index>.snap.
+func newestSnapshot(dir string) (int64, error) {
+	var newest fs.FileInfo
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasPrefix(d.Name(), "snapshot.") || strings.HasSuffix(d.Name(), ".snap")) {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil && (newest == nil || info.ModTime().After(newest.ModTime())) {
+			newest = info
+		}
+		return err
+	})
+	if err == nil && newest == nil {
+		err = fmt.Errorf("no snapshot file under %s", dir)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return newest.Size(), nil
+}
