@@ -8,7 +8,9 @@
 //
 // Snapshots of the state machine are taken every Config.SnapCount applied
 // entries and stored with etcd's snap package; a restart loads the newest
-// usable snapshot and replays the WAL tail. [Node.Purge] implements
+// usable snapshot and replays the WAL tail. The state machine only freezes
+// its state on the apply goroutine; the encoding and writing happen on
+// another while entries go on applying. [Node.Purge] implements
 // ZooKeeper's autopurge; [Node.LastSnapshot] reports the newest snapshot
 // on disk, for ZooKeeper's last_snapshot command.
 //

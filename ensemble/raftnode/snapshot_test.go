@@ -1,0 +1,112 @@
+package raftnode
+
+import (
+	"encoding/json"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/zookit/zookit/ensemble/metrics"
+)
+
+// metricValue reads one key of a registry, as mntr would print it.
+func metricValue(r *metrics.Registry, key string) any {
+	var v any
+	r.Each(func(k string, val any) {
+		if k == key {
+			v = val
+		}
+	})
+	return v
+}
+
+// waitFor polls cond until it holds, failing the test after 30 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// memSnapshot is the snapshot raft storage holds, metadata and data.
+func memSnapshot(n *Node) *raftpb.Snapshot {
+	s, _ := n.mem.Snapshot()
+	return s
+}
+
+// checkSnapshotData checks that data is the encoding of exactly the entries
+// of all at or below index.
+func checkSnapshotData(t *testing.T, data []byte, index uint64, all []entry) {
+	t.Helper()
+	var got []entry
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatalf("snapshot data at %d (%d bytes): %v", index, len(data), err)
+	}
+	want := slices.DeleteFunc(slices.Clone(all), func(e entry) bool { return e.Index > index })
+	if !slices.Equal(got, want) {
+		t.Fatalf("snapshot at %d holds %d entries ending %v; want the %d entries up to it", index, len(got), got[len(got)-1:], len(want))
+	}
+}
+
+// A snapshot's encoding runs off the apply goroutine: while it is blocked,
+// later entries still commit and apply, and what it encodes is the state
+// frozen when it was taken, not what applied meanwhile.
+func TestSnapshotEncodesOffTheApplyLoop(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount = 5
+	cfg.Metrics = metrics.NewRegistry()
+	sm := newTestSM()
+	encoding := make(chan struct{}, 1)
+	release := make(chan struct{})
+	sm.onEncode = func() {
+		select {
+		case encoding <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	n := start(t, cfg, sm)
+	// Cleanups run last first: the encoder is released before Stop waits for it.
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+
+	proposeEach(t, n, sm, "e", int(cfg.SnapCount))
+	select {
+	case <-encoding:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no snapshot encoding began after %d entries with SnapCount %d", cfg.SnapCount, cfg.SnapCount)
+	}
+	blocked := time.Now()
+	proposeEach(t, n, sm, "f", 20)
+	if snaps := snapIndexes(t, cfg.SnapDir); !slices.Equal(snaps, []uint64{bootstrapIndex}) {
+		t.Fatalf("snapshots on disk at %v while the encoding is blocked; want only the bootstrap one", snaps)
+	}
+	if got := metricValue(cfg.Metrics, "cnt_snapshottime"); got != int64(0) {
+		t.Fatalf("cnt_snapshottime = %v while the only snapshot is still encoding", got)
+	}
+
+	unblock()
+	held := time.Since(blocked).Milliseconds()
+	waitFor(t, "the snapshot in raft storage", func() bool { return memSnapshot(n).GetMetadata().GetIndex() > bootstrapIndex })
+	meta := memSnapshot(n).GetMetadata()
+	index := meta.GetIndex()
+	if snaps := snapIndexes(t, cfg.SnapDir); snaps[1] != index {
+		t.Fatalf("snapshots on disk at %v, want the bootstrap one, then %d", snaps, index)
+	}
+	all, _, _ := sm.state()
+	if index >= all[len(all)-1].Index {
+		t.Fatalf("snapshot at %d, not before the entries applied while it encoded (last %d)", index, all[len(all)-1].Index)
+	}
+	checkSnapshotData(t, memSnapshot(n).GetData(), index, all)
+	// snapshottime spans the encoding, not just the write after it.
+	waitFor(t, "snapshottime", func() bool { return metricValue(cfg.Metrics, "cnt_snapshottime").(int64) > 0 })
+	if got := metricValue(cfg.Metrics, "max_snapshottime").(int64); got < held {
+		t.Fatalf("max_snapshottime = %d ms, below the %d ms the encoding was held", got, held)
+	}
+}
