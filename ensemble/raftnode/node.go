@@ -65,7 +65,7 @@ type Node struct {
 	// readRequests counts the read-index requests stepped into raft, local
 	// and from peers: an upper bound on what a heartbeat may acknowledge.
 	readRequests atomic.Uint64
-	intakeLog    *zap.Logger // rate-limited, for dropped peer messages
+	intakeLog    *zap.Logger // rate-limited, for what may recur with every peer message
 	m            nodeMetrics
 
 	// Membership, written by the run goroutine.
@@ -132,7 +132,7 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 	mem := raft.NewMemoryStorage()
 	// A joining node starts from nothing, which MemoryStorage already is.
 	if !raft.IsEmptySnap(rec.snapshot) {
-		if err := mem.ApplySnapshot(rec.snapshot); err != nil {
+		if err := mem.ApplySnapshot(withoutData(rec.snapshot)); err != nil {
 			return nil, fmt.Errorf("raftnode: load snapshot into raft: %w", err)
 		}
 	}
@@ -201,6 +201,13 @@ func (n *Node) restore(s *raftpb.Snapshot) error {
 	n.snapIndex = index
 	n.applied = index
 	return nil
+}
+
+// withoutData is s's metadata alone, which is all MemoryStorage keeps of a
+// snapshot: the data can be as large as the state, and snapStorage reads it
+// from disk on the rare occasions raft sends it to a follower.
+func withoutData(s *raftpb.Snapshot) *raftpb.Snapshot {
+	return &raftpb.Snapshot{Metadata: s.GetMetadata()}
 }
 
 func (n *Node) soleVoter() bool {
@@ -363,7 +370,7 @@ func (n *Node) installSnapshot(s *raftpb.Snapshot) error {
 	if err := n.disk.wal.Sync(); err != nil {
 		return fmt.Errorf("raftnode: sync WAL: %w", err)
 	}
-	if err := n.mem.ApplySnapshot(s); err != nil {
+	if err := n.mem.ApplySnapshot(withoutData(s)); err != nil {
 		return fmt.Errorf("raftnode: apply snapshot to raft storage: %w", err)
 	}
 	if err := n.restore(s); err != nil {
@@ -454,7 +461,9 @@ type snapResult struct {
 }
 
 // takeSnapshot serializes the state frozen at meta's index and persists it,
-// on its own goroutine. The WAL and mem lock themselves, and the run
+// on its own goroutine. The file and its WAL record come before mem names
+// the snapshot, since snapStorage reads the data from that file; mem gets
+// the metadata alone. The WAL and mem lock themselves, and the run
 // goroutine changes neither's snapshot before it has awaited this one.
 func (n *Node) takeSnapshot(encode func() ([]byte, error), meta *raftpb.SnapshotMetadata) (taken bool, err error) {
 	index := meta.GetIndex()
@@ -470,7 +479,7 @@ func (n *Node) takeSnapshot(encode func() ([]byte, error), meta *raftpb.Snapshot
 	if err != nil {
 		return false, err
 	}
-	if _, err := n.mem.CreateSnapshot(index, meta.GetConfState(), data); err != nil {
+	if _, err := n.mem.CreateSnapshot(index, meta.GetConfState(), nil); err != nil {
 		return false, fmt.Errorf("raftnode: create snapshot at %d: %w", index, err)
 	}
 	if index > n.cfg.CatchUpEntries {

@@ -245,6 +245,10 @@ func TestRestartRestoresSnapshotAndWALTail(t *testing.T) {
 	if n2.Applied() < want[len(want)-1].Index {
 		t.Fatalf("Applied() = %d, want at least %d", n2.Applied(), want[len(want)-1].Index)
 	}
+	if s, _ := n2.mem.Snapshot(); s.GetMetadata().GetIndex() != restoredAt || len(s.GetData()) != 0 {
+		t.Fatalf("raft storage holds the snapshot at %d with %d bytes of data; want the one restored, at %d, without its data",
+			s.GetMetadata().GetIndex(), len(s.GetData()), restoredAt)
+	}
 
 	// The log continues where it left off.
 	proposeEach(t, n2, sm2, "f", 5)

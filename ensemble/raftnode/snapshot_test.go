@@ -1,12 +1,18 @@
 package raftnode
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/zookit/zookit/ensemble/metrics"
@@ -103,10 +109,118 @@ func TestSnapshotEncodesOffTheApplyLoop(t *testing.T) {
 	if index >= all[len(all)-1].Index {
 		t.Fatalf("snapshot at %d, not before the entries applied while it encoded (last %d)", index, all[len(all)-1].Index)
 	}
-	checkSnapshotData(t, memSnapshot(n).GetData(), index, all)
+	s, err := n.disk.loadSnapshot(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSnapshotData(t, s.GetData(), index, all)
 	// snapshottime spans the encoding, not just the write after it.
 	waitFor(t, "snapshottime", func() bool { return metricValue(cfg.Metrics, "cnt_snapshottime").(int64) > 0 })
 	if got := metricValue(cfg.Metrics, "max_snapshottime").(int64); got < held {
 		t.Fatalf("max_snapshottime = %d ms, below the %d ms the encoding was held", got, held)
+	}
+}
+
+// Raft storage keeps no snapshot data, its own or a leader's: a follower
+// behind the compacted log is sent the snapshot read back from disk, and
+// catches up with the right state.
+func TestSnapshotDataServedFromDisk(t *testing.T) {
+	dir := t.TempDir()
+	net := newChanNet(1, 2, 3)
+	var all []*member
+	for id := uint64(1); id <= 3; id++ {
+		cfg := testConfig(t, filepath.Join(dir, fmt.Sprint(id)))
+		cfg.ID = id
+		cfg.Peers = []uint64{1, 2, 3}
+		cfg.SnapCount = 10
+		cfg.CatchUpEntries = 3
+		cfg.Transport = net.transport(id)
+		m := &member{cfg: cfg, sm: newTestSM()}
+		startMember(t, net, m)
+		all = append(all, m)
+	}
+	defer func() {
+		for _, m := range all {
+			m.n.Stop()
+		}
+		net.close()
+	}()
+	ctx := context.Background()
+	lead := leaderOf(t, all...)
+	follower := all[0]
+	if follower == lead {
+		follower = all[1]
+	}
+
+	net.setCut(follower.cfg.ID, true)
+	for i := range 50 {
+		if err := lead.n.Propose(ctx, fmt.Appendf(nil, "a-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		lead.sm.waitLen(t, i+1)
+	}
+	behind := follower.n.Applied()
+	waitFor(t, "the leader to compact its log past the follower", func() bool {
+		first, _ := lead.n.mem.FirstIndex()
+		return first > behind+1
+	})
+	if s := memSnapshot(lead.n); s.GetMetadata().GetIndex() <= bootstrapIndex || len(s.GetData()) != 0 {
+		t.Fatalf("leader's raft storage holds the snapshot at %d with %d bytes of data; want a later one without data",
+			s.GetMetadata().GetIndex(), len(s.GetData()))
+	}
+
+	net.setCut(follower.cfg.ID, false)
+	follower.sm.waitLen(t, 50)
+	_, restoredAt, _ := follower.sm.state()
+	if restoredAt == 0 {
+		t.Fatal("the follower caught up without a snapshot; expected one past the compacted log")
+	}
+	for _, m := range all {
+		m.sm.waitLen(t, 50)
+	}
+	sameState(t, all...)
+	want, _, _ := lead.sm.state()
+	sent := net.sentSnaps()
+	if len(sent) == 0 {
+		t.Fatal("the follower restored a snapshot that no MsgSnap carried")
+	}
+	for _, m := range sent {
+		checkSnapshotData(t, m.GetSnapshot().GetData(), m.GetSnapshot().GetMetadata().GetIndex(), want)
+	}
+	// The follower may have taken a snapshot of its own since.
+	if s := memSnapshot(follower.n); s.GetMetadata().GetIndex() < restoredAt || len(s.GetData()) != 0 {
+		t.Fatalf("follower's raft storage holds the snapshot at %d with %d bytes of data; want the installed one, at %d, or a later one, without data",
+			s.GetMetadata().GetIndex(), len(s.GetData()), restoredAt)
+	}
+}
+
+// A snapshot whose file is gone is temporarily unavailable to raft, which
+// retries, rather than sent without data.
+func TestSnapshotFileMissingIsUnavailable(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount = 5
+	sm := newTestSM()
+	n := start(t, cfg, sm)
+	proposeEach(t, n, sm, "e", 5)
+	waitFor(t, "a snapshot in raft storage", func() bool { return memSnapshot(n).GetMetadata().GetIndex() > bootstrapIndex })
+	st := snapStorage{n.mem, n}
+	s, err := st.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _, _ := sm.state()
+	checkSnapshotData(t, s.GetData(), s.GetMetadata().GetIndex(), all)
+
+	names, err := namesWithSuffix(cfg.SnapDir, ".snap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if err := os.Remove(filepath.Join(cfg.SnapDir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, err := st.Snapshot(); !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable) {
+		t.Fatalf("Snapshot with its file gone = %d bytes, %v; want ErrSnapshotTemporarilyUnavailable", len(s.GetData()), err)
 	}
 }
