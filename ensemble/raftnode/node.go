@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -49,8 +50,12 @@ type Node struct {
 
 	// Owned by the run goroutine.
 	confState *raftpb.ConfState
-	snapIndex uint64 // of the newest snapshot in mem
-	applied   uint64
+	// snapIndex is the index of the newest snapshot in mem, and snapBytes
+	// the appliedBytes when it was frozen.
+	snapIndex    uint64
+	snapBytes    uint64
+	applied      uint64
+	appliedBytes uint64 // data bytes of the entries applied since Start
 	// confPending is the highest index of a conf change in the log, or of
 	// the log when this node last became leader (see noteAppended).
 	confPending uint64
@@ -199,6 +204,7 @@ func (n *Node) restore(s *raftpb.Snapshot) error {
 	}
 	n.setConfState(s.GetMetadata().GetConfState())
 	n.snapIndex = index
+	n.snapBytes = n.appliedBytes
 	n.applied = index
 	return nil
 }
@@ -390,6 +396,7 @@ func (n *Node) apply(ents []*raftpb.Entry) error {
 			// Already part of a restored snapshot.
 			continue
 		}
+		n.appliedBytes += uint64(len(e.GetData()))
 		switch e.GetType() {
 		case raftpb.EntryNormal:
 			if len(e.GetData()) > 0 {
@@ -418,19 +425,20 @@ func unmarshalConfChange(e *raftpb.Entry) (raftpb.ConfChangeI, error) {
 	return cc, proto.Unmarshal(e.GetData(), cc)
 }
 
-// maybeSnapshot snapshots the state machine once SnapCount entries have
-// been applied since the last snapshot, or when raft needs one newer than
-// the membership (see snapStorage). Only the freeze happens here, at a
-// known index; serializing the state, writing it, trimming the in-memory
-// log and releasing the WAL files it makes unnecessary happen in the
-// background, so that a large snapshot does not stall commits. The WAL still holds every entry until then, so a crash
+// maybeSnapshot snapshots the state machine once SnapCount entries, or
+// SnapBytes bytes of them, have been applied since the last snapshot, or
+// when raft needs one newer than the membership (see snapStorage). Only
+// the freeze happens here, at a known index; serializing the state, writing
+// it, trimming the in-memory log and releasing the WAL files it makes
+// unnecessary happen in the background, so that a large snapshot does not
+// stall commits. The WAL still holds every entry until then, so a crash
 // meanwhile loses nothing.
 func (n *Node) maybeSnapshot() error {
 	if n.snapDone != nil {
 		return nil
 	}
 	stale := n.wantSnap.Load() && n.snapIndex < n.lastConf.Load()
-	if n.applied-n.snapIndex < n.cfg.SnapCount && !stale {
+	if n.applied-n.snapIndex < n.cfg.SnapCount && n.appliedBytes-n.snapBytes < n.cfg.SnapBytes && !stale {
 		return nil
 	}
 	begin := time.Now()
@@ -440,13 +448,14 @@ func (n *Node) maybeSnapshot() error {
 	}
 	meta := &raftpb.SnapshotMetadata{Index: new(n.applied), Term: new(term), ConfState: proto.Clone(n.confState).(*raftpb.ConfState)}
 	encode := n.sm.Snapshot()
+	mark := n.appliedBytes
 	done := make(chan snapResult, 1)
 	n.snapDone = done
 	go func() {
 		taken, err := n.takeSnapshot(encode, meta)
 		r := snapResult{err: err}
 		if taken {
-			r.index = meta.GetIndex()
+			r.index, r.bytes = meta.GetIndex(), mark
 			n.m.snapshotTime.Observe(since(begin))
 		}
 		done <- r
@@ -457,6 +466,7 @@ func (n *Node) maybeSnapshot() error {
 // snapResult is the outcome of a background snapshot.
 type snapResult struct {
 	index uint64 // of the snapshot now on disk and in mem; 0 if none is
+	bytes uint64 // appliedBytes when it was frozen
 	err   error  // a storage failure, which stops the node
 }
 
@@ -482,17 +492,48 @@ func (n *Node) takeSnapshot(encode func() ([]byte, error), meta *raftpb.Snapshot
 	if _, err := n.mem.CreateSnapshot(index, meta.GetConfState(), nil); err != nil {
 		return false, fmt.Errorf("raftnode: create snapshot at %d: %w", index, err)
 	}
-	if index > n.cfg.CatchUpEntries {
-		err := n.mem.Compact(index - n.cfg.CatchUpEntries)
-		if err != nil && !errors.Is(err, raft.ErrCompacted) {
-			return false, fmt.Errorf("raftnode: compact raft storage: %w", err)
-		}
+	if err := n.compact(index); err != nil {
+		return false, err
 	}
 	if err := n.disk.wal.ReleaseLockTo(index); err != nil {
 		return false, fmt.Errorf("raftnode: release WAL: %w", err)
 	}
 	n.lg.Info("saved snapshot", zap.Uint64("index", index))
 	return true, nil
+}
+
+// compact drops the in-memory log behind a snapshot at index but for the
+// entries a slow follower may still catch up from without the snapshot:
+// at most CatchUpEntries of them, of at most CatchUpBytes bytes of data.
+func (n *Node) compact(index uint64) error {
+	first, err := n.mem.FirstIndex()
+	if err != nil {
+		return fmt.Errorf("raftnode: compact raft storage: %w", err)
+	}
+	lo := first
+	if index >= n.cfg.CatchUpEntries {
+		lo = max(lo, index-n.cfg.CatchUpEntries+1)
+	}
+	ents, err := n.mem.Entries(lo, index+1, math.MaxUint64)
+	if err != nil {
+		return fmt.Errorf("raftnode: compact raft storage: %w", err)
+	}
+	// Keep (to, index]: the newest entries that fit the byte budget.
+	to, size := index, uint64(0)
+	for i := len(ents) - 1; i >= 0; i-- {
+		size += uint64(len(ents[i].GetData()))
+		if size > n.cfg.CatchUpBytes {
+			break
+		}
+		to = ents[i].GetIndex() - 1
+	}
+	if to < first {
+		return nil
+	}
+	if err := n.mem.Compact(to); err != nil {
+		return fmt.Errorf("raftnode: compact raft storage: %w", err)
+	}
+	return nil
 }
 
 // snapshotTaken takes in the outcome of the background snapshot, on the
@@ -502,7 +543,7 @@ func (n *Node) snapshotTaken(r snapResult) error {
 	if r.err != nil || r.index == 0 {
 		return r.err
 	}
-	n.snapIndex = r.index
+	n.snapIndex, n.snapBytes = r.index, r.bytes
 	// A request raft made while the snapshot was under way is answered
 	// now, unless a membership change has applied since the freeze.
 	if n.snapIndex >= n.lastConf.Load() {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,4 +224,39 @@ func TestSnapshotFileMissingIsUnavailable(t *testing.T) {
 	if s, err := st.Snapshot(); !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable) {
 		t.Fatalf("Snapshot with its file gone = %d bytes, %v; want ErrSnapshotTemporarilyUnavailable", len(s.GetData()), err)
 	}
+}
+
+// Large entries trigger a snapshot by their bytes long before SnapCount, and
+// compaction keeps no more than CatchUpBytes of them behind it.
+func TestSnapshotOnBytes(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount = 1 << 20
+	cfg.SnapBytes = 4096
+	cfg.CatchUpEntries = 1000
+	cfg.CatchUpBytes = 1500
+	sm := newTestSM()
+	n := start(t, cfg, sm)
+	payload := strings.Repeat("x", 996) // with "-%d", 998 to 999 bytes an entry
+	proposeEach(t, n, sm, payload, 20)
+	all, _, _ := sm.state()
+
+	waitFor(t, "a second snapshot", func() bool { return len(snapIndexes(t, cfg.SnapDir)) >= 3 })
+	snaps := snapIndexes(t, cfg.SnapDir)
+	// Each Ready applied one entry and no snapshot was under way: the
+	// first is taken as the fifth entry brings the bytes past 4096.
+	if snaps[1] != all[4].Index {
+		t.Fatalf("first snapshot at %d, want at the fifth entry, %d", snaps[1], all[4].Index)
+	}
+	for i := 2; i < len(snaps); i++ {
+		if snaps[i]-snaps[i-1] < 5 {
+			t.Fatalf("snapshots at %v: fewer than 4096 bytes apart", snaps)
+		}
+	}
+	// CatchUpEntries alone would keep every entry; 1500 bytes keep one.
+	// Compaction follows the snapshot into raft storage, hence the wait.
+	waitFor(t, "raft storage to keep one entry behind its snapshot", func() bool {
+		index := memSnapshot(n).GetMetadata().GetIndex()
+		first, _ := n.mem.FirstIndex()
+		return index > bootstrapIndex && first == index
+	})
 }
