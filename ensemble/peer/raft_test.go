@@ -43,10 +43,11 @@ func (s *listSM) Apply(_ uint64, data []byte) {
 	s.unlockChanged()
 }
 
-func (s *listSM) Snapshot() ([]byte, error) {
+func (s *listSM) Snapshot() func() ([]byte, error) {
 	s.lock()
-	defer s.mu.Unlock()
-	return json.Marshal(s.entries)
+	es := slices.Clone(s.entries)
+	s.mu.Unlock()
+	return func() ([]byte, error) { return json.Marshal(es) }
 }
 
 func (s *listSM) Restore(data []byte, _ uint64) error {

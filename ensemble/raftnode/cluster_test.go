@@ -22,6 +22,7 @@ type chanNet struct {
 	nodes   map[uint64]*Node
 	cut     map[uint64]bool
 	inboxes map[uint64]chan *raftpb.Message
+	snaps   []*raftpb.Message // every MsgSnap sent
 	done    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -64,6 +65,12 @@ func (net *chanNet) node(id uint64) (*Node, bool) {
 	return net.nodes[id], net.cut[id]
 }
 
+func (net *chanNet) sentSnaps() []*raftpb.Message {
+	net.mu.Lock()
+	defer net.mu.Unlock()
+	return slices.Clone(net.snaps)
+}
+
 func (net *chanNet) transport(from uint64) Transport { return netTransport{net, from} }
 
 type netTransport struct {
@@ -74,6 +81,11 @@ type netTransport struct {
 func (t netTransport) Send(msgs []*raftpb.Message) {
 	_, fromCut := t.net.node(t.from)
 	for _, m := range msgs {
+		if m.GetType() == raftpb.MsgSnap {
+			t.net.mu.Lock()
+			t.net.snaps = append(t.net.snaps, proto.Clone(m).(*raftpb.Message))
+			t.net.mu.Unlock()
+		}
 		_, toCut := t.net.node(m.GetTo())
 		inbox, ok := t.net.inboxes[m.GetTo()]
 		if fromCut || toCut || !ok {

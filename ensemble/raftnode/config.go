@@ -20,6 +20,8 @@ const (
 	DefaultSnapCount      = 100000
 	DefaultSnapRetain     = 3
 	DefaultCatchUpEntries = 5000
+	DefaultSnapBytes      = 64 << 20
+	DefaultCatchUpBytes   = 16 << 20
 	DefaultFsyncWarning   = time.Second
 )
 
@@ -53,12 +55,22 @@ type Config struct {
 
 	// SnapCount is how many applied entries trigger a snapshot.
 	SnapCount uint64
+	// SnapBytes is how many bytes of entry data applied since the last
+	// snapshot trigger one, whatever their count: the in-memory log holds
+	// every entry since the last snapshot, so this bounds its memory when
+	// entries are large (a multi of a thousand creates). It is not
+	// ZooKeeper's snapSizeLimitInKb, which bounds the transaction log on
+	// disk (4 GiB by default) and which zookit does not read.
+	SnapBytes uint64
 	// SnapRetain is how many snapshot files Purge keeps, with the WAL files
 	// they need.
 	SnapRetain int
 	// CatchUpEntries is how many entries stay in memory behind a snapshot so
 	// that a slow follower can catch up without being sent the snapshot.
 	CatchUpEntries uint64
+	// CatchUpBytes bounds the data bytes of those entries: fewer than
+	// CatchUpEntries stay when they are large.
+	CatchUpBytes uint64
 
 	TickInterval  time.Duration // one raft tick
 	ElectionTick  int           // election timeout, in ticks
@@ -127,6 +139,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.CatchUpEntries == 0 {
 		c.CatchUpEntries = DefaultCatchUpEntries
+	}
+	if c.SnapBytes == 0 {
+		c.SnapBytes = DefaultSnapBytes
+	}
+	if c.CatchUpBytes == 0 {
+		c.CatchUpBytes = DefaultCatchUpBytes
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()

@@ -31,10 +31,11 @@ func (s *listSM) Apply(_ uint64, data []byte) {
 	s.data = append(s.data, string(data))
 }
 
-func (s *listSM) Snapshot() ([]byte, error) {
+func (s *listSM) Snapshot() func() ([]byte, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return json.Marshal(s.data)
+	data := slices.Clone(s.data)
+	s.mu.Unlock()
+	return func() ([]byte, error) { return json.Marshal(data) }
 }
 
 func (s *listSM) Restore(data []byte, _ uint64) error {

@@ -7,10 +7,17 @@
 // raft log index of an entry is the server's zxid, so Apply receives it.
 //
 // Snapshots of the state machine are taken every Config.SnapCount applied
-// entries and stored with etcd's snap package; a restart loads the newest
-// usable snapshot and replays the WAL tail. [Node.Purge] implements
-// ZooKeeper's autopurge; [Node.LastSnapshot] reports the newest snapshot
-// on disk, for ZooKeeper's last_snapshot command.
+// entries, or sooner once the entries applied since the last one hold
+// Config.SnapBytes bytes of data, and stored with etcd's snap package; a
+// restart loads the newest usable snapshot and replays the WAL tail. The
+// state machine only freezes its state on the apply goroutine; the encoding
+// and writing happen on another while entries go on applying. Memory holds
+// the log since the last snapshot plus at most Config.CatchUpEntries
+// entries (and Config.CatchUpBytes bytes) behind it for slow followers, and
+// no snapshot data: a follower that needs a snapshot is sent one read back
+// from disk. [Node.Purge] implements ZooKeeper's autopurge;
+// [Node.LastSnapshot] reports the newest snapshot on disk, for ZooKeeper's
+// last_snapshot command.
 //
 // Standalone mode is a one-voter raft group that needs no Transport. A
 // quorum plugs a [Transport] in for outgoing messages and feeds incoming ones

@@ -49,11 +49,18 @@ type confWaiter struct {
 	done chan *raftpb.ConfState
 }
 
-// snapStorage makes sure a member raft sends a snapshot to finds itself in
-// it: raft ignores a snapshot whose ConfState does not name it, so a node
-// that joined after the last snapshot would never catch up. A snapshot
-// older than the membership is reported unavailable, which makes raft retry
-// at the next heartbeat, and the run goroutine takes a fresh one.
+// snapStorage is the Storage raft reads, MemoryStorage but for the
+// snapshot, which it serves in two ways of its own.
+//
+// It makes sure a member raft sends a snapshot to finds itself in it: raft
+// ignores a snapshot whose ConfState does not name it, so a node that
+// joined after the last snapshot would never catch up. A snapshot older
+// than the membership is reported unavailable, which makes raft retry at
+// the next heartbeat, and the run goroutine takes a fresh one.
+//
+// And it reads the snapshot's data from disk: MemoryStorage holds the
+// metadata alone (see withoutData), while raft asks for the snapshot only
+// to send it to a follower that is behind the compacted log.
 type snapStorage struct {
 	*raft.MemoryStorage
 	n *Node
@@ -61,11 +68,26 @@ type snapStorage struct {
 
 func (s snapStorage) Snapshot() (*raftpb.Snapshot, error) {
 	snap, err := s.MemoryStorage.Snapshot()
-	if err == nil && snap.GetMetadata().GetIndex() < s.n.lastConf.Load() {
+	if err != nil {
+		return nil, err
+	}
+	meta := snap.GetMetadata()
+	if meta.GetIndex() < s.n.lastConf.Load() {
 		s.n.wantSnap.Store(true)
 		return nil, raft.ErrSnapshotTemporarilyUnavailable
 	}
-	return snap, err
+	if meta.GetIndex() <= bootstrapIndex {
+		// Membership alone, as bootstrapped: there is no data to read.
+		return snap, nil
+	}
+	full, err := s.n.disk.loadSnapshot(meta)
+	if err != nil {
+		// Raft panics on any other error; this one makes it retry at
+		// the next heartbeat.
+		s.n.intakeLog.Error("cannot read the snapshot a follower needs", zap.Uint64("index", meta.GetIndex()), zap.Error(err))
+		return nil, raft.ErrSnapshotTemporarilyUnavailable
+	}
+	return full, nil
 }
 
 // ProposeConfChange changes the group's membership and returns the

@@ -24,7 +24,7 @@ type nodeMetrics struct {
 	learnerProposals *metrics.Counter // learner_proposal_received_count: entries received while following
 	proposals        *metrics.Counter // proposal_count: entries a leader appended for proposals
 	snapsSent        *metrics.Counter // snap_count: snapshots sent to bring a peer up to date
-	snapshotTime     *metrics.Summary // snapshottime: ms to write a snapshot
+	snapshotTime     *metrics.Summary // snapshottime: ms from freezing the state to the snapshot on disk
 	looking          *metrics.Counter // looking_count: times the node lost its leader
 	election         *metrics.Summary // election_time: ms from losing a leader to knowing one
 	unavailable      *metrics.Summary // unavailable_time: the same span, ZooKeeper's "not serving"

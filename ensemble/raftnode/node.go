@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -28,8 +29,11 @@ type StateMachine interface {
 	// Apply applies one committed normal entry with non-empty data, in log
 	// order; index is its raft log index.
 	Apply(index uint64, data []byte)
-	// Snapshot serializes the state as of the last applied index.
-	Snapshot() ([]byte, error)
+	// Snapshot freezes the state as of the last applied index, in time
+	// that does not grow with the state, and returns a function that
+	// serializes it; the node calls that function on another goroutine
+	// while later entries apply, which must not change what it encodes.
+	Snapshot() func() ([]byte, error)
 	// Restore replaces the state with a snapshot taken at index.
 	Restore(data []byte, index uint64) error
 }
@@ -46,14 +50,18 @@ type Node struct {
 
 	// Owned by the run goroutine.
 	confState *raftpb.ConfState
-	snapIndex uint64
-	applied   uint64
+	// snapIndex is the index of the newest snapshot in mem, and snapBytes
+	// the appliedBytes when it was frozen.
+	snapIndex    uint64
+	snapBytes    uint64
+	applied      uint64
+	appliedBytes uint64 // data bytes of the entries applied since Start
 	// confPending is the highest index of a conf change in the log, or of
 	// the log when this node last became leader (see noteAppended).
 	confPending uint64
-	// snapDone delivers the outcome of the snapshot being written in the
+	// snapDone delivers the outcome of the snapshot being taken in the
 	// background; nil while none is.
-	snapDone chan error
+	snapDone chan snapResult
 
 	appliedIndex atomic.Uint64
 	leader       atomic.Uint64
@@ -62,7 +70,7 @@ type Node struct {
 	// readRequests counts the read-index requests stepped into raft, local
 	// and from peers: an upper bound on what a heartbeat may acknowledge.
 	readRequests atomic.Uint64
-	intakeLog    *zap.Logger // rate-limited, for dropped peer messages
+	intakeLog    *zap.Logger // rate-limited, for what may recur with every peer message
 	m            nodeMetrics
 
 	// Membership, written by the run goroutine.
@@ -129,7 +137,7 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 	mem := raft.NewMemoryStorage()
 	// A joining node starts from nothing, which MemoryStorage already is.
 	if !raft.IsEmptySnap(rec.snapshot) {
-		if err := mem.ApplySnapshot(rec.snapshot); err != nil {
+		if err := mem.ApplySnapshot(withoutData(rec.snapshot)); err != nil {
 			return nil, fmt.Errorf("raftnode: load snapshot into raft: %w", err)
 		}
 	}
@@ -196,8 +204,16 @@ func (n *Node) restore(s *raftpb.Snapshot) error {
 	}
 	n.setConfState(s.GetMetadata().GetConfState())
 	n.snapIndex = index
+	n.snapBytes = n.appliedBytes
 	n.applied = index
 	return nil
+}
+
+// withoutData is s's metadata alone, which is all MemoryStorage keeps of a
+// snapshot: the data can be as large as the state, and snapStorage reads it
+// from disk on the rare occasions raft sends it to a follower.
+func withoutData(s *raftpb.Snapshot) *raftpb.Snapshot {
+	return &raftpb.Snapshot{Metadata: s.GetMetadata()}
 }
 
 func (n *Node) soleVoter() bool {
@@ -268,9 +284,8 @@ func (n *Node) loop() error {
 			}
 			n.raft.Advance()
 			n.publishConfIdle()
-		case err := <-n.snapDone:
-			n.snapDone = nil
-			if err != nil {
+		case r := <-n.snapDone:
+			if err := n.snapshotTaken(r); err != nil {
 				return err
 			}
 		case <-n.stopc:
@@ -361,7 +376,7 @@ func (n *Node) installSnapshot(s *raftpb.Snapshot) error {
 	if err := n.disk.wal.Sync(); err != nil {
 		return fmt.Errorf("raftnode: sync WAL: %w", err)
 	}
-	if err := n.mem.ApplySnapshot(s); err != nil {
+	if err := n.mem.ApplySnapshot(withoutData(s)); err != nil {
 		return fmt.Errorf("raftnode: apply snapshot to raft storage: %w", err)
 	}
 	if err := n.restore(s); err != nil {
@@ -381,6 +396,7 @@ func (n *Node) apply(ents []*raftpb.Entry) error {
 			// Already part of a restored snapshot.
 			continue
 		}
+		n.appliedBytes += uint64(len(e.GetData()))
 		switch e.GetType() {
 		case raftpb.EntryNormal:
 			if len(e.GetData()) > 0 {
@@ -409,66 +425,130 @@ func unmarshalConfChange(e *raftpb.Entry) (raftpb.ConfChangeI, error) {
 	return cc, proto.Unmarshal(e.GetData(), cc)
 }
 
-// maybeSnapshot snapshots the state machine once SnapCount entries have been
-// applied since the last snapshot, or when raft needs one newer than the
-// membership (see snapStorage). Serializing the state happens here, at a
-// known index; writing it, trimming the in-memory log and releasing the WAL
-// files it makes unnecessary happen in the background, as etcd does, so
-// that a large snapshot does not stall commits. The WAL still holds every
-// entry until then, so a crash meanwhile loses nothing.
+// maybeSnapshot snapshots the state machine once SnapCount entries, or
+// SnapBytes bytes of them, have been applied since the last snapshot, or
+// when raft needs one newer than the membership (see snapStorage). Only
+// the freeze happens here, at a known index; serializing the state, writing
+// it, trimming the in-memory log and releasing the WAL files it makes
+// unnecessary happen in the background, so that a large snapshot does not
+// stall commits. The WAL still holds every entry until then, so a crash
+// meanwhile loses nothing.
 func (n *Node) maybeSnapshot() error {
 	if n.snapDone != nil {
 		return nil
 	}
 	stale := n.wantSnap.Load() && n.snapIndex < n.lastConf.Load()
-	if n.applied-n.snapIndex < n.cfg.SnapCount && !stale {
+	if n.applied-n.snapIndex < n.cfg.SnapCount && n.appliedBytes-n.snapBytes < n.cfg.SnapBytes && !stale {
 		return nil
 	}
 	begin := time.Now()
-	data, err := n.sm.Snapshot()
+	term, err := n.mem.Term(n.applied)
 	if err != nil {
-		// Not fatal: the WAL still holds every entry. Retry after the next batch.
-		n.lg.Warn("state machine snapshot failed", zap.Uint64("index", n.applied), zap.Error(err))
-		return nil
+		return fmt.Errorf("raftnode: term of applied index %d: %w", n.applied, err)
 	}
-	s, err := n.mem.CreateSnapshot(n.applied, n.confState, data)
-	if err != nil {
-		return fmt.Errorf("raftnode: create snapshot at %d: %w", n.applied, err)
-	}
-	n.snapIndex = n.applied
-	n.wantSnap.Store(false)
-	done := make(chan error, 1)
+	meta := &raftpb.SnapshotMetadata{Index: new(n.applied), Term: new(term), ConfState: proto.Clone(n.confState).(*raftpb.ConfState)}
+	encode := n.sm.Snapshot()
+	mark := n.appliedBytes
+	done := make(chan snapResult, 1)
 	n.snapDone = done
 	go func() {
-		err := n.persistSnapshot(s)
-		if err == nil {
+		taken, err := n.takeSnapshot(encode, meta)
+		r := snapResult{err: err}
+		if taken {
+			r.index, r.bytes = meta.GetIndex(), mark
 			n.m.snapshotTime.Observe(since(begin))
 		}
-		done <- err
+		done <- r
 	}()
 	return nil
 }
 
-// persistSnapshot writes a snapshot taken by maybeSnapshot; the WAL and the
-// memory storage lock themselves.
-func (n *Node) persistSnapshot(s *raftpb.Snapshot) error {
-	index := s.GetMetadata().GetIndex()
+// snapResult is the outcome of a background snapshot.
+type snapResult struct {
+	index uint64 // of the snapshot now on disk and in mem; 0 if none is
+	bytes uint64 // appliedBytes when it was frozen
+	err   error  // a storage failure, which stops the node
+}
+
+// takeSnapshot serializes the state frozen at meta's index and persists it,
+// on its own goroutine. The file and its WAL record come before mem names
+// the snapshot, since snapStorage reads the data from that file; mem gets
+// the metadata alone. The WAL and mem lock themselves, and the run
+// goroutine changes neither's snapshot before it has awaited this one.
+func (n *Node) takeSnapshot(encode func() ([]byte, error), meta *raftpb.SnapshotMetadata) (taken bool, err error) {
+	index := meta.GetIndex()
+	data, err := encode()
+	if err != nil {
+		// Not fatal: the WAL still holds every entry. Retried after the next batch.
+		n.lg.Warn("state machine snapshot failed", zap.Uint64("index", index), zap.Error(err))
+		return false, nil
+	}
 	n.purgeMu.Lock()
-	err := n.disk.saveSnapshot(s)
+	err = n.disk.saveSnapshot(&raftpb.Snapshot{Metadata: meta, Data: data})
 	n.purgeMu.Unlock()
 	if err != nil {
-		return err
+		return false, err
 	}
-	if index > n.cfg.CatchUpEntries {
-		err := n.mem.Compact(index - n.cfg.CatchUpEntries)
-		if err != nil && !errors.Is(err, raft.ErrCompacted) {
-			return fmt.Errorf("raftnode: compact raft storage: %w", err)
-		}
+	if _, err := n.mem.CreateSnapshot(index, meta.GetConfState(), nil); err != nil {
+		return false, fmt.Errorf("raftnode: create snapshot at %d: %w", index, err)
+	}
+	if err := n.compact(index); err != nil {
+		return false, err
 	}
 	if err := n.disk.wal.ReleaseLockTo(index); err != nil {
-		return fmt.Errorf("raftnode: release WAL: %w", err)
+		return false, fmt.Errorf("raftnode: release WAL: %w", err)
 	}
 	n.lg.Info("saved snapshot", zap.Uint64("index", index))
+	return true, nil
+}
+
+// compact drops the in-memory log behind a snapshot at index but for the
+// entries a slow follower may still catch up from without the snapshot:
+// at most CatchUpEntries of them, of at most CatchUpBytes bytes of data.
+func (n *Node) compact(index uint64) error {
+	first, err := n.mem.FirstIndex()
+	if err != nil {
+		return fmt.Errorf("raftnode: compact raft storage: %w", err)
+	}
+	lo := first
+	if index >= n.cfg.CatchUpEntries {
+		lo = max(lo, index-n.cfg.CatchUpEntries+1)
+	}
+	ents, err := n.mem.Entries(lo, index+1, math.MaxUint64)
+	if err != nil {
+		return fmt.Errorf("raftnode: compact raft storage: %w", err)
+	}
+	// Keep (to, index]: the newest entries that fit the byte budget.
+	to, size := index, uint64(0)
+	for i := len(ents) - 1; i >= 0; i-- {
+		size += uint64(len(ents[i].GetData()))
+		if size > n.cfg.CatchUpBytes {
+			break
+		}
+		to = ents[i].GetIndex() - 1
+	}
+	if to < first {
+		return nil
+	}
+	if err := n.mem.Compact(to); err != nil {
+		return fmt.Errorf("raftnode: compact raft storage: %w", err)
+	}
+	return nil
+}
+
+// snapshotTaken takes in the outcome of the background snapshot, on the
+// run goroutine.
+func (n *Node) snapshotTaken(r snapResult) error {
+	n.snapDone = nil
+	if r.err != nil || r.index == 0 {
+		return r.err
+	}
+	n.snapIndex, n.snapBytes = r.index, r.bytes
+	// A request raft made while the snapshot was under way is answered
+	// now, unless a membership change has applied since the freeze.
+	if n.snapIndex >= n.lastConf.Load() {
+		n.wantSnap.Store(false)
+	}
 	return nil
 }
 
@@ -477,9 +557,7 @@ func (n *Node) awaitSnapshot() error {
 	if n.snapDone == nil {
 		return nil
 	}
-	err := <-n.snapDone
-	n.snapDone = nil
-	return err
+	return n.snapshotTaken(<-n.snapDone)
 }
 
 func (n *Node) publishApplied() {

@@ -38,6 +38,9 @@ type entry struct {
 type testSM struct {
 	onApply func(index uint64, data []byte)
 	onConf  func(index uint64) // called from ApplyConfChange, unlocked
+	// onEncode is called as a snapshot's encoding starts, off the run
+	// goroutine; set before Start.
+	onEncode func()
 
 	mu         sync.Mutex
 	entries    []entry
@@ -77,10 +80,16 @@ func (s *testSM) ApplyConfChange(index uint64, cc *raftpb.ConfChangeV2, state *r
 	}
 }
 
-func (s *testSM) Snapshot() ([]byte, error) {
+func (s *testSM) Snapshot() func() ([]byte, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return json.Marshal(s.entries)
+	es := slices.Clone(s.entries)
+	s.mu.Unlock()
+	return func() ([]byte, error) {
+		if s.onEncode != nil {
+			s.onEncode()
+		}
+		return json.Marshal(es)
+	}
 }
 
 func (s *testSM) Restore(data []byte, index uint64) error {
@@ -235,6 +244,10 @@ func TestRestartRestoresSnapshotAndWALTail(t *testing.T) {
 	}
 	if n2.Applied() < want[len(want)-1].Index {
 		t.Fatalf("Applied() = %d, want at least %d", n2.Applied(), want[len(want)-1].Index)
+	}
+	if s, _ := n2.mem.Snapshot(); s.GetMetadata().GetIndex() != restoredAt || len(s.GetData()) != 0 {
+		t.Fatalf("raft storage holds the snapshot at %d with %d bytes of data; want the one restored, at %d, without its data",
+			s.GetMetadata().GetIndex(), len(s.GetData()), restoredAt)
 	}
 
 	// The log continues where it left off.

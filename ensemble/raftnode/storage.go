@@ -198,14 +198,35 @@ func (d *disk) saveSnapshot(s *raftpb.Snapshot) error {
 }
 
 // loaded records the snapshot a start recovered from, as written when its
-// file was; the file name is etcd's snap package's.
+// file was.
 func (d *disk) loaded(s *raftpb.Snapshot) {
 	m := s.GetMetadata()
 	info := SnapshotInfo{Index: m.GetIndex()}
-	if fi, err := os.Stat(filepath.Join(d.snapDir, fmt.Sprintf("%016x-%016x.snap", m.GetTerm(), m.GetIndex()))); err == nil {
+	if fi, err := os.Stat(d.snapPath(m)); err == nil {
 		info.Saved = fi.ModTime()
 	}
 	d.last.Store(&info)
+}
+
+// snapPath is the file etcd's snap package saves the snapshot with
+// metadata m in.
+func (d *disk) snapPath(m *raftpb.SnapshotMetadata) string {
+	return filepath.Join(d.snapDir, fmt.Sprintf("%016x-%016x.snap", m.GetTerm(), m.GetIndex()))
+}
+
+// loadSnapshot reads the snapshot with metadata m back from its file. It
+// reads that one file with snap.Read, not the newest with the
+// Snapshotter's Load: Load renames a file it cannot read to *.broken, and
+// may run while SaveSnap is still writing the newest file.
+func (d *disk) loadSnapshot(m *raftpb.SnapshotMetadata) (*raftpb.Snapshot, error) {
+	s, err := snap.Read(d.lg, d.snapPath(m))
+	if err != nil {
+		return nil, fmt.Errorf("raftnode: read snapshot at %d: %w", m.GetIndex(), err)
+	}
+	if got := s.GetMetadata(); got.GetIndex() != m.GetIndex() || got.GetTerm() != m.GetTerm() {
+		return nil, fmt.Errorf("raftnode: snapshot file for %d/%d holds %d/%d", m.GetIndex(), m.GetTerm(), got.GetIndex(), got.GetTerm())
+	}
+	return s, nil
 }
 
 // purge deletes all but the newest retain snapshot files, then the WAL files

@@ -56,7 +56,7 @@ func (sm *stateMachine) Apply(index uint64, data []byte) {
 	}
 }
 
-func (sm *stateMachine) Snapshot() ([]byte, error) { return sm.tree.Snapshot() }
+func (sm *stateMachine) Snapshot() func() ([]byte, error) { return sm.tree.Freeze().Encode }
 
 // Restore loads a snapshot. Once a reconfig has applied, membership lives
 // in the log: the snapshot's /zookeeper/config, not zoo.cfg, names the
