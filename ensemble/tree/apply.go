@@ -263,9 +263,9 @@ func (a *applier) create(op proto.Op, r *proto.CreateRequest) (proto.Record, err
 	}
 	n := &node{
 		path: p,
-		data: slices.Clone(r.Data),
+		data: t.newData(p, slices.Clone(r.Data)),
 		acl:  t.acls.intern(acl),
-		stat: proto.Stat{
+		stat: stat{
 			Czxid: a.zxid, Mzxid: a.zxid, Pzxid: a.zxid,
 			Ctime: a.txn.Time, Mtime: a.txn.Time,
 			EphemeralOwner: owner,
@@ -391,7 +391,7 @@ func (a *applier) setData(r *proto.SetDataRequest) (proto.Record, error) {
 		return nil, err
 	}
 	m := n.clone()
-	m.data = slices.Clone(r.Data)
+	m.data = t.newData(r.Path, slices.Clone(r.Data))
 	m.stat.Version++
 	m.stat.Mtime = a.txn.Time
 	m.stat.Mzxid = a.zxid

@@ -21,7 +21,7 @@ func (t *Tree) SetConfig(zxid, mtime int64, data []byte) {
 	defer t.logDigest(zxid)
 	n := t.lookup(configPath)
 	m := n.clone()
-	m.data = slices.Clone(data)
+	m.data = t.newData(configPath, slices.Clone(data))
 	m.stat.Version = -1
 	m.stat.Mtime = mtime
 	m.stat.Mzxid = zxid
@@ -36,7 +36,7 @@ func (t *Tree) Config() ([]byte, proto.Stat) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	n := t.lookup(configPath)
-	return slices.Clone(n.data), t.statOut(n)
+	return slices.Clone(n.bytes()), t.statOut(n)
 }
 
 // CheckConfigWrite reports whether auth may change /zookeeper/config,

@@ -62,6 +62,10 @@ func (b *digestScratch) pathDataCRC(p string, data []byte) uint32 {
 // czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion and
 // ephemeralOwner, big-endian, in that order.
 func (b *digestScratch) digest(n *node) int64 {
+	crc := b.pathDataCRC(n.path, nil)
+	if n.data != nil && len(n.data.b) > 0 {
+		crc = n.data.crc
+	}
 	s := &n.stat
 	st := b.stat[:]
 	binary.BigEndian.PutUint64(st[0:], uint64(s.Czxid))
@@ -73,7 +77,7 @@ func (b *digestScratch) digest(n *node) int64 {
 	binary.BigEndian.PutUint32(st[44:], uint32(s.Cversion))
 	binary.BigEndian.PutUint32(st[48:], uint32(s.Aversion))
 	binary.BigEndian.PutUint64(st[52:], uint64(s.EphemeralOwner))
-	return int64(crc32.Update(n.crc, crc32.IEEETable, st))
+	return int64(crc32.Update(crc, crc32.IEEETable, st))
 }
 
 // unhash takes the node at p out of the tree digest before it changes;

@@ -17,7 +17,9 @@ func recomputed(t *Tree) int64 {
 	t.nodes.Scan(func(n *node) bool {
 		if digested(n.path) {
 			c := *n
-			c.crc = b.pathDataCRC(n.path, n.data)
+			if len(n.bytes()) > 0 {
+				c.data = &blob{b: n.bytes(), crc: b.pathDataCRC(n.path, n.bytes())}
+			}
 			sum += b.digest(&c)
 		}
 		return true

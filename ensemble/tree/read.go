@@ -24,7 +24,7 @@ const (
 )
 
 // dataSize is the encoded GetDataResponse of n.
-func dataSize(n *node) int { return 4 + len(n.data) + statSize }
+func dataSize(n *node) int { return 4 + len(n.bytes()) + statSize }
 
 // childrenSize is the encoded ChildrenResponse of n.
 func (t *Tree) childrenSize(n *node, withStat bool) int {
@@ -200,7 +200,7 @@ func (t *Tree) getData(c Caller, r *proto.PathWatch) (*proto.GetDataResponse, er
 			return nil, err
 		}
 	}
-	return &proto.GetDataResponse{Data: cloneData(n.data), Stat: t.statOut(n)}, nil
+	return &proto.GetDataResponse{Data: cloneData(n.bytes()), Stat: t.statOut(n)}, nil
 }
 
 // cloneData copies a node's data for a reply, keeping null data null: a

@@ -62,7 +62,7 @@ func (f *Frozen) Encode() ([]byte, error) {
 	e.Int(int32(f.nodes.Len()))
 	f.nodes.Scan(func(n *node) bool {
 		e.String(n.path)
-		e.Buffer(n.data)
+		e.Buffer(n.bytes())
 		e.Int(int32(len(n.acl.list)))
 		for i := range n.acl.list {
 			n.acl.list[i].Encode(e)
@@ -145,7 +145,8 @@ func (t *Tree) decode(b []byte) error {
 		chain []*node
 	)
 	for i := range nn {
-		n := &node{path: d.String(), data: d.Buffer()}
+		n := &node{path: d.String()}
+		n.data = t.newData(n.path, d.Buffer())
 		// A run of nodes with one ACL list is the common case: its
 		// encoding is compared, not decoded again.
 		if rest := d.Unread(); lastACL != nil && bytes.HasPrefix(rest, lastACL) {

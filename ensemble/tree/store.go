@@ -5,21 +5,55 @@ import (
 	"sync"
 
 	"github.com/tidwall/btree"
-
-	"github.com/zookit/zookit/ensemble/proto"
 )
 
 // node is one znode. A node in the index is never changed in place: a
 // change puts a changed copy in its place (see replace), so a Frozen index
 // that still holds the old one keeps seeing the state it was frozen at.
+//
+// Its 96 bytes are most of what an empty znode costs.
 type node struct {
 	path string
-	data []byte
+	data *blob // nil: null data, which clients tell from empty data
 	acl  *aclEntry
-	// stat is the stored Stat: NumChildren counts the children, and
-	// DataLength is computed on the way out (see statOut).
-	stat proto.Stat
-	crc  uint32 // pathDataCRC of path and data, kept with them
+	stat stat
+}
+
+// stat is the stored Stat. NumChildren counts the children and cversion the
+// child creations; the Stat a client sees is made by statOut.
+type stat struct {
+	Czxid, Mzxid, Ctime, Mtime, EphemeralOwner, Pzxid int64
+	Version, Cversion, Aversion, NumChildren          int32
+}
+
+// blob is a node's data with the CRC of its path and data, the part of the
+// node's digest that a change of Stat leaves as it is. All empty data
+// shares one blob: without data the CRC is the path's, cheap to compute
+// when needed.
+type blob struct {
+	b   []byte
+	crc uint32
+}
+
+var noBytes = &blob{b: []byte{}}
+
+// bytes is the node's data: nil for null data.
+func (n *node) bytes() []byte {
+	if n.data == nil {
+		return nil
+	}
+	return n.data.b
+}
+
+// newData wraps b, which the node will own, as the data of the node at p.
+func (t *Tree) newData(p string, b []byte) *blob {
+	switch {
+	case b == nil:
+		return nil
+	case len(b) == 0:
+		return noBytes
+	}
+	return &blob{b: b, crc: t.scratch.pathDataCRC(p, b)}
 }
 
 func (n *node) clone() *node {
@@ -138,9 +172,8 @@ func (t *Tree) load(n *node) {
 }
 
 func (t *Tree) account(n *node) {
-	n.crc = t.scratch.pathDataCRC(n.path, n.data)
 	t.rehash(n.path, n)
-	t.dataSize += nodeSize(n.path, n.data)
+	t.dataSize += nodeSize(n.path, n.bytes())
 	t.acls.retain(n.acl)
 	t.index(n.path, n.stat.EphemeralOwner, true)
 }
@@ -149,7 +182,7 @@ func (t *Tree) account(n *node) {
 func (t *Tree) drop(n *node) {
 	t.nodes.Delete(n)
 	t.unhash(n.path, n)
-	t.dataSize -= nodeSize(n.path, n.data)
+	t.dataSize -= nodeSize(n.path, n.bytes())
 	t.acls.release(n.acl)
 	t.index(n.path, n.stat.EphemeralOwner, false)
 }
@@ -158,20 +191,11 @@ func (t *Tree) drop(n *node) {
 // changes, so the kind indexes stay as they are.
 func (t *Tree) replace(n, m *node) {
 	t.unhash(n.path, n)
-	if !sameBytes(m.data, n.data) {
-		m.crc = t.scratch.pathDataCRC(m.path, m.data)
-	}
 	t.nodes.Set(m)
 	t.rehash(m.path, m)
-	t.dataSize += int64(len(m.data) - len(n.data))
+	t.dataSize += int64(len(m.bytes()) - len(n.bytes()))
 	if m.acl != n.acl {
 		t.acls.retain(m.acl)
 		t.acls.release(n.acl)
 	}
-}
-
-// sameBytes reports whether a and b are the same bytes in memory, which
-// tells a changed copy whose data stayed from one given new data.
-func sameBytes(a, b []byte) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

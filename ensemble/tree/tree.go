@@ -126,13 +126,16 @@ func WithMaxNeverUsed(ms int64) Option { return func(o *options) { o.maxNeverUse
 // child creations (it names sequential children) while the visible one
 // counts creations and deletions, which is creations*2 - present children.
 func (t *Tree) statOut(n *node) proto.Stat {
-	s := n.stat
-	s.DataLength = int32(len(n.data))
-	s.Cversion = s.Cversion*2 - s.NumChildren
-	if t.kind(s.EphemeralOwner) != ownerSession {
-		s.EphemeralOwner = 0
+	s := &n.stat
+	out := proto.Stat{
+		Czxid: s.Czxid, Mzxid: s.Mzxid, Ctime: s.Ctime, Mtime: s.Mtime, Pzxid: s.Pzxid,
+		Version: s.Version, Cversion: s.Cversion*2 - s.NumChildren, Aversion: s.Aversion,
+		DataLength: int32(len(n.bytes())), NumChildren: s.NumChildren,
 	}
-	return s
+	if t.kind(s.EphemeralOwner) == ownerSession {
+		out.EphemeralOwner = s.EphemeralOwner
+	}
+	return out
 }
 
 // ownerKind is EphemeralType.
@@ -201,12 +204,12 @@ func (t *Tree) reset() {
 	t.digestLog = nil
 	// DataTree's built-in nodes hold empty data, not null.
 	open, read := t.acls.intern(openACL), t.acls.intern(readACL)
-	t.insertChild(&node{path: "/", acl: open, data: []byte{}})
-	t.insertChild(&node{path: procPath, acl: open, data: []byte{}})
-	t.insertChild(&node{path: quotaPath, acl: open, data: []byte{}})
+	t.insertChild(&node{path: "/", acl: open, data: noBytes})
+	t.insertChild(&node{path: procPath, acl: open, data: noBytes})
+	t.insertChild(&node{path: quotaPath, acl: open, data: noBytes})
 	// DataTree.addConfigNode sets the ACL with version -1, which lands in
 	// the stat: clients see aversion -1 on this node.
-	t.insertChild(&node{path: configPath, acl: read, data: append([]byte{}, t.opts.configData...), stat: proto.Stat{Aversion: -1}})
+	t.insertChild(&node{path: configPath, acl: read, data: t.newData(configPath, append([]byte{}, t.opts.configData...)), stat: stat{Aversion: -1}})
 }
 
 // insertChild inserts n and counts it in its parent in place, which only a
@@ -314,7 +317,7 @@ func (t *Tree) NodeCount() int {
 func (t *Tree) ApproximateDataSize() int64 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.dataSize + int64(len(t.get("/").data))
+	return t.dataSize + int64(len(t.get("/").bytes()))
 }
 
 // EphemeralCount is the number of ephemeral nodes.
