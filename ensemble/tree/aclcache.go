@@ -12,6 +12,7 @@ import (
 // lists over millions of nodes. list is never changed.
 type aclEntry struct {
 	list []proto.ACL
+	enc  []byte // list as a snapshot encodes it
 	key  string
 	refs int // nodes in the live tree that hold it; under the write lock
 }
@@ -63,7 +64,12 @@ func (c *aclCache) intern(list []proto.ACL) *aclEntry {
 		if c.byKey == nil {
 			c.byKey = map[string]*aclEntry{}
 		}
-		e = &aclEntry{list: list, key: k}
+		enc := &proto.Encoder{}
+		enc.Int(int32(len(list)))
+		for i := range list {
+			list[i].Encode(enc)
+		}
+		e = &aclEntry{list: list, enc: enc.Buf, key: k}
 		c.byKey[k] = e
 	}
 	c.last = e

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/tidwall/btree"
@@ -52,10 +53,46 @@ func (t *Tree) Snapshot() ([]byte, error) { return t.Freeze().Encode() }
 // are local to a server and are not included, nor is the digest log.
 // Equal states give equal bytes.
 func (f *Frozen) Encode() ([]byte, error) {
-	// Sized up front: growing a buffer of hundreds of megabytes by
-	// doubling costs as much as encoding it.
-	const perNode = 128 // stat, lengths and a typical ACL
-	e := &proto.Encoder{Buf: make([]byte, 0, int(f.dataSize)+perNode*f.nodes.Len()+64)}
+	b := bytes.NewBuffer(make([]byte, 0, f.Size()))
+	_, err := f.WriteTo(b)
+	return b.Bytes(), err
+}
+
+// nodeRecordSize is the length of a node's record in a snapshot: path,
+// data, ACL list and the 60 bytes of its stat.
+func nodeRecordSize(n *node) int {
+	return 4 + len(n.path) + 4 + len(n.bytes()) + len(n.acl.enc) + 60
+}
+
+// Size is the length of what Encode returns, so that a snapshot can be
+// framed, or its buffer sized, before it is written.
+func (f *Frozen) Size() int {
+	size := len(snapshotMagic) + 8 + 4 + 4
+	f.nodes.Scan(func(n *node) bool {
+		size += nodeRecordSize(n)
+		return true
+	})
+	for _, s := range f.sessions {
+		size += 8 + 4 + 4 + len(s.Passwd) + 8
+	}
+	return size
+}
+
+// WriteTo writes what Encode returns to w, a piece at a time, so that a
+// snapshot of any size goes to disk without a copy of it in memory.
+func (f *Frozen) WriteTo(w io.Writer) (int64, error) {
+	const flushAt = 64 << 10
+	e := &proto.Encoder{Buf: make([]byte, 0, 2*flushAt)}
+	var written int64
+	var err error
+	flush := func() {
+		if err == nil {
+			var k int
+			k, err = w.Write(e.Buf)
+			written += int64(k)
+		}
+		e.Buf = e.Buf[:0]
+	}
 	e.Buf = append(e.Buf, snapshotMagic...)
 	e.Long(f.lastZxid)
 	// Path order puts every parent before its children.
@@ -63,10 +100,7 @@ func (f *Frozen) Encode() ([]byte, error) {
 	f.nodes.Scan(func(n *node) bool {
 		e.String(n.path)
 		e.Buffer(n.bytes())
-		e.Int(int32(len(n.acl.list)))
-		for i := range n.acl.list {
-			n.acl.list[i].Encode(e)
-		}
+		e.Buf = append(e.Buf, n.acl.enc...)
 		s := &n.stat
 		e.Long(s.Czxid)
 		e.Long(s.Mzxid)
@@ -77,7 +111,10 @@ func (f *Frozen) Encode() ([]byte, error) {
 		e.Int(s.Aversion)
 		e.Long(s.EphemeralOwner)
 		e.Long(s.Pzxid)
-		return true
+		if len(e.Buf) >= flushAt {
+			flush()
+		}
+		return err == nil
 	})
 	e.Int(int32(len(f.sessions)))
 	for _, s := range f.sessions {
@@ -86,7 +123,8 @@ func (f *Frozen) Encode() ([]byte, error) {
 		e.Buffer(s.Passwd)
 		e.Long(int64(s.Owner))
 	}
-	return e.Buf, nil
+	flush()
+	return written, err
 }
 
 // Restore replaces the state with a snapshot. Watches stay as they are on
@@ -139,7 +177,6 @@ func (t *Tree) decode(b []byte) error {
 		return err
 	}
 	var (
-		lastACL []byte // the encoding of t.acls.last
 		// chain holds ancestors of the last node and that node, root
 		// first; in path order a node's parent is nearly always on it.
 		chain []*node
@@ -149,8 +186,8 @@ func (t *Tree) decode(b []byte) error {
 		n.data = t.newData(n.path, d.Buffer())
 		// A run of nodes with one ACL list is the common case: its
 		// encoding is compared, not decoded again.
-		if rest := d.Unread(); lastACL != nil && bytes.HasPrefix(rest, lastACL) {
-			d.Skip(len(lastACL))
+		if e := t.acls.last; e != nil && bytes.HasPrefix(d.Unread(), e.enc) {
+			d.Skip(len(e.enc))
 		} else {
 			na, err := count(12)
 			if err != nil {
@@ -161,7 +198,6 @@ func (t *Tree) decode(b []byte) error {
 				acl[i].Decode(d)
 			}
 			t.acls.intern(acl)
-			lastACL = rest[:len(rest)-len(d.Unread())]
 		}
 		n.acl = t.acls.last
 		s := &n.stat

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -116,4 +117,43 @@ func TestACLListsShared(t *testing.T) {
 		t.Fatalf("multi: %+v", res)
 	}
 	eq(t, "nothing left by a rolled-back multi", h.tr.acls.Len(), base)
+}
+
+type failingWriter struct{ left int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		n := w.left
+		w.left = 0
+		return n, errors.New("disk full")
+	}
+	w.left -= len(p)
+	return len(p), nil
+}
+
+// Size frames a snapshot before it is written, and WriteTo streams the
+// same bytes as Encode, stopping at the first write error.
+func TestFrozenSizeAndWriteTo(t *testing.T) {
+	h := newHarness(t)
+	for i := range 5000 {
+		h.mustCreate(fmt.Sprintf("/n%05d", i), 0)
+	}
+	h.setData("/n00001", "some data", -1)
+	h.createReq(proto.OpCreate, 0, &proto.CreateRequest{Path: "/own", ACL: aliceOnly})
+	h.mustSession(7)
+	f := h.tr.Freeze()
+	enc, err := f.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "size", f.Size(), len(enc))
+	var b bytes.Buffer
+	n, err := f.WriteTo(&b)
+	if err != nil || n != int64(len(enc)) || !bytes.Equal(b.Bytes(), enc) {
+		t.Fatalf("WriteTo: %d bytes, %v", n, err)
+	}
+	w := &failingWriter{left: 100_000}
+	if n, err := f.WriteTo(w); err == nil || n != 100_000 {
+		t.Fatalf("WriteTo a failing writer: %d bytes, %v", n, err)
+	}
 }
