@@ -176,11 +176,9 @@ func (t *Tree) decode(b []byte) error {
 	if err != nil {
 		return err
 	}
-	var (
-		// chain holds ancestors of the last node and that node, root
-		// first; in path order a node's parent is nearly always on it.
-		chain []*node
-	)
+	// chain holds ancestors of the last node and that node, root first;
+	// in path order a node's parent is nearly always on it.
+	var chain []*node
 	for i := range nn {
 		n := &node{path: d.String()}
 		n.data = t.newData(n.path, d.Buffer())
@@ -211,17 +209,15 @@ func (t *Tree) decode(b []byte) error {
 			if n.path != "/" {
 				return fmt.Errorf("%w: no root", ErrBadSnapshot)
 			}
-		} else if n.path <= chain[len(chain)-1].path || !validatePath(n.path) {
-			return fmt.Errorf("%w: bad, repeated or unordered path %q", ErrBadSnapshot, n.path)
-		}
-		if i > 0 {
-			parent, _, _ := splitPath(n.path)
-			parent = watchPath(parent)
+		} else {
+			if n.path <= chain[len(chain)-1].path || !validatePath(n.path) {
+				return fmt.Errorf("%w: bad, repeated or unordered path %q", ErrBadSnapshot, n.path)
+			}
 			for len(chain) > 1 && !isBelow(n.path, chain[len(chain)-1].path) {
 				chain = chain[:len(chain)-1]
 			}
 			p := chain[len(chain)-1]
-			if p.path != parent {
+			if parent, _, _ := splitPath(n.path); p.path != parent && parent != "" {
 				if p = t.get(parent); p == nil {
 					return fmt.Errorf("%w: %q before its parent", ErrBadSnapshot, n.path)
 				}
