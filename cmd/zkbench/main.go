@@ -82,8 +82,41 @@ type client struct {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
+	l, err := startLoad(cfg)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+
+	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "op\tops\tops/s\tp50\tp99\tmax\terrors\t\n")
+	for _, op := range cfg.ops {
+		if ctx.Err() != nil {
+			break
+		}
+		r := l.measure(ctx, op)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%v\t%v\t%d\t\n", op, len(r.lat), opsPerSec(r),
+			r.quantile(0.50), r.quantile(0.99), r.quantile(1), r.errors)
+		if r.firstErr != nil {
+			fmt.Fprintf(os.Stderr, "zkbench: %s: first error: %v\n", op, r.firstErr)
+		}
+	}
+	return tw.Flush()
+}
+
+// load is cfg's sessions, their nodes and the operations they issue, ready
+// to measure one operation after another.
+type load struct {
+	cfg  config
+	cs   []*client
+	root string
+	ops  map[string]opFunc
+}
+
+// startLoad checks cfg and opens its sessions (see setup).
+func startLoad(cfg config) (*load, error) {
 	if cfg.clients < 1 || cfg.duration <= 0 || cfg.size < 0 {
-		return errors.New("-clients must be ≥1, -duration > 0 and -size ≥ 0")
+		return nil, errors.New("-clients must be ≥1, -duration > 0 and -size ≥ 0")
 	}
 	payload := make([]byte, cfg.size)
 	for i := range payload {
@@ -122,31 +155,23 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	for _, op := range cfg.ops {
 		if table[op] == nil {
-			return fmt.Errorf("unknown operation %q", op)
+			return nil, fmt.Errorf("unknown operation %q", op)
 		}
 	}
-
 	cs, root, err := setup(cfg, payload)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer teardown(cs, root)
-
-	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "op\tops\tops/s\tp50\tp99\tmax\terrors\t\n")
-	for _, op := range cfg.ops {
-		if ctx.Err() != nil {
-			break
-		}
-		r := measure(ctx, cs, cfg.duration, table[op])
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%v\t%v\t%d\t\n", op, len(r.lat), float64(len(r.lat))/r.elapsed.Seconds(),
-			r.quantile(0.50), r.quantile(0.99), r.quantile(1), r.errors)
-		if r.firstErr != nil {
-			fmt.Fprintf(os.Stderr, "zkbench: %s: first error: %v\n", op, r.firstErr)
-		}
-	}
-	return tw.Flush()
+	return &load{cfg: cfg, cs: cs, root: root, ops: table}, nil
 }
+
+// measure runs op, one of cfg.ops, on every session for cfg.duration.
+func (l *load) measure(ctx context.Context, op string) result {
+	return measure(ctx, l.cs, l.cfg.duration, l.ops[op])
+}
+
+// close removes the nodes and closes the sessions.
+func (l *load) close() { teardown(l.cs, l.root) }
 
 // errDone ends a client's run early: delete has nothing left to delete.
 var errDone = errors.New("nothing left")
