@@ -115,10 +115,11 @@ func measureScale(ctx context.Context, cfg scaleConfig, t target) (f figures, er
 			os.RemoveAll(dir)
 		}
 	}()
-	srv, err := newInstance(dir, t, cfg.snapCount)
+	ins, err := newInstances(dir, t, 1, map[string]string{"snapCount": strconv.Itoa(cfg.snapCount)})
 	if err != nil {
 		return f, err
 	}
+	srv := ins[0]
 	p, err := srv.start(ctx)
 	if err != nil {
 		return f, err

@@ -46,15 +46,13 @@ func apacheTarget(cp, jvmFlags string) (target, error) {
 	if err != nil {
 		return target{}, fmt.Errorf("java not found (Debian package default-jre-headless): %w", err)
 	}
-	// jcmd must come from the same JDK as the java it attaches to.
+	// jcmd must come from the same JDK as the java it attaches to. Only the
+	// live heap needs it, so it is looked for there.
 	jcmd := "jcmd"
 	if real, err := filepath.EvalSymlinks(java); err == nil {
 		if j := filepath.Join(filepath.Dir(real), "jcmd"); isExecutable(j) {
 			jcmd = j
 		}
-	}
-	if _, err := exec.LookPath(jcmd); err != nil {
-		return target{}, fmt.Errorf("jcmd not found (Debian package default-jdk-headless): %w", err)
 	}
 	if cp == "" {
 		var missing []string
@@ -71,6 +69,9 @@ func apacheTarget(cp, jvmFlags string) (target, error) {
 		},
 		config: map[string]string{"admin.enableServer": "false"},
 		liveHeap: func(ctx context.Context, _ *instance, p *proc) (int64, error) {
+			if _, err := exec.LookPath(jcmd); err != nil {
+				return 0, fmt.Errorf("jcmd not found (Debian package default-jdk-headless): %w", err)
+			}
 			out, err := exec.CommandContext(ctx, jcmd, strconv.Itoa(p.cmd.Process.Pid), "GC.class_histogram").Output()
 			if err != nil {
 				return 0, fmt.Errorf("jcmd GC.class_histogram: %w", err)
@@ -155,44 +156,70 @@ func isExecutable(path string) bool {
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
-// instance is one target with its data directory, zoo.cfg and ports,
-// started once and restarted once.
+// instance is one server of a target: its directory, which holds its
+// zoo.cfg, log and data directory, and its addresses.
 type instance struct {
 	target
 	dir, cfgPath    string
 	addr, adminAddr string
 }
 
-// newInstance writes a standalone zoo.cfg for t under dir, on free
-// 127.0.0.1 ports.
-func newInstance(dir string, t target, snapCount int) (*instance, error) {
-	ports, err := freeport.Ports(2)
+// newInstances writes the zoo.cfg and data directory of n servers of t,
+// each under dir/server<id>, on free 127.0.0.1 ports: one is a standalone
+// server, more an ensemble, every zoo.cfg listing each server as
+// server.<id>=127.0.0.1:<quorum port>:<election port>, with the id in the
+// server's myid. extra holds zoo.cfg keys every server gets.
+func newInstances(dir string, t target, n int, extra map[string]string) ([]*instance, error) {
+	// One set, so that no server's port is another's: client, admin,
+	// quorum and election port for each.
+	ports, err := freeport.Ports(4 * n)
 	if err != nil {
 		return nil, err
 	}
-	in := &instance{target: t, dir: dir, cfgPath: filepath.Join(dir, "zoo.cfg"),
-		addr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-		adminAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
-	}
-	cfg := map[string]string{
+	port := func(i, k int) string { return strconv.Itoa(ports[4*i+k]) }
+	common := map[string]string{
 		"tickTime":               "2000",
-		"dataDir":                filepath.Join(dir, "data"),
-		"clientPort":             strconv.Itoa(ports[0]),
 		"clientPortAddress":      "127.0.0.1",
-		"snapCount":              strconv.Itoa(snapCount),
 		"4lw.commands.whitelist": "mntr,ruok,srvr",
 	}
-	for k, v := range t.config {
-		cfg[k] = strings.ReplaceAll(v, "$ADMIN", strconv.Itoa(ports[1]))
+	if n > 1 {
+		common["initLimit"], common["syncLimit"] = "10", "5"
+		for i := range n {
+			common[fmt.Sprintf("server.%d", i+1)] = fmt.Sprintf("127.0.0.1:%s:%s", port(i, 2), port(i, 3))
+		}
 	}
-	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(cfg)) {
-		fmt.Fprintf(&b, "%s=%s\n", k, cfg[k])
+	maps.Copy(common, extra)
+	ins := make([]*instance, n)
+	for i := range ins {
+		in := &instance{target: t, dir: filepath.Join(dir, fmt.Sprintf("server%d", i+1)),
+			addr:      net.JoinHostPort("127.0.0.1", port(i, 0)),
+			adminAddr: net.JoinHostPort("127.0.0.1", port(i, 1)),
+		}
+		in.cfgPath = filepath.Join(in.dir, "zoo.cfg")
+		cfg := maps.Clone(common)
+		cfg["dataDir"] = filepath.Join(in.dir, "data")
+		cfg["clientPort"] = port(i, 0)
+		for k, v := range t.config {
+			cfg[k] = strings.ReplaceAll(v, "$ADMIN", port(i, 1))
+		}
+		if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
+			return nil, err
+		}
+		if n > 1 {
+			if err := os.WriteFile(filepath.Join(cfg["dataDir"], "myid"), []byte(strconv.Itoa(i+1)+"\n"), 0o644); err != nil {
+				return nil, err
+			}
+		}
+		var b strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(cfg)) {
+			fmt.Fprintf(&b, "%s=%s\n", k, cfg[k])
+		}
+		if err := os.WriteFile(in.cfgPath, []byte(b.String()), 0o644); err != nil {
+			return nil, err
+		}
+		ins[i] = in
 	}
-	if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
-		return nil, err
-	}
-	return in, os.WriteFile(in.cfgPath, []byte(b.String()), 0o644)
+	return ins, nil
 }
 
 // proc is one run of a server process.
@@ -208,6 +235,9 @@ type proc struct {
 // The -D flags zkServer.sh would pass from the environment are cleared, so
 // that both servers read zoo.cfg alone.
 func (in *instance) start(ctx context.Context) (*proc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	logFile, err := os.OpenFile(filepath.Join(in.dir, in.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -217,6 +247,8 @@ func (in *instance) start(ctx context.Context) (*proc, error) {
 	p.cmd.Dir = in.dir
 	p.cmd.Env = append(os.Environ(), "SERVER_JVMFLAGS=", "JVMFLAGS=")
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	// Should zkbench die without stopping it, the server goes too.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", in.name, err)
@@ -225,7 +257,7 @@ func (in *instance) start(ctx context.Context) (*proc, error) {
 		p.cmd.Wait()
 		close(p.exited)
 	}()
-	return p, ctx.Err()
+	return p, nil
 }
 
 // stop sends SIGTERM and waits for the exit, killing the process if it
