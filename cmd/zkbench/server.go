@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -35,6 +36,63 @@ type target struct {
 	command     func(cfgPath string) *exec.Cmd
 	config      map[string]string // zoo.cfg keys of its own; "$ADMIN" stands for the admin port
 	liveHeap    func(ctx context.Context, in *instance, p *proc) (int64, error)
+}
+
+// serverFlags are the flags that choose the servers compared and where
+// they keep their data, shared by the subcommands that start servers.
+type serverFlags struct {
+	only, zkserver, apache, jvmFlags, dir string
+	keep                                  bool
+}
+
+func (sf *serverFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&sf.only, "only", "", "run one side only: zkserver or apache")
+	fs.StringVar(&sf.zkserver, "zkserver", "", "zkserver binary; empty builds ./cmd/zkserver into a temporary directory")
+	fs.StringVar(&sf.apache, "apache", "", "classpath of Apache ZooKeeper's server; empty finds Debian's (/usr/share/java/zookeeper.jar and its dependencies)")
+	fs.StringVar(&sf.jvmFlags, "jvmflags", "", "extra java flags for ZooKeeper, e.g. -Xmx2g (Debian's zkServer.sh passes none)")
+	fs.StringVar(&sf.dir, "dir", os.TempDir(), "directory for the servers' data directories (the disk under test)")
+	fs.BoolVar(&sf.keep, "keep", false, "keep the data directories and server logs")
+}
+
+// targets returns the servers -only leaves, Apache ZooKeeper first, so that
+// ratios read zkserver/ZooKeeper; cleanup removes the zkserver it built.
+func (sf *serverFlags) targets(ctx context.Context) (ts []target, cleanup func(), err error) {
+	cleanup = func() {}
+	if sf.only != "" && sf.only != "zkserver" && sf.only != "apache" {
+		return nil, nil, fmt.Errorf("-only %q: want zkserver or apache", sf.only)
+	}
+	if sf.only != "zkserver" {
+		t, err := apacheTarget(sf.apache, sf.jvmFlags)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts = append(ts, t)
+	}
+	if sf.only != "apache" {
+		t, c, err := zkserverTarget(ctx, sf.zkserver)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts, cleanup = append(ts, t), c
+	}
+	return ts, cleanup, nil
+}
+
+// workDir makes a directory for one server's run under parent. done
+// removes it, unless the run failed or keep is set: then it says where it
+// is kept.
+func workDir(parent, prefix string, keep bool) (dir string, done func(failed bool), err error) {
+	dir, err = os.MkdirTemp(parent, prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func(failed bool) {
+		if failed || keep {
+			progress("data and logs kept in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}, nil
 }
 
 // apacheTarget runs Debian's Apache ZooKeeper as zkServer.sh
