@@ -393,6 +393,66 @@ func (p *proc) awaitReadable(ctx context.Context, addr string, ready func(*zk.Co
 	}
 }
 
+// cluster is the running servers of one topology of a target.
+type cluster struct {
+	members []*instance
+	procs   []*proc
+}
+
+// startCluster starts every server and waits until each opens a session,
+// which in an ensemble takes an elected leader, a session being a quorum
+// write. On error it stops what it started.
+func startCluster(ctx context.Context, ins []*instance) (*cluster, error) {
+	c := &cluster{members: ins}
+	for _, in := range ins {
+		p, err := in.start(ctx)
+		if err != nil {
+			return nil, errors.Join(err, c.stop())
+		}
+		c.procs = append(c.procs, p)
+	}
+	anySession := func(*zk.Conn) (bool, error) { return true, nil }
+	for i, p := range c.procs {
+		if err := p.awaitReadable(ctx, ins[i].addr, anySession); err != nil {
+			return nil, errors.Join(fmt.Errorf("server %d (%s): %w", i+1, ins[i].dir, err), c.stop())
+		}
+	}
+	return c, nil
+}
+
+// addrs are the client addresses, in server id order.
+func (c *cluster) addrs() []string {
+	as := make([]string, len(c.members))
+	for i, in := range c.members {
+		as[i] = in.addr
+	}
+	return as
+}
+
+// cpu is the CPU time all the servers have used.
+func (c *cluster) cpu() (time.Duration, error) {
+	var sum time.Duration
+	for _, p := range c.procs {
+		d, err := p.cpu()
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// stop stops every server at once, since each may take its time.
+func (c *cluster) stop() error {
+	errs := make([]error, len(c.procs))
+	var wg sync.WaitGroup
+	for i, p := range c.procs {
+		wg.Go(func() { errs[i] = p.stop() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // accepts reports whether addr accepts a TCP connection.
 func accepts(ctx context.Context, addr string) bool {
 	var d net.Dialer
