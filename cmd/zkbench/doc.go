@@ -47,4 +47,25 @@
 // Debian's (package zookeeper; jcmd comes with default-jdk-headless), and
 // -jvmflags adds java flags (Debian's zkServer.sh gives none, so the JVM
 // sizes its heap itself). -keep keeps the data directories and server logs.
+//
+// # zkbench throughput
+//
+//	go run ./cmd/zkbench throughput [-topology standalone|3|both] [-ops create,set,get,exists,children,delete] [-duration 10s] [-clients 16] [-size 100]
+//
+// compares zkserver with Debian's Apache ZooKeeper on every operation, in
+// one run. For each topology, standalone and then a 3-server ensemble on
+// 127.0.0.1 (one process per server, each zoo.cfg listing
+// server.N=127.0.0.1:<quorum port>:<election port>, myid in each data
+// directory), it starts ZooKeeper's servers, runs the load zkbench runs
+// (the -ops one after another, -clients sessions spread round-robin over the
+// servers, for -duration each), stops them, then does the same with
+// zkserver's. Around each operation it reads the CPU time (utime+stime,
+// /proc/<pid>/stat) of every server process of the topology, and prints a
+// table per topology: per operation and server the requests, ops/s, p50,
+// p99 and max latency, errors and server CPU-seconds per 1000 requests, and
+// the ratios zkserver/ZooKeeper of ops/s and of CPU per 1000 requests.
+// The load generator runs on the same machine, so it takes CPU from the
+// servers alike; the JVM starts cold, so its first operation pays its JIT.
+//
+// -only, -zkserver, -apache, -jvmflags, -dir and -keep are scale's.
 package main

@@ -16,33 +16,42 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 )
 
+// subcommands start servers of their own.
+var subcommands = map[string]func(ctx context.Context, args []string, out io.Writer) error{
+	"scale":      scaleMain,
+	"throughput": throughputMain,
+}
+
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "scale" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-		defer stop()
-		if err := scaleMain(ctx, os.Args[2:], os.Stdout); err != nil {
+	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
+		// SIGTERM too, so that the servers started are stopped on either.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := subcommands[os.Args[1]](ctx, os.Args[2:], os.Stdout)
+		stop()
+		if err != nil {
 			if !errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintln(os.Stderr, "zkbench scale:", err)
+				fmt.Fprintf(os.Stderr, "zkbench %s: %v\n", os.Args[1], err)
 			}
 			os.Exit(1)
 		}
 		return
 	}
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: zkbench [flags], or zkbench scale [flags] (zkbench scale -h)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: zkbench [flags], or zkbench scale|throughput [flags] (zkbench scale -h)\n")
 		flag.PrintDefaults()
 	}
 	addr := flag.String("addr", "127.0.0.1:2181", "server addresses host:port, comma-separated; clients are spread over them round-robin")
 	clients := flag.Int("clients", 16, "concurrent sessions, one goroutine each")
 	duration := flag.Duration("duration", 10*time.Second, "how long each operation runs")
 	size := flag.Int("size", 100, "payload bytes for create and set")
-	ops := flag.String("ops", "create,set,get", "comma-separated operations: create, set, get, exists, children, delete")
+	ops := flag.String("ops", "create,set,get", "comma-separated operations: "+strings.Join(opNames, ", "))
 	caFile := flag.String("tls-ca", "", "connect over TLS, trusting the CA certificates in this PEM file")
 	certFile := flag.String("tls-cert", "", "with -tls-ca: the client certificate to present, PEM")
 	keyFile := flag.String("tls-key", "", "with -tls-cert: its private key, PEM")
@@ -82,8 +91,58 @@ type client struct {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
+	l, err := startLoad(cfg)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+
+	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "op\tops\tops/s\tp50\tp99\tmax\terrors\t\n")
+	for _, op := range cfg.ops {
+		if ctx.Err() != nil {
+			break
+		}
+		r := l.measure(ctx, op)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%v\t%v\t%d\t\n", op, len(r.lat), opsPerSec(r),
+			r.quantile(0.50), r.quantile(0.99), r.quantile(1), r.errors)
+		if r.firstErr != nil {
+			fmt.Fprintf(os.Stderr, "zkbench: %s: first error: %v\n", op, r.firstErr)
+		}
+	}
+	return tw.Flush()
+}
+
+// load is cfg's sessions, their nodes and the operations they issue, ready
+// to measure one operation after another.
+type load struct {
+	cfg  config
+	cs   []*client
+	root string
+	ops  map[string]opFunc
+}
+
+// opNames are the operations startLoad knows, in the order that leaves
+// each something to work on.
+var opNames = []string{"create", "set", "get", "exists", "children", "delete"}
+
+// check reports what is wrong with cfg's numbers and operations.
+func (cfg config) check() error {
 	if cfg.clients < 1 || cfg.duration <= 0 || cfg.size < 0 {
 		return errors.New("-clients must be ≥1, -duration > 0 and -size ≥ 0")
+	}
+	for _, op := range cfg.ops {
+		if !slices.Contains(opNames, op) {
+			return fmt.Errorf("unknown operation %q", op)
+		}
+	}
+	return nil
+}
+
+// startLoad checks cfg and opens its sessions (see setup).
+func startLoad(cfg config) (*load, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	payload := make([]byte, cfg.size)
 	for i := range payload {
@@ -120,33 +179,20 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			return c.conn.Delete(c.nodes[i], -1)
 		},
 	}
-	for _, op := range cfg.ops {
-		if table[op] == nil {
-			return fmt.Errorf("unknown operation %q", op)
-		}
-	}
-
 	cs, root, err := setup(cfg, payload)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer teardown(cs, root)
-
-	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "op\tops\tops/s\tp50\tp99\tmax\terrors\t\n")
-	for _, op := range cfg.ops {
-		if ctx.Err() != nil {
-			break
-		}
-		r := measure(ctx, cs, cfg.duration, table[op])
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%v\t%v\t%d\t\n", op, len(r.lat), float64(len(r.lat))/r.elapsed.Seconds(),
-			r.quantile(0.50), r.quantile(0.99), r.quantile(1), r.errors)
-		if r.firstErr != nil {
-			fmt.Fprintf(os.Stderr, "zkbench: %s: first error: %v\n", op, r.firstErr)
-		}
-	}
-	return tw.Flush()
+	return &load{cfg: cfg, cs: cs, root: root, ops: table}, nil
 }
+
+// measure runs op, one of cfg.ops, on every session for cfg.duration.
+func (l *load) measure(ctx context.Context, op string) result {
+	return measure(ctx, l.cs, l.cfg.duration, l.ops[op])
+}
+
+// close removes the nodes and closes the sessions.
+func (l *load) close() { teardown(l.cs, l.root) }
 
 // errDone ends a client's run early: delete has nothing left to delete.
 var errDone = errors.New("nothing left")

@@ -45,39 +45,20 @@ func scaleMain(ctx context.Context, args []string, out io.Writer) error {
 	clients := fs.Int("clients", 16, "concurrent sessions of the set load")
 	size := fs.Int("size", 100, "payload bytes of each set")
 	snapCount := fs.Int("snapcount", 50000, "snapCount both servers get; half ZooKeeper's default, so that a 20s load sees several snapshots (ZooKeeper snapshots after a random count between snapCount/2 and snapCount)")
-	zkserverBin := fs.String("zkserver", "", "zkserver binary; empty builds ./cmd/zkserver into a temporary directory")
-	apacheCP := fs.String("apache", "", "classpath of Apache ZooKeeper's server; empty finds Debian's (/usr/share/java/zookeeper.jar and its dependencies)")
-	jvmFlags := fs.String("jvmflags", "", "extra java flags for ZooKeeper, e.g. -Xmx2g (Debian's zkServer.sh passes none)")
-	only := fs.String("only", "", "run one side only: zkserver or apache")
-	dir := fs.String("dir", os.TempDir(), "directory for the servers' data directories (the disk under test)")
-	keep := fs.Bool("keep", false, "keep the data directories and server logs")
+	var sf serverFlags
+	sf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := scaleConfig{n: *n, duration: *duration, clients: *clients, size: *size, snapCount: *snapCount, dir: *dir, keep: *keep}
+	cfg := scaleConfig{n: *n, duration: *duration, clients: *clients, size: *size, snapCount: *snapCount, dir: sf.dir, keep: sf.keep}
 	if cfg.n < batch || cfg.clients < 1 || cfg.duration <= 0 || cfg.size < 0 || cfg.snapCount < 2 {
 		return fmt.Errorf("-n must be ≥%d, -clients ≥1, -duration > 0, -size ≥ 0 and -snapcount ≥ 2", batch)
 	}
-	if *only != "" && *only != "zkserver" && *only != "apache" {
-		return fmt.Errorf("-only %q: want zkserver or apache", *only)
+	targets, cleanup, err := sf.targets(ctx)
+	if err != nil {
+		return err
 	}
-
-	var targets []target
-	if *only != "zkserver" {
-		t, err := apacheTarget(*apacheCP, *jvmFlags)
-		if err != nil {
-			return err
-		}
-		targets = append(targets, t)
-	}
-	if *only != "apache" {
-		t, cleanup, err := zkserverTarget(ctx, *zkserverBin)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		targets = append(targets, t)
-	}
+	defer cleanup()
 	figs := make([]figures, len(targets))
 	for i, t := range targets {
 		f, err := measureScale(ctx, cfg, t)
@@ -103,22 +84,16 @@ type figures struct {
 // measureScale runs the whole sequence on one server in a data directory
 // of its own: start, fill, both loads, stop, restart.
 func measureScale(ctx context.Context, cfg scaleConfig, t target) (f figures, err error) {
-	dir, err := os.MkdirTemp(cfg.dir, "zkbench-scale-"+t.name+"-")
+	dir, done, err := workDir(cfg.dir, "zkbench-scale-"+t.name+"-", cfg.keep)
 	if err != nil {
 		return f, err
 	}
-	defer func() {
-		switch {
-		case err != nil || cfg.keep:
-			progress("%s: data and log kept in %s", t.name, dir)
-		default:
-			os.RemoveAll(dir)
-		}
-	}()
-	srv, err := newInstance(dir, t, cfg.snapCount)
+	defer func() { done(err != nil) }()
+	ins, err := newInstances(dir, t, 1, map[string]string{"snapCount": strconv.Itoa(cfg.snapCount)})
 	if err != nil {
 		return f, err
 	}
+	srv := ins[0]
 	p, err := srv.start(ctx)
 	if err != nil {
 		return f, err
@@ -188,7 +163,7 @@ func measureScale(ctx context.Context, cfg scaleConfig, t target) (f figures, er
 	if err != nil {
 		return f, err
 	}
-	f.cpuPer1000 = (cpuAfter - cpuBefore).Seconds() / float64(len(f.full.lat)+f.full.errors) * 1000
+	f.cpuPer1000 = cpuPer1000(cpuAfter-cpuBefore, f.full)
 	f.snapshots = -1
 	if snapsBefore >= 0 {
 		if after := snapshotCount(ctx, srv.addr); after >= 0 {
@@ -361,6 +336,12 @@ func ratio(a, b float64) string {
 }
 
 func opsPerSec(r result) float64 { return float64(len(r.lat)) / r.elapsed.Seconds() }
+
+// cpuPer1000 is the CPU-seconds used per 1000 requests of r, failed ones
+// included, as they cost the server too.
+func cpuPer1000(used time.Duration, r result) float64 {
+	return used.Seconds() / float64(len(r.lat)+r.errors) * 1000
+}
 
 // format prints a figure with three significant digits or as an integer,
 // whichever is longer.

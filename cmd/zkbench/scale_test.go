@@ -38,15 +38,8 @@ func TestStatCPU(t *testing.T) {
 // TestScaleZkserver runs the whole sequence, small, against zkserver built
 // from this module, and checks that every figure was measured.
 func TestScaleZkserver(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs zkserver")
-	}
 	ctx := context.Background()
-	tg, cleanup, err := zkserverTarget(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cleanup()
+	tg := zkserverForTest(t)
 	cfg := scaleConfig{n: 3000, duration: 500 * time.Millisecond, clients: 4, size: 100, snapCount: 200, dir: t.TempDir()}
 	f, err := measureScale(ctx, cfg, tg)
 	if err != nil {
@@ -76,4 +69,19 @@ func TestScaleZkserver(t *testing.T) {
 	if !strings.Contains(out.String(), "restart to all readable (s)") {
 		t.Errorf("table without the restart row:\n%s", out.String())
 	}
+}
+
+// zkserverForTest builds zkserver from this module for the test, or skips
+// it in -short mode.
+func zkserverForTest(t *testing.T) target {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs zkserver")
+	}
+	tg, cleanup, err := zkserverTarget(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	return tg
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -37,6 +38,63 @@ type target struct {
 	liveHeap    func(ctx context.Context, in *instance, p *proc) (int64, error)
 }
 
+// serverFlags are the flags that choose the servers compared and where
+// they keep their data, shared by the subcommands that start servers.
+type serverFlags struct {
+	only, zkserver, apache, jvmFlags, dir string
+	keep                                  bool
+}
+
+func (sf *serverFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&sf.only, "only", "", "run one side only: zkserver or apache")
+	fs.StringVar(&sf.zkserver, "zkserver", "", "zkserver binary; empty builds ./cmd/zkserver into a temporary directory")
+	fs.StringVar(&sf.apache, "apache", "", "classpath of Apache ZooKeeper's server; empty finds Debian's (/usr/share/java/zookeeper.jar and its dependencies)")
+	fs.StringVar(&sf.jvmFlags, "jvmflags", "", "extra java flags for ZooKeeper, e.g. -Xmx2g (Debian's zkServer.sh passes none)")
+	fs.StringVar(&sf.dir, "dir", os.TempDir(), "directory for the servers' data directories (the disk under test)")
+	fs.BoolVar(&sf.keep, "keep", false, "keep the data directories and server logs")
+}
+
+// targets returns the servers -only leaves, Apache ZooKeeper first, so that
+// ratios read zkserver/ZooKeeper; cleanup removes the zkserver it built.
+func (sf *serverFlags) targets(ctx context.Context) (ts []target, cleanup func(), err error) {
+	cleanup = func() {}
+	if sf.only != "" && sf.only != "zkserver" && sf.only != "apache" {
+		return nil, nil, fmt.Errorf("-only %q: want zkserver or apache", sf.only)
+	}
+	if sf.only != "zkserver" {
+		t, err := apacheTarget(sf.apache, sf.jvmFlags)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts = append(ts, t)
+	}
+	if sf.only != "apache" {
+		t, c, err := zkserverTarget(ctx, sf.zkserver)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts, cleanup = append(ts, t), c
+	}
+	return ts, cleanup, nil
+}
+
+// workDir makes a directory for one server's run under parent. done
+// removes it, unless the run failed or keep is set: then it says where it
+// is kept.
+func workDir(parent, prefix string, keep bool) (dir string, done func(failed bool), err error) {
+	dir, err = os.MkdirTemp(parent, prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func(failed bool) {
+		if failed || keep {
+			progress("data and logs kept in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}, nil
+}
+
 // apacheTarget runs Debian's Apache ZooKeeper as zkServer.sh
 // start-foreground would, from the classpath cp ("" for Debian's). Its
 // live heap is the total of jcmd GC.class_histogram, which counts the live
@@ -46,15 +104,13 @@ func apacheTarget(cp, jvmFlags string) (target, error) {
 	if err != nil {
 		return target{}, fmt.Errorf("java not found (Debian package default-jre-headless): %w", err)
 	}
-	// jcmd must come from the same JDK as the java it attaches to.
+	// jcmd must come from the same JDK as the java it attaches to. Only the
+	// live heap needs it, so it is looked for there.
 	jcmd := "jcmd"
 	if real, err := filepath.EvalSymlinks(java); err == nil {
 		if j := filepath.Join(filepath.Dir(real), "jcmd"); isExecutable(j) {
 			jcmd = j
 		}
-	}
-	if _, err := exec.LookPath(jcmd); err != nil {
-		return target{}, fmt.Errorf("jcmd not found (Debian package default-jdk-headless): %w", err)
 	}
 	if cp == "" {
 		var missing []string
@@ -71,6 +127,9 @@ func apacheTarget(cp, jvmFlags string) (target, error) {
 		},
 		config: map[string]string{"admin.enableServer": "false"},
 		liveHeap: func(ctx context.Context, _ *instance, p *proc) (int64, error) {
+			if _, err := exec.LookPath(jcmd); err != nil {
+				return 0, fmt.Errorf("jcmd not found (Debian package default-jdk-headless): %w", err)
+			}
 			out, err := exec.CommandContext(ctx, jcmd, strconv.Itoa(p.cmd.Process.Pid), "GC.class_histogram").Output()
 			if err != nil {
 				return 0, fmt.Errorf("jcmd GC.class_histogram: %w", err)
@@ -155,44 +214,70 @@ func isExecutable(path string) bool {
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
-// instance is one target with its data directory, zoo.cfg and ports,
-// started once and restarted once.
+// instance is one server of a target: its directory, which holds its
+// zoo.cfg, log and data directory, and its addresses.
 type instance struct {
 	target
 	dir, cfgPath    string
 	addr, adminAddr string
 }
 
-// newInstance writes a standalone zoo.cfg for t under dir, on free
-// 127.0.0.1 ports.
-func newInstance(dir string, t target, snapCount int) (*instance, error) {
-	ports, err := freeport.Ports(2)
+// newInstances writes the zoo.cfg and data directory of n servers of t,
+// each under dir/server<id>, on free 127.0.0.1 ports: one is a standalone
+// server, more an ensemble, every zoo.cfg listing each server as
+// server.<id>=127.0.0.1:<quorum port>:<election port>, with the id in the
+// server's myid. extra holds zoo.cfg keys every server gets.
+func newInstances(dir string, t target, n int, extra map[string]string) ([]*instance, error) {
+	// One set, so that no server's port is another's: client, admin,
+	// quorum and election port for each.
+	ports, err := freeport.Ports(4 * n)
 	if err != nil {
 		return nil, err
 	}
-	in := &instance{target: t, dir: dir, cfgPath: filepath.Join(dir, "zoo.cfg"),
-		addr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-		adminAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
-	}
-	cfg := map[string]string{
+	port := func(i, k int) string { return strconv.Itoa(ports[4*i+k]) }
+	common := map[string]string{
 		"tickTime":               "2000",
-		"dataDir":                filepath.Join(dir, "data"),
-		"clientPort":             strconv.Itoa(ports[0]),
 		"clientPortAddress":      "127.0.0.1",
-		"snapCount":              strconv.Itoa(snapCount),
 		"4lw.commands.whitelist": "mntr,ruok,srvr",
 	}
-	for k, v := range t.config {
-		cfg[k] = strings.ReplaceAll(v, "$ADMIN", strconv.Itoa(ports[1]))
+	if n > 1 {
+		common["initLimit"], common["syncLimit"] = "10", "5"
+		for i := range n {
+			common[fmt.Sprintf("server.%d", i+1)] = fmt.Sprintf("127.0.0.1:%s:%s", port(i, 2), port(i, 3))
+		}
 	}
-	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(cfg)) {
-		fmt.Fprintf(&b, "%s=%s\n", k, cfg[k])
+	maps.Copy(common, extra)
+	ins := make([]*instance, n)
+	for i := range ins {
+		in := &instance{target: t, dir: filepath.Join(dir, fmt.Sprintf("server%d", i+1)),
+			addr:      net.JoinHostPort("127.0.0.1", port(i, 0)),
+			adminAddr: net.JoinHostPort("127.0.0.1", port(i, 1)),
+		}
+		in.cfgPath = filepath.Join(in.dir, "zoo.cfg")
+		cfg := maps.Clone(common)
+		cfg["dataDir"] = filepath.Join(in.dir, "data")
+		cfg["clientPort"] = port(i, 0)
+		for k, v := range t.config {
+			cfg[k] = strings.ReplaceAll(v, "$ADMIN", port(i, 1))
+		}
+		if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
+			return nil, err
+		}
+		if n > 1 {
+			if err := os.WriteFile(filepath.Join(cfg["dataDir"], "myid"), []byte(strconv.Itoa(i+1)+"\n"), 0o644); err != nil {
+				return nil, err
+			}
+		}
+		var b strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(cfg)) {
+			fmt.Fprintf(&b, "%s=%s\n", k, cfg[k])
+		}
+		if err := os.WriteFile(in.cfgPath, []byte(b.String()), 0o644); err != nil {
+			return nil, err
+		}
+		ins[i] = in
 	}
-	if err := os.MkdirAll(cfg["dataDir"], 0o755); err != nil {
-		return nil, err
-	}
-	return in, os.WriteFile(in.cfgPath, []byte(b.String()), 0o644)
+	return ins, nil
 }
 
 // proc is one run of a server process.
@@ -208,6 +293,9 @@ type proc struct {
 // The -D flags zkServer.sh would pass from the environment are cleared, so
 // that both servers read zoo.cfg alone.
 func (in *instance) start(ctx context.Context) (*proc, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	logFile, err := os.OpenFile(filepath.Join(in.dir, in.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -217,6 +305,8 @@ func (in *instance) start(ctx context.Context) (*proc, error) {
 	p.cmd.Dir = in.dir
 	p.cmd.Env = append(os.Environ(), "SERVER_JVMFLAGS=", "JVMFLAGS=")
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	// Should zkbench die without stopping it, the server goes too.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", in.name, err)
@@ -225,7 +315,7 @@ func (in *instance) start(ctx context.Context) (*proc, error) {
 		p.cmd.Wait()
 		close(p.exited)
 	}()
-	return p, ctx.Err()
+	return p, nil
 }
 
 // stop sends SIGTERM and waits for the exit, killing the process if it
@@ -301,6 +391,66 @@ func (p *proc) awaitReadable(ctx context.Context, addr string, ready func(*zk.Co
 			launch()
 		}
 	}
+}
+
+// cluster is the running servers of one topology of a target.
+type cluster struct {
+	members []*instance
+	procs   []*proc
+}
+
+// startCluster starts every server and waits until each opens a session,
+// which in an ensemble takes an elected leader, a session being a quorum
+// write. On error it stops what it started.
+func startCluster(ctx context.Context, ins []*instance) (*cluster, error) {
+	c := &cluster{members: ins}
+	for _, in := range ins {
+		p, err := in.start(ctx)
+		if err != nil {
+			return nil, errors.Join(err, c.stop())
+		}
+		c.procs = append(c.procs, p)
+	}
+	anySession := func(*zk.Conn) (bool, error) { return true, nil }
+	for i, p := range c.procs {
+		if err := p.awaitReadable(ctx, ins[i].addr, anySession); err != nil {
+			return nil, errors.Join(fmt.Errorf("server %d (%s): %w", i+1, ins[i].dir, err), c.stop())
+		}
+	}
+	return c, nil
+}
+
+// addrs are the client addresses, in server id order.
+func (c *cluster) addrs() []string {
+	as := make([]string, len(c.members))
+	for i, in := range c.members {
+		as[i] = in.addr
+	}
+	return as
+}
+
+// cpu is the CPU time all the servers have used.
+func (c *cluster) cpu() (time.Duration, error) {
+	var sum time.Duration
+	for _, p := range c.procs {
+		d, err := p.cpu()
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// stop stops every server at once, since each may take its time.
+func (c *cluster) stop() error {
+	errs := make([]error, len(c.procs))
+	var wg sync.WaitGroup
+	for i, p := range c.procs {
+		wg.Go(func() { errs[i] = p.stop() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // accepts reports whether addr accepts a TCP connection.
