@@ -90,6 +90,25 @@ func BenchmarkGetData(b *testing.B) {
 	})
 }
 
+// BenchmarkGetChildren lists 1500 children of a node in a full tree.
+func BenchmarkGetChildren(b *testing.B) {
+	sizes(b, func(b *testing.B, n int) {
+		h := filled(b, n)
+		h.mustCreate("/dir", 0)
+		for i := range 1500 {
+			h.mustCreate(fmt.Sprintf("/dir/c%04d", i), 0)
+		}
+		req := &proto.PathWatch{Path: "/dir"}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if _, err := h.tr.Read(Caller{MaxReply: 1 << 20}, proto.OpGetChildren, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkFreeze is what a snapshot costs the write path.
 func BenchmarkFreeze(b *testing.B) {
 	sizes(b, func(b *testing.B, n int) {

@@ -213,7 +213,22 @@ func (t *Tree) getChildren(c Caller, r *proto.PathWatch, withStat bool) (*proto.
 	if err != nil {
 		return nil, err
 	}
-	if !c.fits(t.childrenSize(n, withStat)) {
+	size := 4
+	if withStat {
+		size += statSize
+	}
+	// One walk both lists and sizes; it stops once the reply is too large.
+	capacity := int(n.stat.NumChildren)
+	if c.MaxReply > 0 {
+		capacity = min(capacity, c.MaxReply/4)
+	}
+	list := make([]string, 0, capacity)
+	t.eachChild(n, func(name string) bool {
+		size += 4 + len(name)
+		list = append(list, name)
+		return c.fits(size)
+	})
+	if !c.fits(size) {
 		return nil, ErrReplyTooLarge
 	}
 	if r.Watch {
@@ -221,7 +236,7 @@ func (t *Tree) getChildren(c Caller, r *proto.PathWatch, withStat bool) (*proto.
 			return nil, err
 		}
 	}
-	resp := &proto.ChildrenResponse{Children: t.childList(n), WithStat: withStat}
+	resp := &proto.ChildrenResponse{Children: list, WithStat: withStat}
 	if withStat {
 		resp.Stat = t.statOut(n)
 	}
@@ -261,9 +276,9 @@ func (t *Tree) allChildrenNumber(c Caller, path string) (proto.Record, error) {
 
 func (t *Tree) descendants(n *node) int {
 	count := 0
-	t.below(n.path, func(*node, func(string)) bool {
+	t.below(n.path, func(*node) (bool, string) {
 		count++
-		return true
+		return true, ""
 	})
 	return count
 }

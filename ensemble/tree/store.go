@@ -93,34 +93,31 @@ func (t *Tree) lookup(p string) *node {
 }
 
 // below calls f for each node below the node at p, in path order, until
-// f returns false. seek moves the walk on to the first path at or after
-// the one it is given.
-func (t *Tree) below(p string, f func(n *node, seek func(string)) bool) {
+// f returns false; f may instead return a path to go on from (a seek),
+// which must sort after the node it was given.
+func (t *Tree) below(p string, f func(n *node) (more bool, seek string)) {
 	prefix := p + "/"
 	if p == "/" {
 		prefix = "/"
 	}
 	k := keys.Get().(*node)
 	defer func() { k.path = ""; keys.Put(k) }()
-	it := t.nodes.Iter()
-	defer it.Release()
-	var next string // a seek f asked for
-	seek := func(to string) { next = to }
-	k.path = prefix
-	for ok := it.Seek(k); ok; {
-		n := it.Item()
-		if !strings.HasPrefix(n.path, prefix) {
-			return
-		}
-		if n.path != "/" && !f(n, seek) {
-			return
-		}
-		if next == "" {
-			ok = it.Next()
-			continue
-		}
+	for next := prefix; next != ""; {
 		k.path, next = next, ""
-		ok = it.Seek(k)
+		t.nodes.Ascend(k, func(n *node) bool {
+			if !strings.HasPrefix(n.path, prefix) {
+				return false
+			}
+			if n.path == "/" {
+				return true
+			}
+			more, seek := f(n)
+			if seek != "" {
+				next = seek
+				return false
+			}
+			return more
+		})
 	}
 }
 
@@ -135,25 +132,15 @@ func (t *Tree) eachChild(n *node, f func(name string) bool) {
 	if n.path == "/" {
 		prefix = 1
 	}
-	t.below(n.path, func(c *node, seek func(string)) bool {
+	t.below(n.path, func(c *node) (bool, string) {
 		name := c.path[prefix:]
 		if i := strings.IndexByte(name, '/'); i >= 0 {
 			// The first descendant of child name[:i]: its whole subtree
 			// is [child+"/", child+"0"), '0' being the byte after '/'.
-			seek(c.path[:prefix+i] + "0")
-			return true
+			return true, c.path[:prefix+i] + "0"
 		}
-		return f(name)
+		return f(name), ""
 	})
-}
-
-func (t *Tree) childList(n *node) []string {
-	out := make([]string, 0, n.stat.NumChildren)
-	t.eachChild(n, func(name string) bool {
-		out = append(out, name)
-		return true
-	})
-	return out
 }
 
 // insert adds a node that is not in the index yet, with its digest, data
