@@ -52,18 +52,31 @@ func StripProtected(name string) string {
 // never leaves an orphan: an ephemeral one until its session is over, which
 // takes it along, a persistent one until it is gone or the Client closes.
 func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
+	created, _, err := c.CreateProtectedStat(ctx, p, data, mode)
+	return created, err
+}
+
+// CreateProtectedStat is CreateProtected that also returns the node's Stat
+// as the create made it, from the create's own reply (see createTaps), so
+// that a recipe learns its node's czxid and owner without reading it. The
+// Stat is nil when the node is one a lost reply left and a retry adopted.
+func (c *Client) CreateProtectedStat(ctx context.Context, p string, data []byte, mode CreateMode) (string, *zk.Stat, error) {
 	if mode.HasTTL() {
-		return "", opErr("create protected", p, fmt.Errorf("%w: protected creates take no ttl mode", zk.ErrInvalidFlags))
+		return "", nil, opErr("create protected", p, fmt.Errorf("%w: protected creates take no ttl mode", zk.ErrInvalidFlags))
 	}
 	parent := parentOf(p)
 	prefix := ProtectedPrefix + uuid.NewString() + "-"
 	name := joinPath(parent, prefix+path.Base(p))
+	stat, endTap := c.taps.tap(c.FullPath(name))
+	defer endTap()
 	var created string
+	var st *zk.Stat
 	var session int64
 	var calls sync.WaitGroup
 	attempt := 0
 	err := c.retryCalls(ctx, &calls, func(conn zkConn) error {
 		attempt++
+		st = nil
 		if attempt > 1 {
 			found, err := c.findProtected(conn, parent, prefix)
 			if err != nil {
@@ -85,6 +98,9 @@ func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mod
 		session = conn.SessionID()
 		var err error
 		created, err = c.createOnce(conn, name, data, mode, 0, true)
+		if err == nil {
+			st = stat(c.FullPath(created))
+		}
 		return err
 	})
 	if err != nil {
@@ -94,9 +110,9 @@ func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mod
 			}
 			c.findAndDeleteInBackground(parent, prefix, session, &calls)
 		}
-		return "", opErr("create protected", name, err)
+		return "", nil, opErr("create protected", name, err)
 	}
-	return created, nil
+	return created, st, nil
 }
 
 func joinPath(parent, name string) string {
