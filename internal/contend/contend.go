@@ -72,43 +72,57 @@ func (k *Contender) key(n string) string {
 
 // Create makes a new contender node and returns its path.
 func (k *Contender) Create(ctx context.Context) (string, error) {
+	node, _, err := k.create(ctx)
+	return node, err
+}
+
+// create is Create that also returns the node's Stat as the create made it,
+// or nil when the create cannot tell (see recipes.Client.CreateProtectedStat).
+func (k *Contender) create(ctx context.Context) (string, *zk.Stat, error) {
 	mode := recipes.EphemeralSequential
 	if k.Fixed != "" {
 		mode = recipes.Ephemeral
 	}
-	return k.Client.CreateProtected(ctx, path.Join(k.Base, k.Name+k.Fixed), k.Data, mode)
+	return k.Client.CreateProtectedStat(ctx, path.Join(k.Base, k.Name+k.Fixed), k.Data, mode)
 }
 
 // Acquire creates a node and waits until it wins, or with try gives up with
 // ErrWouldWait when it would have to wait. A node that does not win is
-// deleted in the background; a node whose session ended is replaced.
-func (k *Contender) Acquire(ctx context.Context, try bool) (string, error) {
+// deleted in the background; a node whose session ended is replaced. It
+// returns the node and its Stat as created, which may be nil (see create).
+func (k *Contender) Acquire(ctx context.Context, try bool) (string, *zk.Stat, error) {
 	for {
-		node, err := k.Create(ctx)
+		node, st, err := k.create(ctx)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		err = k.Wait(ctx, node, try)
 		if err == nil {
-			return node, nil
+			return node, st, nil
 		}
 		k.Client.DeleteInBackground(node)
 		if !errors.Is(err, ErrMissing) {
-			return "", err
+			return "", nil, err
 		}
 	}
 }
 
-// Hold is Acquire followed by Take: it returns the Hold of a node that has
-// won and that the current session owns, starting over with a new node when
-// the one it made turns out not to be ours.
+// Hold is Acquire followed by Take (takeCreated when the create returned
+// the node's Stat): it returns the Hold of a node that has won and that the
+// current session owns, starting over with a new node when the one it made
+// turns out not to be ours.
 func (k *Contender) Hold(ctx context.Context, try bool, p Policy) (*Hold, error) {
 	for {
-		node, err := k.Acquire(ctx, try)
+		node, st, err := k.Acquire(ctx, try)
 		if err != nil {
 			return nil, err
 		}
-		h, err := Take(ctx, k.Client, node, p)
+		var h *Hold
+		if st != nil && p.OnData == nil {
+			h, err = takeCreated(k.Client, node, st, p)
+		} else {
+			h, err = Take(ctx, k.Client, node, p)
+		}
 		if err == nil {
 			return h, nil
 		}

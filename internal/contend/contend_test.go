@@ -65,16 +65,16 @@ func TestAbandonedNodesGo(t *testing.T) {
 	defer cancel()
 	c := locktest.Connect(t, srv.Addr())
 	k := mutex(c, "/m")
-	held, err := k.Acquire(ctx, false)
+	held, _, err := k.Acquire(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.Acquire(ctx, true); !errors.Is(err, contend.ErrWouldWait) {
+	if _, _, err := k.Acquire(ctx, true); !errors.Is(err, contend.ErrWouldWait) {
 		t.Fatalf("try while held: %v, want ErrWouldWait", err)
 	}
 	short, stop := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer stop()
-	if _, err := k.Acquire(short, false); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, err := k.Acquire(short, false); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("wait with an ending context: %v", err)
 	}
 	var kids []string
@@ -123,6 +123,9 @@ func TestHoldGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if st, err := c.Exists(ctx, a.Path()); err != nil || st == nil || st.Czxid != a.Fence() {
+		t.Fatalf("fence %d, node %+v %v", a.Fence(), st, err)
+	}
 	b, err := mutex(c, "/b").Hold(ctx, false, contend.Policy{})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +171,7 @@ func TestTakeChecksOwner(t *testing.T) {
 	defer cancel()
 	mine := locktest.Connect(t, srv.Addr())
 	other := locktest.Connect(t, srv.Addr())
-	node, err := mutex(other, "/t").Acquire(ctx, false)
+	node, _, err := mutex(other, "/t").Acquire(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
