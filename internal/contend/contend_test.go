@@ -164,6 +164,37 @@ func TestHoldGuard(t *testing.T) {
 	}
 }
 
+// Done closes when the node is deleted, whether the deletion comes before
+// or after Done is first called (which is when the node's watch is set).
+func TestHoldDoneOnDeletion(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	c := locktest.Connect(t, srv.Addr())
+	for _, early := range []bool{true, false} {
+		h, err := mutex(c, "/d").Hold(ctx, false, contend.Policy{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var done <-chan struct{}
+		if early {
+			done = h.Done()
+		}
+		if err := c.Delete(ctx, h.Path(), -1); err != nil {
+			t.Fatal(err)
+		}
+		if !early {
+			done = h.Done()
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Fatalf("Done called early=%v never closed after the node was deleted", early)
+		}
+		contend.Release(ctx, h)
+	}
+}
+
 // Take refuses a node another session owns, however it sorts.
 func TestTakeChecksOwner(t *testing.T) {
 	srv := ensembletest.Start(t)
