@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -163,6 +165,28 @@ func TestCreateProtectedStat(t *testing.T) {
 		if mode.IsEphemeral() != (st.EphemeralOwner == c.SessionID()) || st.DataLength != 4 {
 			t.Fatalf("%v: owner %x (session %x), data length %d", mode, st.EphemeralOwner, c.SessionID(), st.DataLength)
 		}
+	}
+}
+
+// CreateProtectedAndList lists the parent behind the create: the node and
+// the siblings made before it.
+func TestCreateProtectedAndList(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c := connect(t, srv.Addr(), WithNamespace("/ns"))
+	ctx := context.Background()
+	first, err := c.CreateProtected(ctx, "/l/lock-", nil, EphemeralSequential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, st, kids, err := c.CreateProtectedAndList(ctx, "/l/lock-", nil, EphemeralSequential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(kids)
+	want := []string{path.Base(first), path.Base(p)}
+	slices.Sort(want)
+	if !slices.Equal(kids, want) || st == nil || st.EphemeralOwner != c.SessionID() {
+		t.Fatalf("children %v, want %v; stat %+v", kids, want, st)
 	}
 }
 

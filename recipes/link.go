@@ -213,10 +213,10 @@ type sniffConn struct {
 	pending   []byte // the part of the frame read ahead that go-zk has still to read
 	skip      int    // bytes of the current frame's body past its head still to come
 
-	// create2 maps the xid of each create sent as create2 to its path,
+	// create2 maps the xid of each create sent as create2 to its tap,
 	// until its reply comes; Write and Read run in different goroutines.
 	mu      sync.Mutex
-	create2 map[int32]string
+	create2 map[int32]*createTap
 }
 
 func (s *sniffConn) Read(p []byte) (int, error) {
@@ -251,38 +251,43 @@ func (s *sniffConn) Write(p []byte) (int, error) {
 			s.gate.release()
 		}
 	case opCreate:
-		if q := s.asCreate2(p); q != nil {
-			return s.Conn.Write(q)
+		if q, tp := s.asCreate2(p); q != nil {
+			n, err := s.Conn.Write(q)
+			if err == nil {
+				tp.markSent()
+			}
+			return n, err
 		}
 	}
 	return s.Conn.Write(p)
 }
 
-// asCreate2 returns the create request p as a create2 request if its path
-// is tapped, noting its xid, and nil otherwise. A request frame is length,
-// xid, opcode, then for a create the path (int32 length, bytes).
-func (s *sniffConn) asCreate2(p []byte) []byte {
+// asCreate2 returns the create request p as a create2 request, and its
+// tap, if its path is tapped, noting its xid; nil otherwise. A request
+// frame is length, xid, opcode, then for a create the path (int32 length,
+// bytes).
+func (s *sniffConn) asCreate2(p []byte) ([]byte, *createTap) {
 	if s.w.taps == nil || len(p) < 16 {
-		return nil
+		return nil, nil
 	}
 	n := int(int32(binary.BigEndian.Uint32(p[12:16])))
 	if n < 0 || 16+n > len(p) {
-		return nil
+		return nil, nil
 	}
-	full, ok := s.w.taps.tapped(p[16 : 16+n])
-	if !ok {
-		return nil
+	tp := s.w.taps.lookup(p[16 : 16+n])
+	if tp == nil {
+		return nil, nil
 	}
 	s.mu.Lock()
 	if s.create2 == nil {
-		s.create2 = map[int32]string{}
+		s.create2 = map[int32]*createTap{}
 	}
-	s.create2[int32(binary.BigEndian.Uint32(p[4:8]))] = full
+	s.create2[int32(binary.BigEndian.Uint32(p[4:8]))] = tp
 	s.mu.Unlock()
 	// Write must not change p, even for a moment.
 	q := slices.Clone(p)
 	binary.BigEndian.PutUint32(q[8:12], opCreate2)
-	return q
+	return q, tp
 }
 
 // readHead reads the next frame's length and as much of its body as
@@ -308,34 +313,32 @@ func (s *sniffConn) readHead() error {
 		s.w.mu.Unlock()
 	default:
 		s.w.zxid.see(int64(binary.BigEndian.Uint64(s.head[8:16])))
-		full, tapped := s.takeCreate2(int32(binary.BigEndian.Uint32(s.head[4:8])))
+		tp := s.takeCreate2(int32(binary.BigEndian.Uint32(s.head[4:8])))
 		if s.w.maxReply > 0 && body > s.w.maxReply {
 			return s.dropBody()
 		}
-		if tapped && binary.BigEndian.Uint32(s.head[16:20]) == 0 {
-			return s.readStat(full)
+		if tp != nil && binary.BigEndian.Uint32(s.head[16:20]) == 0 {
+			return s.readStat(tp)
 		}
 	}
 	return nil
 }
 
-// takeCreate2 returns the path of the create sent as create2 with xid, if
+// takeCreate2 returns the tap of the create sent as create2 with xid, if
 // there is one, and forgets it.
-func (s *sniffConn) takeCreate2(xid int32) (string, bool) {
+func (s *sniffConn) takeCreate2(xid int32) *createTap {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	full, ok := s.create2[xid]
-	if ok {
-		delete(s.create2, xid)
-	}
-	return full, ok
+	tp := s.create2[xid]
+	delete(s.create2, xid)
+	return tp
 }
 
 // readStat reads the rest of a create2 reply, hands the whole reply on to
 // go-zk, which reads the path and ignores the Stat after it, and records
-// the Stat for the tap of full. The body after the header is the node's
+// the Stat with tp. The body after the header is the node's
 // path (int32 length, bytes) and its Stat.
-func (s *sniffConn) readStat(full string) error {
+func (s *sniffConn) readStat(tp *createTap) error {
 	frame := make([]byte, len(s.pending)+s.skip)
 	n := copy(frame, s.pending)
 	if _, err := io.ReadFull(s.Conn, frame[n:]); err != nil {
@@ -350,7 +353,7 @@ func (s *sniffConn) readStat(full string) error {
 	if l < 0 || 4+l+statLen > len(rest) {
 		return nil
 	}
-	s.w.taps.record(full, string(rest[4:4+l]), decodeStat(rest[4+l:]))
+	tp.record(string(rest[4:4+l]), decodeStat(rest[4+l:]))
 	return nil
 }
 
@@ -404,57 +407,66 @@ const (
 
 // createTaps are a Client's tapped creates, shared by all its links.
 type createTaps struct {
-	mu sync.Mutex
-	// stats maps each tapped server path to the Stats of the nodes its
-	// creates made, by server path (the sequential name, for instance).
-	stats map[string]map[string]zk.Stat
+	mu   sync.Mutex
+	taps map[string]*createTap // by tapped server path
 }
 
-// tap taps the creates of server path full, which must be the caller's
-// alone, as a protected name is. stat returns the Stat of the node at
-// server path node, if a create of full made it; end ends the tap.
-func (t *createTaps) tap(full string) (stat func(node string) *zk.Stat, end func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.stats == nil {
-		t.stats = map[string]map[string]zk.Stat{}
-	}
-	t.stats[full] = map[string]zk.Stat{}
-	stat = func(node string) *zk.Stat {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if st, ok := t.stats[full][node]; ok {
-			return &st
-		}
-		return nil
-	}
-	end = func() {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		delete(t.stats, full)
-	}
-	return stat, end
+// A createTap follows the creates of one server path, which must be its
+// caller's alone, as a protected name is.
+type createTap struct {
+	taps *createTaps
+	full string
+	// stats holds the Stats of the nodes the creates made, by server path
+	// (the sequential name, for instance); under taps.mu.
+	stats map[string]zk.Stat
+	// sent is closed once a create has been written to the server.
+	sent     chan struct{}
+	sentOnce sync.Once
 }
 
-// tapped reports whether the server path full is tapped, and returns it.
-func (t *createTaps) tapped(full []byte) (string, bool) {
+// tap taps the creates of the server path full until end is called.
+func (t *createTaps) tap(full string) *createTap {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.stats[string(full)]; !ok {
-		return "", false
+	if t.taps == nil {
+		t.taps = map[string]*createTap{}
 	}
-	return string(full), true
+	tp := &createTap{taps: t, full: full, stats: map[string]zk.Stat{}, sent: make(chan struct{})}
+	t.taps[full] = tp
+	return tp
 }
 
-// record keeps the Stat of node, which a create of full made, while full
-// is tapped.
-func (t *createTaps) record(full, node string, st zk.Stat) {
+// lookup returns the tap of the server path full, or nil.
+func (t *createTaps) lookup(full []byte) *createTap {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if m, ok := t.stats[full]; ok {
-		m[node] = st
-	}
+	return t.taps[string(full)]
 }
+
+func (tp *createTap) end() {
+	tp.taps.mu.Lock()
+	defer tp.taps.mu.Unlock()
+	delete(tp.taps.taps, tp.full)
+}
+
+// stat returns the Stat of the node at server path node, if a create of
+// the tap made it.
+func (tp *createTap) stat(node string) *zk.Stat {
+	tp.taps.mu.Lock()
+	defer tp.taps.mu.Unlock()
+	if st, ok := tp.stats[node]; ok {
+		return &st
+	}
+	return nil
+}
+
+func (tp *createTap) record(node string, st zk.Stat) {
+	tp.taps.mu.Lock()
+	defer tp.taps.mu.Unlock()
+	tp.stats[node] = st
+}
+
+func (tp *createTap) markSent() { tp.sentOnce.Do(func() { close(tp.sent) }) }
 
 // decodeStat decodes a Stat from the first statLen bytes of b.
 func decodeStat(b []byte) zk.Stat {

@@ -293,8 +293,9 @@ func TestSniffConnFrames(t *testing.T) {
 	}
 }
 
-// A create of a tapped path goes out as create2 and its reply's Stat is
-// recorded; go-zk gets the reply unchanged. Other creates stay creates.
+// A create of a tapped path goes out as create2, marks the tap sent, and
+// its reply's Stat is recorded; go-zk gets the reply unchanged. Other
+// creates stay creates.
 func TestSniffConnCreate2(t *testing.T) {
 	frame := func(fields ...any) []byte {
 		var body []byte
@@ -308,8 +309,8 @@ func TestSniffConnCreate2(t *testing.T) {
 		return frame(xid, int32(opCreate), int32(len(p)), []byte(p), int32(-1), int32(0), int32(2))
 	}
 	var taps createTaps
-	stat, end := taps.tap("/x/_c_1-lock-")
-	defer end()
+	tap := taps.tap("/x/_c_1-lock-")
+	defer tap.end()
 	var z zxidSeen
 	w := newWire(&z, 0)
 	w.taps = &taps
@@ -352,10 +353,15 @@ func TestSniffConnCreate2(t *testing.T) {
 	if !bytes.Equal(got, stream) {
 		t.Fatalf("go-zk reads\n%x\nwant\n%x", got, stream)
 	}
-	if st := stat(node); st == nil || *st != want {
+	select {
+	case <-tap.sent:
+	default:
+		t.Fatal("tap not marked sent after its create was written")
+	}
+	if st := tap.stat(node); st == nil || *st != want {
 		t.Fatalf("recorded stat %+v, want %+v", st, want)
 	}
-	if st := stat("/x/_c_1-lock-0000000008"); st != nil {
+	if st := tap.stat("/x/_c_1-lock-0000000008"); st != nil {
 		t.Fatalf("stat %+v of a node no create made", st)
 	}
 }
