@@ -112,6 +112,7 @@ type Client struct {
 	closeOnce sync.Once
 	zxid      zxidSeen
 	claims    claims
+	taps      createTaps
 
 	mu        sync.Mutex
 	link      *link  // the current connection
@@ -169,6 +170,7 @@ func New(ctx context.Context, servers []string, opts ...Option) (*Client, error)
 func (c *Client) dial(gen uint64) (*link, zkConn, error) {
 	w := newWire(&c.zxid, c.opts.maxReply)
 	w.tls = c.opts.tls
+	w.taps = &c.taps
 	raw, events, err := zk.Connect(c.servers, c.opts.sessionTimeout,
 		zk.WithLogger(zkLogger{c.log}),
 		zk.WithLogInfo(false),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -126,9 +128,12 @@ func TestCreateProtectedLostReply(t *testing.T) {
 	opt, _ := withLossyCreates(2)
 	c := connect(t, srv.Addr(), opt, WithRetry(RetryNTimes(5, 10*time.Millisecond)))
 	ctx := context.Background()
-	p, err := c.CreateProtected(ctx, "/p/q/lock-", []byte("x"), EphemeralSequential)
+	p, st, err := c.CreateProtectedStat(ctx, "/p/q/lock-", []byte("x"), EphemeralSequential)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st != nil {
+		t.Errorf("stat %+v of an adopted node, want nil", st)
 	}
 	kids, err := c.Children(ctx, "/p/q")
 	if err != nil || len(kids) != 1 || "/p/q/"+kids[0] != p {
@@ -136,6 +141,52 @@ func TestCreateProtectedLostReply(t *testing.T) {
 	}
 	if !IsProtected(kids[0]) || !strings.HasPrefix(StripProtected(kids[0]), "lock-") {
 		t.Errorf("name %s is not Curator-protected", kids[0])
+	}
+}
+
+// CreateProtectedStat returns the Stat the node was created with, from the
+// create's reply, in every mode and under a namespace.
+func TestCreateProtectedStat(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c := connect(t, srv.Addr(), WithNamespace("/ns"))
+	ctx := context.Background()
+	for _, mode := range []CreateMode{EphemeralSequential, Ephemeral, PersistentSequential, Persistent} {
+		p, st, err := c.CreateProtectedStat(ctx, "/s/n", []byte("data"), mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := c.Exists(ctx, p)
+		if err != nil || want == nil {
+			t.Fatalf("%v: exists %s: %v %v", mode, p, want, err)
+		}
+		if st == nil || *st != *want {
+			t.Fatalf("%v: stat %+v, node has %+v", mode, st, want)
+		}
+		if mode.IsEphemeral() != (st.EphemeralOwner == c.SessionID()) || st.DataLength != 4 {
+			t.Fatalf("%v: owner %x (session %x), data length %d", mode, st.EphemeralOwner, c.SessionID(), st.DataLength)
+		}
+	}
+}
+
+// CreateProtectedAndList lists the parent behind the create: the node and
+// the siblings made before it.
+func TestCreateProtectedAndList(t *testing.T) {
+	srv := ensembletest.Start(t)
+	c := connect(t, srv.Addr(), WithNamespace("/ns"))
+	ctx := context.Background()
+	first, err := c.CreateProtected(ctx, "/l/lock-", nil, EphemeralSequential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, st, kids, err := c.CreateProtectedAndList(ctx, "/l/lock-", nil, EphemeralSequential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(kids)
+	want := []string{path.Base(first), path.Base(p)}
+	slices.Sort(want)
+	if !slices.Equal(kids, want) || st == nil || st.EphemeralOwner != c.SessionID() {
+		t.Fatalf("children %v, want %v; stat %+v", kids, want, st)
 	}
 }
 

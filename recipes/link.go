@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,8 @@ type wire struct {
 	ctx    context.Context // ends when the link closes, aborting a dial
 	cancel context.CancelFunc
 	zxid   *zxidSeen // the Client's, shared by all its links
+	// taps, when set, are the Client's tapped creates (see createTaps).
+	taps *createTaps
 	// maxReply bounds a reply's body in bytes; 0 means no bound.
 	maxReply int
 	// tls, when set, makes every connection a TLS client with it.
@@ -198,15 +201,22 @@ const frameHead = 20
 // that one's body and hands on the reply header alone with codeTooLarge in
 // it, so that its request fails with ErrReplyTooLarge and the connection
 // stays up. (go-zk's own bound, WithMaxBufferSize, drops the connection,
-// and the retried request then drops it again, for ever.)
+// and the retried request then drops it again, for ever.) It also sends a
+// create of a tapped path as create2, and reads that reply whole for its
+// Stat (see createTaps).
 type sniffConn struct {
 	net.Conn
 	w         *wire
 	gate      *replyGate // nil on a Client's first connection
 	handshook bool       // the connect response has been read
 	head      [frameHead]byte
-	pending   []byte // the part of head go-zk has still to read
+	pending   []byte // the part of the frame read ahead that go-zk has still to read
 	skip      int    // bytes of the current frame's body past its head still to come
+
+	// create2 maps the xid of each create sent as create2 to its tap,
+	// until its reply comes; Write and Read run in different goroutines.
+	mu      sync.Mutex
+	create2 map[int32]*createTap
 }
 
 func (s *sniffConn) Read(p []byte) (int, error) {
@@ -228,13 +238,56 @@ func (s *sniffConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write opens the reply gate when go-zk sends its setWatches request (it
-// writes each request with one Write).
+// Write opens the reply gate when go-zk sends its setWatches request, and
+// sends a create of a tapped path as create2. go-zk writes each request
+// with one Write.
 func (s *sniffConn) Write(p []byte) (int, error) {
-	if s.gate != nil && len(p) >= 12 && int32(binary.BigEndian.Uint32(p[8:12])) == opSetWatches {
-		s.gate.release()
+	if len(p) < 12 {
+		return s.Conn.Write(p)
+	}
+	switch int32(binary.BigEndian.Uint32(p[8:12])) {
+	case opSetWatches:
+		if s.gate != nil {
+			s.gate.release()
+		}
+	case opCreate:
+		if q, tp := s.asCreate2(p); q != nil {
+			n, err := s.Conn.Write(q)
+			if err == nil {
+				tp.markSent()
+			}
+			return n, err
+		}
 	}
 	return s.Conn.Write(p)
+}
+
+// asCreate2 returns the create request p as a create2 request, and its
+// tap, if its path is tapped, noting its xid; nil otherwise. A request
+// frame is length, xid, opcode, then for a create the path (int32 length,
+// bytes).
+func (s *sniffConn) asCreate2(p []byte) ([]byte, *createTap) {
+	if s.w.taps == nil || len(p) < 16 {
+		return nil, nil
+	}
+	n := int(int32(binary.BigEndian.Uint32(p[12:16])))
+	if n < 0 || 16+n > len(p) {
+		return nil, nil
+	}
+	tp := s.w.taps.lookup(p[16 : 16+n])
+	if tp == nil {
+		return nil, nil
+	}
+	s.mu.Lock()
+	if s.create2 == nil {
+		s.create2 = map[int32]*createTap{}
+	}
+	s.create2[int32(binary.BigEndian.Uint32(p[4:8]))] = tp
+	s.mu.Unlock()
+	// Write must not change p, even for a moment.
+	q := slices.Clone(p)
+	binary.BigEndian.PutUint32(q[8:12], opCreate2)
+	return q, tp
 }
 
 // readHead reads the next frame's length and as much of its body as
@@ -260,10 +313,47 @@ func (s *sniffConn) readHead() error {
 		s.w.mu.Unlock()
 	default:
 		s.w.zxid.see(int64(binary.BigEndian.Uint64(s.head[8:16])))
+		tp := s.takeCreate2(int32(binary.BigEndian.Uint32(s.head[4:8])))
 		if s.w.maxReply > 0 && body > s.w.maxReply {
 			return s.dropBody()
 		}
+		if tp != nil && binary.BigEndian.Uint32(s.head[16:20]) == 0 {
+			return s.readStat(tp)
+		}
 	}
+	return nil
+}
+
+// takeCreate2 returns the tap of the create sent as create2 with xid, if
+// there is one, and forgets it.
+func (s *sniffConn) takeCreate2(xid int32) *createTap {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tp := s.create2[xid]
+	delete(s.create2, xid)
+	return tp
+}
+
+// readStat reads the rest of a create2 reply, hands the whole reply on to
+// go-zk, which reads the path and ignores the Stat after it, and records
+// the Stat with tp. The body after the header is the node's
+// path (int32 length, bytes) and its Stat.
+func (s *sniffConn) readStat(tp *createTap) error {
+	frame := make([]byte, len(s.pending)+s.skip)
+	n := copy(frame, s.pending)
+	if _, err := io.ReadFull(s.Conn, frame[n:]); err != nil {
+		return err
+	}
+	s.pending, s.skip = frame, 0
+	rest := frame[frameHead:]
+	if len(rest) < 4 {
+		return nil
+	}
+	l := int(int32(binary.BigEndian.Uint32(rest)))
+	if l < 0 || 4+l+statLen > len(rest) {
+		return nil
+	}
+	tp.record(string(rest[4:4+l]), decodeStat(rest[4+l:]))
 	return nil
 }
 
@@ -297,4 +387,101 @@ func (s *sniffConn) dropBody() error {
 	binary.BigEndian.PutUint32(s.head[16:20], uint32(code))
 	s.skip = 0
 	return nil
+}
+
+// Creates that return the node's Stat.
+//
+// go-zk's Create sends create (opcode 1), whose reply is the node's path
+// alone. create2 (15) takes the same request, and its reply is the path
+// followed by the node's Stat, which go-zk, reading only the path, leaves
+// unread. So sniffConn sends a create of a tapped path as create2 and reads
+// the Stat from its reply: the czxid and owner of a node just made, without
+// a second round trip to read them (ZooKeeper 3.5 and later; containers,
+// which protected creates make parents of, need 3.5 too).
+const (
+	opCreate  = 1
+	opCreate2 = 15
+	// statLen is the size of a Stat on the wire.
+	statLen = 68
+)
+
+// createTaps are a Client's tapped creates, shared by all its links.
+type createTaps struct {
+	mu   sync.Mutex
+	taps map[string]*createTap // by tapped server path
+}
+
+// A createTap follows the creates of one server path, which must be its
+// caller's alone, as a protected name is.
+type createTap struct {
+	taps *createTaps
+	full string
+	// stats holds the Stats of the nodes the creates made, by server path
+	// (the sequential name, for instance); under taps.mu.
+	stats map[string]zk.Stat
+	// sent is closed once a create has been written to the server.
+	sent     chan struct{}
+	sentOnce sync.Once
+}
+
+// tap taps the creates of the server path full until end is called.
+func (t *createTaps) tap(full string) *createTap {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.taps == nil {
+		t.taps = map[string]*createTap{}
+	}
+	tp := &createTap{taps: t, full: full, stats: map[string]zk.Stat{}, sent: make(chan struct{})}
+	t.taps[full] = tp
+	return tp
+}
+
+// lookup returns the tap of the server path full, or nil.
+func (t *createTaps) lookup(full []byte) *createTap {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.taps[string(full)]
+}
+
+func (tp *createTap) end() {
+	tp.taps.mu.Lock()
+	defer tp.taps.mu.Unlock()
+	delete(tp.taps.taps, tp.full)
+}
+
+// stat returns the Stat of the node at server path node, if a create of
+// the tap made it.
+func (tp *createTap) stat(node string) *zk.Stat {
+	tp.taps.mu.Lock()
+	defer tp.taps.mu.Unlock()
+	if st, ok := tp.stats[node]; ok {
+		return &st
+	}
+	return nil
+}
+
+func (tp *createTap) record(node string, st zk.Stat) {
+	tp.taps.mu.Lock()
+	defer tp.taps.mu.Unlock()
+	tp.stats[node] = st
+}
+
+func (tp *createTap) markSent() { tp.sentOnce.Do(func() { close(tp.sent) }) }
+
+// decodeStat decodes a Stat from the first statLen bytes of b.
+func decodeStat(b []byte) zk.Stat {
+	be := binary.BigEndian
+	return zk.Stat{
+		Czxid:          int64(be.Uint64(b[0:])),
+		Mzxid:          int64(be.Uint64(b[8:])),
+		Ctime:          int64(be.Uint64(b[16:])),
+		Mtime:          int64(be.Uint64(b[24:])),
+		Version:        int32(be.Uint32(b[32:])),
+		Cversion:       int32(be.Uint32(b[36:])),
+		Aversion:       int32(be.Uint32(b[40:])),
+		EphemeralOwner: int64(be.Uint64(b[44:])),
+		DataLength:     int32(be.Uint32(b[52:])),
+		NumChildren:    int32(be.Uint32(b[56:])),
+		Pzxid:          int64(be.Uint64(b[60:])),
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"strings"
@@ -289,5 +290,78 @@ func TestSniffConnFrames(t *testing.T) {
 		if got := z.load(); got != 10 {
 			t.Fatalf("largest zxid %d, want 10", got)
 		}
+	}
+}
+
+// A create of a tapped path goes out as create2, marks the tap sent, and
+// its reply's Stat is recorded; go-zk gets the reply unchanged. Other
+// creates stay creates.
+func TestSniffConnCreate2(t *testing.T) {
+	frame := func(fields ...any) []byte {
+		var body []byte
+		for _, f := range fields {
+			body, _ = binary.Append(body, binary.BigEndian, f)
+		}
+		return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+	}
+	create := func(xid int32, p string) []byte {
+		// xid, opcode, path, data (none), acl (none), flags.
+		return frame(xid, int32(opCreate), int32(len(p)), []byte(p), int32(-1), int32(0), int32(2))
+	}
+	var taps createTaps
+	tap := taps.tap("/x/_c_1-lock-")
+	defer tap.end()
+	var z zxidSeen
+	w := newWire(&z, 0)
+	w.taps = &taps
+	client, server := net.Pipe()
+	defer client.Close()
+	s := &sniffConn{Conn: client, w: w}
+	go func() {
+		s.Write(create(1, "/x/_c_1-lock-"))
+		s.Write(create(2, "/x/other"))
+	}()
+	var sent [2][]byte
+	for i := range sent {
+		var n [4]byte
+		if _, err := io.ReadFull(server, n[:]); err != nil {
+			t.Fatal(err)
+		}
+		sent[i] = make([]byte, binary.BigEndian.Uint32(n[:]))
+		if _, err := io.ReadFull(server, sent[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if op := int32(binary.BigEndian.Uint32(sent[0][4:8])); op != opCreate2 {
+		t.Fatalf("tapped create sent as opcode %d, want create2", op)
+	}
+	if op := int32(binary.BigEndian.Uint32(sent[1][4:8])); op != opCreate {
+		t.Fatalf("other create sent as opcode %d, want create", op)
+	}
+	want := zk.Stat{Czxid: 42, Mzxid: 42, Ctime: 1, Mtime: 1, Cversion: 3, EphemeralOwner: 0x1234, Pzxid: 42}
+	node := "/x/_c_1-lock-0000000007"
+	reply := frame(int32(1), int64(42), int32(0), int32(len(node)), []byte(node), want)
+	stream := append(frame(int32(0), int32(4000), int64(0x1234), int32(16), make([]byte, 16)), reply...)
+	go func() {
+		server.Write(stream)
+		server.Close()
+	}()
+	got, err := io.ReadAll(s)
+	if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, stream) {
+		t.Fatalf("go-zk reads\n%x\nwant\n%x", got, stream)
+	}
+	select {
+	case <-tap.sent:
+	default:
+		t.Fatal("tap not marked sent after its create was written")
+	}
+	if st := tap.stat(node); st == nil || *st != want {
+		t.Fatalf("recorded stat %+v, want %+v", st, want)
+	}
+	if st := tap.stat("/x/_c_1-lock-0000000008"); st != nil {
+		t.Fatalf("stat %+v of a node no create made", st)
 	}
 }

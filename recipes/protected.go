@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,18 +53,63 @@ func StripProtected(name string) string {
 // never leaves an orphan: an ephemeral one until its session is over, which
 // takes it along, a persistent one until it is gone or the Client closes.
 func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mode CreateMode) (string, error) {
+	created, _, err := c.CreateProtectedStat(ctx, p, data, mode)
+	return created, err
+}
+
+// CreateProtectedStat is CreateProtected that also returns the node's Stat
+// as the create made it, from the create's own reply (see createTaps), so
+// that a recipe learns its node's czxid and owner without reading it. The
+// Stat is nil when the node is one a lost reply left and a retry adopted.
+func (c *Client) CreateProtectedStat(ctx context.Context, p string, data []byte, mode CreateMode) (string, *zk.Stat, error) {
+	created, st, _, err := c.createProtected(ctx, p, data, mode, false)
+	return created, st, err
+}
+
+// CreateProtectedAndList is CreateProtectedStat that also lists the
+// parent's children in the same round trip, as a sequential-node recipe
+// does next: the list request goes out right behind the create, on the
+// same connection, without waiting for the create's reply, and a server
+// answers a session's requests in order (ZooKeeper's FIFO client order).
+// The children are nil unless the listing shows the node, which proves it
+// was taken after the node was made, as a listing sent after the reply
+// would be.
+func (c *Client) CreateProtectedAndList(ctx context.Context, p string, data []byte, mode CreateMode) (string, *zk.Stat, []string, error) {
+	return c.createProtected(ctx, p, data, mode, true)
+}
+
+// createProtected is CreateProtectedAndList, which lists only with list.
+func (c *Client) createProtected(ctx context.Context, p string, data []byte, mode CreateMode, list bool) (string, *zk.Stat, []string, error) {
 	if mode.HasTTL() {
-		return "", opErr("create protected", p, fmt.Errorf("%w: protected creates take no ttl mode", zk.ErrInvalidFlags))
+		return "", nil, nil, opErr("create protected", p, fmt.Errorf("%w: protected creates take no ttl mode", zk.ErrInvalidFlags))
 	}
 	parent := parentOf(p)
 	prefix := ProtectedPrefix + uuid.NewString() + "-"
 	name := joinPath(parent, prefix+path.Base(p))
+	tap := c.taps.tap(c.FullPath(name))
+	defer tap.end()
+	var listed chan []string
+	finished := make(chan struct{})
+	if list {
+		listed = make(chan []string, 1)
+		go func() {
+			var kids []string
+			select {
+			case <-tap.sent:
+				kids, _ = c.listOnce(ctx, parent)
+			case <-finished:
+			}
+			listed <- kids
+		}()
+	}
 	var created string
+	var st *zk.Stat
 	var session int64
 	var calls sync.WaitGroup
 	attempt := 0
 	err := c.retryCalls(ctx, &calls, func(conn zkConn) error {
 		attempt++
+		st = nil
 		if attempt > 1 {
 			found, err := c.findProtected(conn, parent, prefix)
 			if err != nil {
@@ -85,8 +131,19 @@ func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mod
 		session = conn.SessionID()
 		var err error
 		created, err = c.createOnce(conn, name, data, mode, 0, true)
+		if err == nil {
+			st = tap.stat(c.FullPath(created))
+		}
 		return err
 	})
+	close(finished)
+	var kids []string
+	if list {
+		kids = <-listed
+		if !slices.Contains(kids, path.Base(created)) {
+			kids = nil
+		}
+	}
 	if err != nil {
 		if attempt > 0 && (Retryable(err) || ctx.Err() != nil) {
 			if !mode.IsEphemeral() {
@@ -94,9 +151,19 @@ func (c *Client) CreateProtected(ctx context.Context, p string, data []byte, mod
 			}
 			c.findAndDeleteInBackground(parent, prefix, session, &calls)
 		}
-		return "", opErr("create protected", name, err)
+		return "", nil, nil, opErr("create protected", name, err)
 	}
-	return created, nil
+	return created, st, kids, nil
+}
+
+// listOnce lists the children of parent in one attempt.
+func (c *Client) listOnce(ctx context.Context, parent string) ([]string, error) {
+	conn, err := c.active()
+	if err != nil {
+		return nil, err
+	}
+	kids, _, err := ctxConn{zkConn: conn, ctx: ctx}.Children(c.FullPath(parent))
+	return kids, err
 }
 
 func joinPath(parent, name string) string {

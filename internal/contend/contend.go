@@ -72,43 +72,57 @@ func (k *Contender) key(n string) string {
 
 // Create makes a new contender node and returns its path.
 func (k *Contender) Create(ctx context.Context) (string, error) {
-	mode := recipes.EphemeralSequential
+	return k.Client.CreateProtected(ctx, k.path(), k.Data, k.mode())
+}
+
+func (k *Contender) path() string { return path.Join(k.Base, k.Name+k.Fixed) }
+
+func (k *Contender) mode() recipes.CreateMode {
 	if k.Fixed != "" {
-		mode = recipes.Ephemeral
+		return recipes.Ephemeral
 	}
-	return k.Client.CreateProtected(ctx, path.Join(k.Base, k.Name+k.Fixed), k.Data, mode)
+	return recipes.EphemeralSequential
 }
 
 // Acquire creates a node and waits until it wins, or with try gives up with
 // ErrWouldWait when it would have to wait. A node that does not win is
-// deleted in the background; a node whose session ended is replaced.
-func (k *Contender) Acquire(ctx context.Context, try bool) (string, error) {
+// deleted in the background; a node whose session ended is replaced. It
+// returns the node and its Stat as created, nil when the create could not
+// tell (see recipes.Client.CreateProtectedAndList). The first listing goes
+// out with the create, in the same round trip.
+func (k *Contender) Acquire(ctx context.Context, try bool) (string, *zk.Stat, error) {
 	for {
-		node, err := k.Create(ctx)
+		node, st, children, err := k.Client.CreateProtectedAndList(ctx, k.path(), k.Data, k.mode())
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		err = k.Wait(ctx, node, try)
+		err = k.wait(ctx, node, try, children)
 		if err == nil {
-			return node, nil
+			return node, st, nil
 		}
 		k.Client.DeleteInBackground(node)
 		if !errors.Is(err, ErrMissing) {
-			return "", err
+			return "", nil, err
 		}
 	}
 }
 
-// Hold is Acquire followed by Take: it returns the Hold of a node that has
-// won and that the current session owns, starting over with a new node when
-// the one it made turns out not to be ours.
+// Hold is Acquire followed by Take (takeCreated when the create returned
+// the node's Stat): it returns the Hold of a node that has won and that the
+// current session owns, starting over with a new node when the one it made
+// turns out not to be ours.
 func (k *Contender) Hold(ctx context.Context, try bool, p Policy) (*Hold, error) {
 	for {
-		node, err := k.Acquire(ctx, try)
+		node, st, err := k.Acquire(ctx, try)
 		if err != nil {
 			return nil, err
 		}
-		h, err := Take(ctx, k.Client, node, p)
+		var h *Hold
+		if st != nil && p.OnData == nil {
+			h, err = takeCreated(k.Client, node, st, p)
+		} else {
+			h, err = Take(ctx, k.Client, node, p)
+		}
 		if err == nil {
 			return h, nil
 		}
@@ -124,11 +138,25 @@ func (k *Contender) Hold(ctx context.Context, try bool, p Policy) (*Hold, error)
 // place on every error, so that a caller may wait again on the same node
 // (a leader latch after a reconnect).
 func (k *Contender) Wait(ctx context.Context, node string, try bool) error {
+	return k.wait(ctx, node, try, nil)
+}
+
+// wait is Wait that starts from the children listed, when not nil: a
+// listing taken after node was made, which set no watch.
+func (k *Contender) wait(ctx context.Context, node string, try bool, listed []string) error {
 	ours := path.Base(node)
 	for {
-		children, kids, err := k.list(ctx, k.WatchChildren && !try)
-		if err != nil {
-			return err
+		early := listed != nil
+		children, kids := listed, (<-chan zk.Event)(nil)
+		listed = nil
+		if early {
+			recipes.SortChildren(children, k.key)
+		} else {
+			var err error
+			children, kids, err = k.list(ctx, k.WatchChildren && !try)
+			if err != nil {
+				return err
+			}
 		}
 		won, prev, err := k.Won(children, ours)
 		if err != nil || won {
@@ -136,6 +164,10 @@ func (k *Contender) Wait(ctx context.Context, node string, try bool) error {
 		}
 		if try {
 			return ErrWouldWait
+		}
+		if k.WatchChildren && early {
+			// The children must be listed again, with a watch.
+			continue
 		}
 		wake := kids
 		if !k.WatchChildren {

@@ -65,16 +65,16 @@ func TestAbandonedNodesGo(t *testing.T) {
 	defer cancel()
 	c := locktest.Connect(t, srv.Addr())
 	k := mutex(c, "/m")
-	held, err := k.Acquire(ctx, false)
+	held, _, err := k.Acquire(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.Acquire(ctx, true); !errors.Is(err, contend.ErrWouldWait) {
+	if _, _, err := k.Acquire(ctx, true); !errors.Is(err, contend.ErrWouldWait) {
 		t.Fatalf("try while held: %v, want ErrWouldWait", err)
 	}
 	short, stop := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer stop()
-	if _, err := k.Acquire(short, false); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, err := k.Acquire(short, false); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("wait with an ending context: %v", err)
 	}
 	var kids []string
@@ -123,6 +123,9 @@ func TestHoldGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if st, err := c.Exists(ctx, a.Path()); err != nil || st == nil || st.Czxid != a.Fence() {
+		t.Fatalf("fence %d, node %+v %v", a.Fence(), st, err)
+	}
 	b, err := mutex(c, "/b").Hold(ctx, false, contend.Policy{})
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +164,37 @@ func TestHoldGuard(t *testing.T) {
 	}
 }
 
+// Done closes when the node is deleted, whether the deletion comes before
+// or after Done is first called (which is when the node's watch is set).
+func TestHoldDoneOnDeletion(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	c := locktest.Connect(t, srv.Addr())
+	for _, early := range []bool{true, false} {
+		h, err := mutex(c, "/d").Hold(ctx, false, contend.Policy{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var done <-chan struct{}
+		if early {
+			done = h.Done()
+		}
+		if err := c.Delete(ctx, h.Path(), -1); err != nil {
+			t.Fatal(err)
+		}
+		if !early {
+			done = h.Done()
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Fatalf("Done called early=%v never closed after the node was deleted", early)
+		}
+		contend.Release(ctx, h)
+	}
+}
+
 // Take refuses a node another session owns, however it sorts.
 func TestTakeChecksOwner(t *testing.T) {
 	srv := ensembletest.Start(t)
@@ -168,7 +202,7 @@ func TestTakeChecksOwner(t *testing.T) {
 	defer cancel()
 	mine := locktest.Connect(t, srv.Addr())
 	other := locktest.Connect(t, srv.Addr())
-	node, err := mutex(other, "/t").Acquire(ctx, false)
+	node, _, err := mutex(other, "/t").Acquire(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,10 +45,14 @@ type Hold struct {
 	doneOnce sync.Once
 	stop     chan struct{}
 	stopOnce sync.Once
+	// watchWanted is closed by the first Done, which is when monitor sets
+	// the node's watch if the acquisition did not.
+	watchWanted chan struct{}
+	wantOnce    sync.Once
 }
 
 func newHold(c *recipes.Client, node string) *Hold {
-	return &Hold{c: c, node: node, done: make(chan struct{}), stop: make(chan struct{})}
+	return &Hold{c: c, node: node, done: make(chan struct{}), stop: make(chan struct{}), watchWanted: make(chan struct{})}
 }
 
 // Take makes the Hold of node, which has just won. It reads the node with a
@@ -76,6 +80,26 @@ func Take(ctx context.Context, c *recipes.Client, node string, p Policy) (*Hold,
 	return h, nil
 }
 
+// takeCreated is Take for a node whose Stat its create returned, which
+// saves reading the node again, the round trip Curator does not make
+// either. The Stat gives the czxid and the owner. Wait's last listing,
+// made after the create, showed the node; if the current session is still
+// the owner, the listing was made in that session (sessions do not come
+// back), so the node was there and the session's when it won, which is
+// what Take's read proves. The watch that closes Done when the node goes
+// is set by monitor once Done is first called, off the acquirer's path; a
+// node gone before then fails that read, which closes Done as well.
+func takeCreated(c *recipes.Client, node string, st *zk.Stat, p Policy) (*Hold, error) {
+	session := c.SessionID()
+	if st.EphemeralOwner != session || session == 0 {
+		return nil, ErrMissing
+	}
+	h := newHold(c, node)
+	h.czxid = st.Czxid
+	go h.monitor(session, nil, p)
+	return h, nil
+}
+
 // Combine makes one Hold of several (a MultiLock's): Done closes when any
 // part's does, Guard checks every part's node through the first part's
 // Client, Fence is the largest, and Release releases the parts in reverse
@@ -99,8 +123,14 @@ func (h *Hold) Path() string { return h.node }
 
 // Done is closed when the Hold can no longer be trusted (the connection
 // has been suspended past the tolerance, the session is lost, the node was
-// deleted) or was released.
-func (h *Hold) Done() <-chan struct{} { return h.done }
+// deleted) or was released. Unless the acquisition read the node, the
+// first call sets the watch that tells of its deletion, so that a Hold
+// nobody watches costs no read, as a Curator lock makes none; a node
+// already gone by then closes Done at once.
+func (h *Hold) Done() <-chan struct{} {
+	h.wantOnce.Do(func() { close(h.watchWanted) })
+	return h.done
+}
 
 // Fence is a fencing token: the zxid that created the node. Each new
 // holder's token is larger than every earlier holder's, so a resource that
@@ -192,7 +222,8 @@ func (h *Hold) closeDone() { h.doneOnce.Do(func() { close(h.done) }) }
 
 // monitor closes Done when the connection has been suspended too long, the
 // session is lost or replaced, the node goes away, or the Hold is released,
-// and re-arms the node's data watch for OnData.
+// and re-arms the node's data watch for OnData. A nil node makes it set
+// the watch once Done is first called.
 func (h *Hold) monitor(session int64, node <-chan zk.Event, p Policy) {
 	defer h.closeDone()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -209,10 +240,25 @@ func (h *Hold) monitor(session int64, node <-chan zk.Event, p Policy) {
 	states := h.c.Listen(ctx)
 	var timeout <-chan time.Time
 	log := h.c.Logger().With(zap.String("node", h.node))
+	var wanted <-chan struct{}
+	var watched <-chan watch
+	if node == nil {
+		wanted = h.watchWanted
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-wanted:
+			wanted, watched = nil, h.watch(ctx)
+		case w := <-watched:
+			if w.err != nil {
+				if ctx.Err() == nil {
+					log.Warn("cannot watch the node; no longer trusted", zap.Error(w.err))
+				}
+				return
+			}
+			watched, node = nil, w.ch
 		case st, ok := <-states:
 			if !ok {
 				return
@@ -249,6 +295,24 @@ func (h *Hold) monitor(session int64, node <-chan zk.Event, p Policy) {
 			}
 		}
 	}
+}
+
+// watch is the result of setting the node's watch.
+type watch struct {
+	ch  <-chan zk.Event
+	err error
+}
+
+// watch sets a data watch on the node, in the background so that the
+// monitor goes on following the connection meanwhile. getData, not exists,
+// leaves no watch behind on a node already gone.
+func (h *Hold) watch(ctx context.Context) <-chan watch {
+	out := make(chan watch, 1)
+	go func() {
+		_, _, ch, err := h.c.GetW(ctx, h.node)
+		out <- watch{ch, err}
+	}()
+	return out
 }
 
 // waitAny returns when any of chans is closed.
