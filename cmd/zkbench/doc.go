@@ -11,9 +11,11 @@
 // The operations run one after another, so that each figure belongs to one
 // kind of request: create makes persistent nodes under a fresh /zkbench-<n>
 // root, set and get work on the nodes create made (or on one node per client
-// if create is not listed), delete removes them. It is the same binary against
-// Apache ZooKeeper and zkserver, which is how the two are compared; it never
-// asserts a speed.
+// if create is not listed), exists reads their stats, children lists a
+// directory of 100 children that each client makes at setup (the same work
+// per request on every server), delete removes what create made. It is the
+// same binary against Apache ZooKeeper and zkserver, which is how the two
+// are compared; it never asserts a speed.
 //
 // # zkbench scale
 //

@@ -169,7 +169,10 @@ func startLoad(cfg config) (*load, error) {
 			return err
 		},
 		"children": func(c *client, i int) error {
-			_, _, err := c.conn.Children(c.dir)
+			kids, _, err := c.conn.Children(c.dir + "/list")
+			if err == nil && len(kids) != listSize {
+				err = fmt.Errorf("listed %d children, want %d", len(kids), listSize)
+			}
 			return err
 		},
 		"delete": func(c *client, i int) error {
@@ -200,7 +203,8 @@ var errDone = errors.New("nothing left")
 // setup opens one session per client, pinned to one server round-robin so
 // that an ensemble's load spreads evenly (go-zk given the whole list would
 // pick servers at random), and a parent node each, with one child so that set
-// and get have something to work on without a create phase.
+// and get have something to work on without a create phase, and a directory
+// of listSize children for children to list.
 func setup(cfg config, payload []byte) ([]*client, string, error) {
 	quiet := zk.WithLogger(log.New(io.Discard, "", 0))
 	cs := make([]*client, cfg.clients)
@@ -234,9 +238,22 @@ func setup(cfg config, payload []byte) ([]*client, string, error) {
 			return nil, "", fmt.Errorf("create %s: %w", seed, err)
 		}
 		c.nodes = []string{seed}
+		ops := []any{&zk.CreateRequest{Path: c.dir + "/list", Acl: acl}}
+		for j := range listSize {
+			ops = append(ops, &zk.CreateRequest{Path: fmt.Sprintf("%s/list/n%d", c.dir, j), Acl: acl})
+		}
+		if _, err := c.conn.Multi(ops...); err != nil {
+			teardown(cs, root)
+			return nil, "", fmt.Errorf("create %s/list: %w", c.dir, err)
+		}
 	}
 	return cs, root, nil
 }
+
+// listSize is how many children the children operation lists: a fixed
+// directory made at setup, so that every server does the same work per
+// request whatever the create rate it reached before.
+const listSize = 100
 
 // teardown removes the benchmark's nodes and closes the sessions.
 func teardown(cs []*client, root string) {

@@ -262,7 +262,6 @@ func (a *applier) create(op proto.Op, r *proto.CreateRequest) (proto.Record, err
 		owner = a.txn.Session
 	}
 	n := &node{
-		path: p,
 		data: t.newData(p, slices.Clone(r.Data)),
 		acl:  t.acls.intern(acl),
 		stat: stat{
@@ -279,11 +278,11 @@ func (a *applier) create(op proto.Op, r *proto.CreateRequest) (proto.Record, err
 		np.stat.Cversion = cv
 		np.stat.Pzxid = a.zxid
 	}
-	t.replace(parent, np)
-	t.insert(n)
+	t.replace(parentPath, parent, np)
+	t.insert(p, n)
 	a.undo = append(a.undo, func() {
-		t.drop(n)
-		t.replace(np, parent)
+		t.drop(p, n)
+		t.replace(parentPath, np, parent)
 	})
 	a.changes = append(a.changes, change{changeCreated, p, n.acl.list, np.acl.list})
 	if op == proto.OpCreate {
@@ -362,15 +361,15 @@ func (a *applier) deleteContainer(p string) error {
 func (a *applier) remove(p string) {
 	t := a.t
 	parentPath, _, _ := splitPath(p)
-	parent, n := t.lookup(parentPath), t.get(p)
+	parent, n := t.lookup(parentPath), t.lookup(p)
 	np := parent.clone()
 	np.stat.NumChildren--
 	np.stat.Pzxid = max(np.stat.Pzxid, a.zxid)
-	t.replace(parent, np)
-	t.drop(n)
+	t.replace(parentPath, parent, np)
+	t.drop(p, n)
 	a.undo = append(a.undo, func() {
-		t.insert(n)
-		t.replace(np, parent)
+		t.insert(p, n)
+		t.replace(parentPath, np, parent)
 	})
 	a.changes = append(a.changes, change{changeDeleted, p, n.acl.list, np.acl.list})
 }
@@ -395,8 +394,8 @@ func (a *applier) setData(r *proto.SetDataRequest) (proto.Record, error) {
 	m.stat.Version++
 	m.stat.Mtime = a.txn.Time
 	m.stat.Mzxid = a.zxid
-	t.replace(n, m)
-	a.undo = append(a.undo, func() { t.replace(m, n) })
+	t.replace(r.Path, n, m)
+	a.undo = append(a.undo, func() { t.replace(r.Path, m, n) })
 	a.changes = append(a.changes, change{changeData, r.Path, m.acl.list, nil})
 	return &proto.StatResponse{Stat: t.statOut(m)}, nil
 }
@@ -423,8 +422,8 @@ func (a *applier) setACL(r *proto.SetACLRequest) (proto.Record, error) {
 	m := n.clone()
 	m.acl = t.acls.intern(acl)
 	m.stat.Aversion++
-	t.replace(n, m)
-	a.undo = append(a.undo, func() { t.replace(m, n) })
+	t.replace(r.Path, n, m)
+	a.undo = append(a.undo, func() { t.replace(r.Path, m, n) })
 	return &proto.StatResponse{Stat: t.statOut(m)}, nil
 }
 

@@ -64,7 +64,7 @@ func TestCreateStat(t *testing.T) {
 	want.NumChildren = 0
 	want.Cversion = 2
 	eq(t, "after child delete: pzxid moves, visible cversion counts the delete", h.stat("/a"), want)
-	eq(t, "stored cversion counts creations only", h.tr.get("/a").stat.Cversion, int32(1))
+	eq(t, "stored cversion counts creations only", h.tr.lookup("/a").stat.Cversion, int32(1))
 }
 
 func TestSequentialNumbering(t *testing.T) {
@@ -82,7 +82,7 @@ func TestSequentialNumbering(t *testing.T) {
 	eq(t, "names", got, []string{"/s/n-0000000000", "/s/n-0000000001", "/s/n-0000000002", "/s/n-0000000003", "/s/0000000004"})
 	st := h.stat("/s")
 	eq(t, "visible cversion counts creations and deletions", st.Cversion, int32(6))
-	eq(t, "stored cversion counts creations", h.tr.get("/s").stat.Cversion, int32(5))
+	eq(t, "stored cversion counts creations", h.tr.lookup("/s").stat.Cversion, int32(5))
 	eq(t, "pzxid", st.Pzxid, h.zxid)
 	eq(t, "children", h.children("/s"), []string{"0000000004", "n-0000000000", "n-0000000002", "n-0000000003"})
 }
@@ -90,12 +90,12 @@ func TestSequentialNumbering(t *testing.T) {
 func TestCversionWrap(t *testing.T) {
 	h := newHarness(t)
 	h.mustCreate("/w", 0)
-	h.tr.get("/w").stat.Cversion = 1<<31 - 1
+	h.tr.lookup("/w").stat.Cversion = 1<<31 - 1
 	p := h.mustCreate("/w/x", proto.FlagSequential)
 	eq(t, "name", p, "/w/x2147483647")
 	st := h.stat("/w")
 	// Java's "larger than" test fails at the wrap: neither field moves.
-	eq(t, "cversion", h.tr.get("/w").stat.Cversion, int32(1<<31-1))
+	eq(t, "cversion", h.tr.lookup("/w").stat.Cversion, int32(1<<31-1))
 	eq(t, "pzxid", st.Pzxid, int64(1))
 	// So the next sequential create collides, as it would in ZooKeeper.
 	res := h.createReq(proto.OpCreate, 0, &proto.CreateRequest{Path: "/w/x", Flags: proto.FlagSequential})
@@ -206,7 +206,7 @@ func TestCreateModes(t *testing.T) {
 		}
 		got := res.Resp.(*proto.Create2Response)
 		eq(t, "path", got.Path, c.path)
-		eq(t, c.path+" stored owner", h.tr.get(c.path).stat.EphemeralOwner, c.owner)
+		eq(t, c.path+" stored owner", h.tr.lookup(c.path).stat.EphemeralOwner, c.owner)
 		// Clients see an owner only on a session's ephemerals.
 		wire := c.owner
 		if c.owner != 0x42 {
@@ -214,7 +214,7 @@ func TestCreateModes(t *testing.T) {
 		}
 		eq(t, c.path+" owner", got.Stat.EphemeralOwner, wire)
 	}
-	if o := h.tr.get("/t").stat.EphemeralOwner; uint64(o) != 0xFF00000000001388 {
+	if o := h.tr.lookup("/t").stat.EphemeralOwner; uint64(o) != 0xFF00000000001388 {
 		t.Fatalf("TTL owner %#x", o)
 	}
 	// Containers and TTL nodes may have children.

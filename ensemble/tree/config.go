@@ -25,7 +25,7 @@ func (t *Tree) SetConfig(zxid, mtime int64, data []byte) {
 	m.stat.Version = -1
 	m.stat.Mtime = mtime
 	m.stat.Mzxid = zxid
-	t.replace(n, m)
+	t.replace(configPath, n, m)
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
 	t.watches.fire(change{changeData, configPath, m.acl.list, nil}, zxid)

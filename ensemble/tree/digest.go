@@ -61,8 +61,8 @@ func (b *digestScratch) pathDataCRC(p string, data []byte) uint32 {
 // digest is the node's digest: its cached path and data CRC continued over
 // czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion and
 // ephemeralOwner, big-endian, in that order.
-func (b *digestScratch) digest(n *node) int64 {
-	crc := b.pathDataCRC(n.path, nil)
+func (b *digestScratch) digest(p string, n *node) int64 {
+	crc := b.pathDataCRC(p, nil)
 	if n.data != nil && len(n.data.b) > 0 {
 		crc = n.data.crc
 	}
@@ -84,13 +84,13 @@ func (b *digestScratch) digest(n *node) int64 {
 // rehash adds it back after.
 func (t *Tree) unhash(p string, n *node) {
 	if digested(p) {
-		t.digest -= t.scratch.digest(n)
+		t.digest -= t.scratch.digest(p, n)
 	}
 }
 
 func (t *Tree) rehash(p string, n *node) {
 	if digested(p) {
-		t.digest += t.scratch.digest(n)
+		t.digest += t.scratch.digest(p, n)
 	}
 }
 

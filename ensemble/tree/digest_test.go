@@ -14,13 +14,13 @@ func recomputed(t *Tree) int64 {
 	defer t.mu.RUnlock()
 	var sum int64
 	var b digestScratch
-	t.nodes.Scan(func(n *node) bool {
-		if digested(n.path) {
-			c := *n
-			if len(n.bytes()) > 0 {
-				c.data = &blob{b: n.bytes(), crc: b.pathDataCRC(n.path, n.bytes())}
+	t.nodes.Scan(func(it item) bool {
+		if digested(it.path) {
+			c := *it.n
+			if b2 := it.n.bytes(); len(b2) > 0 {
+				c.data = &blob{b: b2, crc: b.pathDataCRC(it.path, b2)}
 			}
-			sum += b.digest(&c)
+			sum += b.digest(it.path, &c)
 		}
 		return true
 	})

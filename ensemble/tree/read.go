@@ -27,9 +27,9 @@ const (
 func dataSize(n *node) int { return 4 + len(n.bytes()) + statSize }
 
 // childrenSize is the encoded ChildrenResponse of n.
-func (t *Tree) childrenSize(n *node, withStat bool) int {
+func (t *Tree) childrenSize(p string, n *node, withStat bool) int {
 	size := 4
-	t.eachChild(n, func(name string) bool {
+	t.eachChild(p, n, func(name string) bool {
 		size += 4 + len(name)
 		return true
 	})
@@ -223,7 +223,7 @@ func (t *Tree) getChildren(c Caller, r *proto.PathWatch, withStat bool) (*proto.
 		capacity = min(capacity, c.MaxReply/4)
 	}
 	list := make([]string, 0, capacity)
-	t.eachChild(n, func(name string) bool {
+	t.eachChild(r.Path, n, func(name string) bool {
 		size += 4 + len(name)
 		list = append(list, name)
 		return c.fits(size)
@@ -267,16 +267,15 @@ func (t *Tree) getACL(c Caller, path string) (proto.Record, error) {
 }
 
 func (t *Tree) allChildrenNumber(c Caller, path string) (proto.Record, error) {
-	n, err := t.readable(c, path)
-	if err != nil {
+	if _, err := t.readable(c, path); err != nil {
 		return nil, err
 	}
-	return &proto.IntResponse{N: int32(t.descendants(n))}, nil
+	return &proto.IntResponse{N: int32(t.descendants(path))}, nil
 }
 
-func (t *Tree) descendants(n *node) int {
+func (t *Tree) descendants(p string) int {
 	count := 0
-	t.below(n.path, func(*node) (bool, string) {
+	t.below(key(p), func(string) (bool, string) {
 		count++
 		return true, ""
 	})
@@ -318,7 +317,7 @@ func (t *Tree) multiRead(c Caller, r *proto.MultiRequest) (proto.Record, error) 
 		case op.Op == proto.OpGetData:
 			size += dataSize(n)
 		default:
-			size += t.childrenSize(n, false)
+			size += t.childrenSize(pw.Path, n, false)
 		}
 		if !c.fits(size) {
 			return nil, ErrReplyTooLarge

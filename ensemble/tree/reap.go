@@ -28,7 +28,7 @@ func (t *Tree) ReapCandidates(now int64, limit int) []string {
 	var out []string
 	for _, set := range []map[string]struct{}{t.containers, t.ttls} {
 		for p := range set {
-			if t.reapable(t.get(p), now) {
+			if t.reapable(t.lookup(p), now) {
 				out = append(out, p)
 			}
 		}

@@ -22,7 +22,7 @@ var ErrBadSnapshot = errors.New("tree: malformed snapshot")
 // Frozen is the replicated state as of the moment Freeze was called. Later
 // Apply calls do not change it, and Encode may run concurrently with them.
 type Frozen struct {
-	nodes    *btree.BTreeG[*node]
+	nodes    *btree.BTreeG[item]
 	sessions []Session
 	lastZxid int64
 	dataSize int64
@@ -60,16 +60,16 @@ func (f *Frozen) Encode() ([]byte, error) {
 
 // nodeRecordSize is the length of a node's record in a snapshot: path,
 // data, ACL list and the 60 bytes of its stat.
-func nodeRecordSize(n *node) int {
-	return 4 + len(n.path) + 4 + len(n.bytes()) + len(n.acl.enc) + 60
+func nodeRecordSize(p string, n *node) int {
+	return 4 + len(p) + 4 + len(n.bytes()) + len(n.acl.enc) + 60
 }
 
 // Size is the length of what Encode returns, so that a snapshot can be
 // framed, or its buffer sized, before it is written.
 func (f *Frozen) Size() int {
 	size := len(snapshotMagic) + 8 + 4 + 4
-	f.nodes.Scan(func(n *node) bool {
-		size += nodeRecordSize(n)
+	f.nodes.Scan(func(it item) bool {
+		size += nodeRecordSize(it.path, it.n)
 		return true
 	})
 	for _, s := range f.sessions {
@@ -97,8 +97,9 @@ func (f *Frozen) WriteTo(w io.Writer) (int64, error) {
 	e.Long(f.lastZxid)
 	// Path order puts every parent before its children.
 	e.Int(int32(f.nodes.Len()))
-	f.nodes.Scan(func(n *node) bool {
-		e.String(n.path)
+	f.nodes.Scan(func(it item) bool {
+		n := it.n
+		e.String(it.path)
 		e.Buffer(n.bytes())
 		e.Buf = append(e.Buf, n.acl.enc...)
 		s := &n.stat
@@ -178,10 +179,10 @@ func (t *Tree) decode(b []byte) error {
 	}
 	// chain holds ancestors of the last node and that node, root first;
 	// in path order a node's parent is nearly always on it.
-	var chain []*node
+	var chain []item
 	for i := range nn {
-		n := &node{path: d.String()}
-		n.data = t.newData(n.path, d.Buffer())
+		p := d.String()
+		n := &node{data: t.newData(p, d.Buffer())}
 		// A run of nodes with one ACL list is the common case: its
 		// encoding is compared, not decoded again.
 		if e := t.acls.last; e != nil && bytes.HasPrefix(d.Unread(), e.enc) {
@@ -206,27 +207,27 @@ func (t *Tree) decode(b []byte) error {
 			return fmt.Errorf("%w: %w", ErrBadSnapshot, d.Err())
 		}
 		if i == 0 {
-			if n.path != "/" {
+			if p != "/" {
 				return fmt.Errorf("%w: no root", ErrBadSnapshot)
 			}
 		} else {
-			if n.path <= chain[len(chain)-1].path || !validatePath(n.path) {
-				return fmt.Errorf("%w: bad, repeated or unordered path %q", ErrBadSnapshot, n.path)
+			if p <= chain[len(chain)-1].path || !validatePath(p) {
+				return fmt.Errorf("%w: bad, repeated or unordered path %q", ErrBadSnapshot, p)
 			}
-			for len(chain) > 1 && !isBelow(n.path, chain[len(chain)-1].path) {
+			for len(chain) > 1 && !isBelow(p, chain[len(chain)-1].path) {
 				chain = chain[:len(chain)-1]
 			}
-			p := chain[len(chain)-1]
-			if parent, _, _ := splitPath(n.path); p.path != parent && parent != "" {
-				if p = t.get(parent); p == nil {
-					return fmt.Errorf("%w: %q before its parent", ErrBadSnapshot, n.path)
+			up := chain[len(chain)-1]
+			if parent, _, _ := splitPath(p); up.path != parent && parent != "" {
+				if up.n = t.lookup(parent); up.n == nil {
+					return fmt.Errorf("%w: %q before its parent", ErrBadSnapshot, p)
 				}
 			}
 			// A tree being built: its parents may change in place.
-			p.stat.NumChildren++
+			up.n.stat.NumChildren++
 		}
-		t.load(n)
-		chain = append(chain, n)
+		t.load(p, n)
+		chain = append(chain, item{p, n})
 	}
 	if nn == 0 {
 		return fmt.Errorf("%w: no root", ErrBadSnapshot)

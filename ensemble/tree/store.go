@@ -2,7 +2,6 @@ package tree
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/tidwall/btree"
 )
@@ -11,9 +10,9 @@ import (
 // change puts a changed copy in its place (see replace), so a Frozen index
 // that still holds the old one keeps seeing the state it was frozen at.
 //
-// Its 96 bytes are most of what an empty znode costs.
+// Its 80 bytes, with its path and slot in the index, are most of what an
+// empty znode costs.
 type node struct {
-	path string
 	data *blob // nil: null data, which clients tell from empty data
 	acl  *aclEntry
 	stat stat
@@ -61,57 +60,57 @@ func (n *node) clone() *node {
 	return &m
 }
 
+// item is a node's entry in the index. The path is kept here rather than
+// in the node so that comparisons and child listings read the index's own
+// arrays and the path bytes, never the node.
+type item struct {
+	path string
+	n    *node
+}
+
 // byPath orders the index by path, bytewise: a parent sorts before its
 // children, and a node's descendants are exactly the paths in
 // [path+"/", path+"0"), '0' being the byte after '/'.
-func byPath(a, b *node) bool { return a.path < b.path }
+func byPath(a, b item) bool { return a.path < b.path }
 
-func newIndex() *btree.BTreeG[*node] {
+func newIndex() *btree.BTreeG[item] {
 	// The tree's own lock guards the index.
 	return btree.NewBTreeGOptions(byPath, btree.Options{NoLocks: true})
 }
 
-// keys lends lookup keys: a key passed to the index escapes, and reads run
-// concurrently, so one key per tree would not do.
-var keys = sync.Pool{New: func() any { return new(node) }}
-
-func (t *Tree) get(p string) *node {
-	k := keys.Get().(*node)
-	k.path = p
-	n, _ := t.nodes.Get(k)
-	k.path = ""
-	keys.Put(k)
-	return n
+// key is the index's path of p: "" is the root's alias, as in DataTree.
+func key(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
 }
 
-// lookup finds a node; "" is the root's alias, as in DataTree.
+// lookup finds a node.
 func (t *Tree) lookup(p string) *node {
-	if p == "" {
-		p = "/"
-	}
-	return t.get(p)
+	it, _ := t.nodes.Get(item{path: key(p)})
+	return it.n
 }
 
 // below calls f for each node below the node at p, in path order, until
 // f returns false; f may instead return a path to go on from (a seek),
-// which must sort after the node it was given.
-func (t *Tree) below(p string, f func(n *node) (more bool, seek string)) {
+// which must sort after the one it was given.
+func (t *Tree) below(p string, f func(path string) (more bool, seek string)) {
 	prefix := p + "/"
 	if p == "/" {
 		prefix = "/"
 	}
-	k := keys.Get().(*node)
-	defer func() { k.path = ""; keys.Put(k) }()
 	for next := prefix; next != ""; {
-		k.path, next = next, ""
-		t.nodes.Ascend(k, func(n *node) bool {
-			if !strings.HasPrefix(n.path, prefix) {
+		from := next
+		next = ""
+		t.nodes.Ascend(item{path: from}, func(it item) bool {
+			if !strings.HasPrefix(it.path, prefix) {
 				return false
 			}
-			if n.path == "/" {
+			if it.path == "/" {
 				return true
 			}
-			more, seek := f(n)
+			more, seek := f(it.path)
 			if seek != "" {
 				next = seek
 				return false
@@ -124,20 +123,21 @@ func (t *Tree) below(p string, f func(n *node) (more bool, seek string)) {
 // eachChild calls f with each child's name, in order, until f returns
 // false. The walk seeks past each subtree it enters, so its cost grows
 // with the children, not with all the descendants.
-func (t *Tree) eachChild(n *node, f func(name string) bool) {
+func (t *Tree) eachChild(p string, n *node, f func(name string) bool) {
 	if n.stat.NumChildren == 0 {
 		return
 	}
-	prefix := len(n.path) + 1
-	if n.path == "/" {
+	p = key(p)
+	prefix := len(p) + 1
+	if p == "/" {
 		prefix = 1
 	}
-	t.below(n.path, func(c *node) (bool, string) {
-		name := c.path[prefix:]
+	t.below(p, func(c string) (bool, string) {
+		name := c[prefix:]
 		if i := strings.IndexByte(name, '/'); i >= 0 {
 			// The first descendant of child name[:i]: its whole subtree
 			// is [child+"/", child+"0"), '0' being the byte after '/'.
-			return true, c.path[:prefix+i] + "0"
+			return true, c[:prefix+i] + "0"
 		}
 		return f(name), ""
 	})
@@ -146,40 +146,41 @@ func (t *Tree) eachChild(n *node, f func(name string) bool) {
 // insert adds a node that is not in the index yet, with its digest, data
 // size, ACL reference and kind index; the parent's child count is the
 // caller's.
-func (t *Tree) insert(n *node) {
-	t.nodes.Set(n)
-	t.account(n)
+func (t *Tree) insert(p string, n *node) {
+	t.nodes.Set(item{p, n})
+	t.account(p, n)
 }
 
 // load is insert for a node that sorts after every node in the index,
 // which a restore appends in order.
-func (t *Tree) load(n *node) {
-	t.nodes.Load(n)
-	t.account(n)
+func (t *Tree) load(p string, n *node) {
+	t.nodes.Load(item{p, n})
+	t.account(p, n)
 }
 
-func (t *Tree) account(n *node) {
-	t.rehash(n.path, n)
-	t.dataSize += nodeSize(n.path, n.bytes())
+func (t *Tree) account(p string, n *node) {
+	t.rehash(p, n)
+	t.dataSize += nodeSize(p, n.bytes())
 	t.acls.retain(n.acl)
-	t.index(n.path, n.stat.EphemeralOwner, true)
+	t.index(p, n.stat.EphemeralOwner, true)
 }
 
 // drop takes a node out again, undoing insert.
-func (t *Tree) drop(n *node) {
-	t.nodes.Delete(n)
-	t.unhash(n.path, n)
-	t.dataSize -= nodeSize(n.path, n.bytes())
+func (t *Tree) drop(p string, n *node) {
+	t.nodes.Delete(item{path: p})
+	t.unhash(p, n)
+	t.dataSize -= nodeSize(p, n.bytes())
 	t.acls.release(n.acl)
-	t.index(n.path, n.stat.EphemeralOwner, false)
+	t.index(p, n.stat.EphemeralOwner, false)
 }
 
-// replace puts m, a changed copy of n, in n's place. The owner never
+// replace puts m, a changed copy of n, in n's place at p. The owner never
 // changes, so the kind indexes stay as they are.
-func (t *Tree) replace(n, m *node) {
-	t.unhash(n.path, n)
-	t.nodes.Set(m)
-	t.rehash(m.path, m)
+func (t *Tree) replace(p string, n, m *node) {
+	p = key(p)
+	t.unhash(p, n)
+	t.nodes.Set(item{p, m})
+	t.rehash(p, m)
 	t.dataSize += int64(len(m.bytes()) - len(n.bytes()))
 	if m.acl != n.acl {
 		t.acls.retain(m.acl)

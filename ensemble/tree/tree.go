@@ -154,7 +154,7 @@ type Tree struct {
 	mu   sync.RWMutex
 	opts options
 
-	nodes      *btree.BTreeG[*node] // by path (see byPath); the root is "/"
+	nodes      *btree.BTreeG[item] // by path (see byPath); the root is "/"
 	acls       aclCache
 	sessions   map[int64]*Session
 	ephemerals map[int64]map[string]struct{}
@@ -204,20 +204,20 @@ func (t *Tree) reset() {
 	t.digestLog = nil
 	// DataTree's built-in nodes hold empty data, not null.
 	open, read := t.acls.intern(openACL), t.acls.intern(readACL)
-	t.insertChild(&node{path: "/", acl: open, data: noBytes})
-	t.insertChild(&node{path: procPath, acl: open, data: noBytes})
-	t.insertChild(&node{path: quotaPath, acl: open, data: noBytes})
+	t.insertChild("/", &node{acl: open, data: noBytes})
+	t.insertChild(procPath, &node{acl: open, data: noBytes})
+	t.insertChild(quotaPath, &node{acl: open, data: noBytes})
 	// DataTree.addConfigNode sets the ACL with version -1, which lands in
 	// the stat: clients see aversion -1 on this node.
-	t.insertChild(&node{path: configPath, acl: read, data: t.newData(configPath, append([]byte{}, t.opts.configData...)), stat: stat{Aversion: -1}})
+	t.insertChild(configPath, &node{acl: read, data: t.newData(configPath, append([]byte{}, t.opts.configData...)), stat: stat{Aversion: -1}})
 }
 
 // insertChild inserts n and counts it in its parent in place, which only a
 // tree being built may do: nothing can have frozen it yet.
-func (t *Tree) insertChild(n *node) {
-	t.insert(n)
-	if n.path != "/" {
-		parent, _, _ := splitPath(n.path)
+func (t *Tree) insertChild(p string, n *node) {
+	t.insert(p, n)
+	if p != "/" {
+		parent, _, _ := splitPath(p)
 		t.lookup(parent).stat.NumChildren++
 	}
 }
@@ -317,7 +317,7 @@ func (t *Tree) NodeCount() int {
 func (t *Tree) ApproximateDataSize() int64 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.dataSize + int64(len(t.get("/").bytes()))
+	return t.dataSize + int64(len(t.lookup("/").bytes()))
 }
 
 // EphemeralCount is the number of ephemeral nodes.
