@@ -38,10 +38,13 @@
 // subtree, so it costs the children, not the descendants; each node keeps
 // its child count in its Stat. There is no per-node children map.
 //
-// Memory per empty znode is about 160 B of live heap: the node (path, data,
-// Stat, a pointer to its ACL list, the digest's CRC) and its slot in the
-// B-tree. ACL lists are shared through a reference-counted cache, as in
-// ZooKeeper's ReferenceCountedACLCache, since most trees hold a handful of
+// Memory per empty znode is about 150 B of live heap: its item in the
+// B-tree (path and node pointer, which lookups and listings compare
+// without touching the node), the path's bytes, and the 80-byte node: a
+// compact stat, a pointer to the data with its digest CRC (one shared blob
+// for all empty data) and a pointer to its ACL list. ACL lists are shared
+// through a reference-counted cache, as in ZooKeeper's
+// ReferenceCountedACLCache, since most trees hold a handful of
 // distinct lists over millions of nodes.
 //
 // Semantics follow Apache ZooKeeper 3.8 (DataTree, PrepRequestProcessor,
