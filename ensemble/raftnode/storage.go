@@ -215,11 +215,11 @@ func (d *disk) snapPath(m *raftpb.SnapshotMetadata) string {
 }
 
 // loadSnapshot reads the snapshot with metadata m back from its file. It
-// reads that one file with snap.Read, not the newest with the
-// Snapshotter's Load: Load renames a file it cannot read to *.broken, and
-// may run while SaveSnap is still writing the newest file.
+// reads that one file, not the newest with the Snapshotter's Load: Load
+// renames a file it cannot read to *.broken, and may run while SaveSnap is
+// still writing the newest file.
 func (d *disk) loadSnapshot(m *raftpb.SnapshotMetadata) (*raftpb.Snapshot, error) {
-	s, err := snap.Read(d.lg, d.snapPath(m))
+	s, err := readSnap(d.snapPath(m))
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: read snapshot at %d: %w", m.GetIndex(), err)
 	}
