@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+	"unsafe"
 
 	"go.etcd.io/etcd/server/v3/etcdserver/api/snap"
 	"go.etcd.io/etcd/server/v3/storage/wal"
@@ -176,5 +180,49 @@ func flipMiddleByte(t *testing.T, path string) {
 	b[len(b)/2] ^= 0xff
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// dataWatchSM is a testSM that reports when the snapshot data it was
+// restored from becomes garbage.
+type dataWatchSM struct {
+	*testSM
+	freed chan struct{}
+}
+
+func (s dataWatchSM) Restore(data []byte, index uint64) error {
+	runtime.AddCleanup(unsafe.SliceData(data), func(c chan struct{}) { close(c) }, s.freed)
+	return s.testSM.Restore(data, index)
+}
+
+// Once restored, the snapshot data is not kept: it can be collected while
+// the WAL after it is still being replayed.
+func TestRestartDropsSnapshotDataBeforeReplay(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SnapCount = 10
+	sm := newTestSM()
+	n := start(t, cfg, sm)
+	proposeEach(t, n, sm, "e", 15)
+	n.Stop()
+
+	sm2 := dataWatchSM{newTestSM(), make(chan struct{})}
+	var freedDuringReplay atomic.Bool
+	sm2.onApply = func(uint64, []byte) {
+		if freedDuringReplay.Load() {
+			return
+		}
+		runtime.GC()
+		select {
+		case <-sm2.freed:
+			freedDuringReplay.Store(true)
+		case <-time.After(time.Second):
+		}
+	}
+	start(t, cfg, sm2)
+	if _, restoredAt, applies := sm2.state(); restoredAt <= bootstrapIndex || applies == 0 {
+		t.Fatalf("restored at %d, then replayed %d entries; want both", restoredAt, applies)
+	}
+	if !freedDuringReplay.Load() {
+		t.Fatal("the snapshot data was still live while the WAL was replayed")
 	}
 }
