@@ -169,6 +169,9 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 	if err := n.restore(rec.snapshot); err != nil {
 		return nil, err
 	}
+	// The state machine has the data now: the file buffer it lies in, as
+	// large as the state, need not stay live through the WAL replay.
+	rec.snapshot = withoutData(rec.snapshot)
 	n.m.snapLoad.Observe(since(load))
 	n.appliedIndex.Store(n.applied)
 	n.noteAppended(rec.entries, false)

@@ -346,19 +346,8 @@ func TestWaitAppliedHonoursContext(t *testing.T) {
 
 func snapIndexes(t *testing.T, dir string) []uint64 {
 	t.Helper()
-	names, err := namesWithSuffix(dir, ".snap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []uint64
-	for _, name := range names {
-		var term, index uint64
-		if _, err := fmt.Sscanf(name, "%016x-%016x.snap", &term, &index); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, index)
-	}
-	return out
+	_, _, indexes := snapFiles(t, dir)
+	return indexes
 }
 
 func TestSnapshotEverySnapCountAndPurge(t *testing.T) {

@@ -145,7 +145,81 @@ func (d *disk) open(id uint64) (*recovered, error) {
 	}
 }
 
+// errUnvouched says the newest snapshot file cannot be used as it is: the
+// WAL does not vouch for it, or it does not read back.
+var errUnvouched = errors.New("raftnode: newest snapshot file unusable")
+
+// read recovers from the newest snapshot file when the WAL vouches for it,
+// which only takes reading the WAL from the segment that holds its index,
+// and otherwise from the newest the whole WAL vouches for.
+//
+// The newest file must not simply be trusted: saveSnapshot writes the file
+// before the WAL record that vouches for it, so a crash between the two
+// leaves a complete-looking file of state whose entries may never have
+// been durable, or committed. ReadAll at that file's index tells: it fails
+// with ErrSnapshotNotFound when the record is missing and with
+// ErrSnapshotMismatch when the record at that index has another term. As
+// ValidSnapshotEntries does, a record above the WAL's commit index is not
+// trusted either.
 func (d *disk) read(id uint64) (*recovered, error) {
+	rec, err := d.readNewest(id)
+	if !errors.Is(err, errUnvouched) {
+		return rec, err
+	}
+	d.lg.Warn("scanning the whole WAL for the newest snapshot it vouches for", zap.Error(err))
+	return d.readScanned(id)
+}
+
+func (d *disk) readNewest(id uint64) (*recovered, error) {
+	names, err := namesWithSuffix(d.snapDir, ".snap")
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%w: none in %s", errUnvouched, d.snapDir)
+	}
+	name := names[len(names)-1]
+	var term, index uint64
+	if _, err := fmt.Sscanf(name, "%016x-%016x.snap", &term, &index); err != nil {
+		return nil, fmt.Errorf("%w: parse name %q: %w", errUnvouched, name, err)
+	}
+	// The file is read and checked while the WAL is: one is I/O and a CRC,
+	// the other mostly decoding.
+	type loaded struct {
+		s   *raftpb.Snapshot
+		err error
+	}
+	snapc := make(chan loaded, 1)
+	go func() {
+		s, err := readSnap(filepath.Join(d.snapDir, name))
+		snapc <- loaded{s, err}
+	}()
+	w, hs, ents, err := d.openWAL(id, &walpb.Snapshot{Index: new(index), Term: new(term)})
+	l := <-snapc
+	switch {
+	case errors.Is(err, wal.ErrSnapshotNotFound) || errors.Is(err, wal.ErrSnapshotMismatch):
+		return nil, fmt.Errorf("%w: %s: %w", errUnvouched, name, err)
+	case err != nil:
+		return nil, err
+	case hs.GetCommit() < index:
+		err = fmt.Errorf("%w: %s is past the WAL's commit index %d", errUnvouched, name, hs.GetCommit())
+	case l.err != nil:
+		// LoadNewestAvailable, on the fallback path, sets it aside.
+		err = fmt.Errorf("%w: %w", errUnvouched, l.err)
+	case l.s.GetMetadata().GetIndex() != index || l.s.GetMetadata().GetTerm() != term:
+		err = fmt.Errorf("%w: %s holds %d/%d", errUnvouched, name, l.s.GetMetadata().GetIndex(), l.s.GetMetadata().GetTerm())
+	}
+	if err != nil {
+		return nil, errors.Join(err, w.Close())
+	}
+	d.wal = w
+	d.loaded(l.s)
+	return &recovered{snapshot: l.s, hardState: hs, entries: ents}, nil
+}
+
+// readScanned is read's fallback, which reads every WAL file to learn which
+// snapshots the WAL vouches for.
+func (d *disk) readScanned(id uint64) (*recovered, error) {
 	walSnaps, err := wal.ValidSnapshotEntries(d.lg, d.walDir)
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: list WAL snapshots: %w", err)
@@ -159,22 +233,30 @@ func (d *disk) read(id uint64) (*recovered, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: load snapshot: %w", err)
 	}
-	w, err := wal.Open(d.lg, d.walDir, &walpb.Snapshot{Index: new(s.GetMetadata().GetIndex()), Term: new(s.GetMetadata().GetTerm())})
+	w, hs, ents, err := d.openWAL(id, &walpb.Snapshot{Index: new(s.GetMetadata().GetIndex()), Term: new(s.GetMetadata().GetTerm())})
 	if err != nil {
-		return nil, fmt.Errorf("raftnode: open WAL: %w", err)
-	}
-	meta, hs, ents, err := w.ReadAll()
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("raftnode: read WAL: %w", err)
-	}
-	if len(meta) != 8 || binary.BigEndian.Uint64(meta) != id {
-		w.Close()
-		return nil, fmt.Errorf("raftnode: WAL in %s was written by another node (metadata %x), not by %d", d.walDir, meta, id)
+		return nil, err
 	}
 	d.wal = w
 	d.loaded(s)
 	return &recovered{snapshot: s, hardState: hs, entries: ents}, nil
+}
+
+// openWAL opens the WAL at snapshot at and reads it to the end.
+func (d *disk) openWAL(id uint64, at *walpb.Snapshot) (*wal.WAL, *raftpb.HardState, []*raftpb.Entry, error) {
+	w, err := wal.Open(d.lg, d.walDir, at)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("raftnode: open WAL: %w", err)
+	}
+	meta, hs, ents, err := w.ReadAll()
+	if err != nil {
+		return nil, nil, nil, errors.Join(fmt.Errorf("raftnode: read WAL: %w", err), w.Close())
+	}
+	if len(meta) != 8 || binary.BigEndian.Uint64(meta) != id {
+		w.Close()
+		return nil, nil, nil, fmt.Errorf("raftnode: WAL in %s was written by another node (metadata %x), not by %d", d.walDir, meta, id)
+	}
+	return w, hs, ents, nil
 }
 
 func walSnapshot(s *raftpb.Snapshot) *walpb.Snapshot {
@@ -215,11 +297,11 @@ func (d *disk) snapPath(m *raftpb.SnapshotMetadata) string {
 }
 
 // loadSnapshot reads the snapshot with metadata m back from its file. It
-// reads that one file with snap.Read, not the newest with the
-// Snapshotter's Load: Load renames a file it cannot read to *.broken, and
-// may run while SaveSnap is still writing the newest file.
+// reads that one file, not the newest with the Snapshotter's Load: Load
+// renames a file it cannot read to *.broken, and may run while SaveSnap is
+// still writing the newest file.
 func (d *disk) loadSnapshot(m *raftpb.SnapshotMetadata) (*raftpb.Snapshot, error) {
-	s, err := snap.Read(d.lg, d.snapPath(m))
+	s, err := readSnap(d.snapPath(m))
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: read snapshot at %d: %w", m.GetIndex(), err)
 	}
