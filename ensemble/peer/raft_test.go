@@ -43,11 +43,11 @@ func (s *listSM) Apply(_ uint64, data []byte) {
 	s.unlockChanged()
 }
 
-func (s *listSM) Snapshot() func() ([]byte, error) {
+func (s *listSM) Snapshot() raftnode.Frozen {
 	s.lock()
 	es := slices.Clone(s.entries)
 	s.mu.Unlock()
-	return func() ([]byte, error) { return json.Marshal(es) }
+	return raftnode.Encoded(func() ([]byte, error) { return json.Marshal(es) })
 }
 
 func (s *listSM) Restore(data []byte, _ uint64) error {

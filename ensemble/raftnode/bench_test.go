@@ -27,8 +27,8 @@ func (s *ackSM) Apply(_ uint64, data []byte) {
 	s.mu.Unlock()
 }
 
-func (s *ackSM) Snapshot() func() ([]byte, error) { return func() ([]byte, error) { return nil, nil } }
-func (s *ackSM) Restore([]byte, uint64) error     { return nil }
+func (s *ackSM) Snapshot() Frozen             { return Encoded(func() ([]byte, error) { return nil, nil }) }
+func (s *ackSM) Restore([]byte, uint64) error { return nil }
 
 func (s *ackSM) expect(id uint64) <-chan struct{} {
 	ch := make(chan struct{})

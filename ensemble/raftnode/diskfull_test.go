@@ -31,11 +31,11 @@ func (s *listSM) Apply(_ uint64, data []byte) {
 	s.data = append(s.data, string(data))
 }
 
-func (s *listSM) Snapshot() func() ([]byte, error) {
+func (s *listSM) Snapshot() raftnode.Frozen {
 	s.mu.Lock()
 	data := slices.Clone(s.data)
 	s.mu.Unlock()
-	return func() ([]byte, error) { return json.Marshal(data) }
+	return raftnode.Encoded(func() ([]byte, error) { return json.Marshal(data) })
 }
 
 func (s *listSM) Restore(data []byte, _ uint64) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sync"
@@ -30,12 +31,20 @@ type StateMachine interface {
 	// order; index is its raft log index.
 	Apply(index uint64, data []byte)
 	// Snapshot freezes the state as of the last applied index, in time
-	// that does not grow with the state, and returns a function that
-	// serializes it; the node calls that function on another goroutine
-	// while later entries apply, which must not change what it encodes.
-	Snapshot() func() ([]byte, error)
+	// that does not grow with the state; the node writes the Frozen out on
+	// another goroutine while later entries apply, which must not change
+	// it.
+	Snapshot() Frozen
 	// Restore replaces the state with a snapshot taken at index.
 	Restore(data []byte, index uint64) error
+}
+
+// Frozen is a state machine's state as of one index, as a snapshot holds
+// it; Restore takes what WriteTo writes.
+type Frozen interface {
+	// Size is the number of bytes WriteTo writes.
+	Size() int
+	WriteTo(w io.Writer) (int64, error)
 }
 
 // Node is one member of a raft group: it persists, replicates and applies the
@@ -450,12 +459,12 @@ func (n *Node) maybeSnapshot() error {
 		return fmt.Errorf("raftnode: term of applied index %d: %w", n.applied, err)
 	}
 	meta := &raftpb.SnapshotMetadata{Index: new(n.applied), Term: new(term), ConfState: proto.Clone(n.confState).(*raftpb.ConfState)}
-	encode := n.sm.Snapshot()
+	frozen := n.sm.Snapshot()
 	mark := n.appliedBytes
 	done := make(chan snapResult, 1)
 	n.snapDone = done
 	go func() {
-		taken, err := n.takeSnapshot(encode, meta)
+		taken, err := n.takeSnapshot(frozen, meta)
 		r := snapResult{err: err}
 		if taken {
 			r.index, r.bytes = meta.GetIndex(), mark
@@ -473,22 +482,21 @@ type snapResult struct {
 	err   error  // a storage failure, which stops the node
 }
 
-// takeSnapshot serializes the state frozen at meta's index and persists it,
-// on its own goroutine. The file and its WAL record come before mem names
-// the snapshot, since snapStorage reads the data from that file; mem gets
-// the metadata alone. The WAL and mem lock themselves, and the run
-// goroutine changes neither's snapshot before it has awaited this one.
-func (n *Node) takeSnapshot(encode func() ([]byte, error), meta *raftpb.SnapshotMetadata) (taken bool, err error) {
+// takeSnapshot writes the state frozen at meta's index to disk, on its own
+// goroutine. The file and its WAL record come before mem names the
+// snapshot, since snapStorage reads the data from that file; mem gets the
+// metadata alone. The WAL and mem lock themselves, and the run goroutine
+// changes neither's snapshot before it has awaited this one.
+func (n *Node) takeSnapshot(frozen Frozen, meta *raftpb.SnapshotMetadata) (taken bool, err error) {
 	index := meta.GetIndex()
-	data, err := encode()
-	if err != nil {
+	n.purgeMu.Lock()
+	err = n.disk.writeSnapshot(meta, frozen)
+	n.purgeMu.Unlock()
+	if errors.Is(err, errEncode) {
 		// Not fatal: the WAL still holds every entry. Retried after the next batch.
 		n.lg.Warn("state machine snapshot failed", zap.Uint64("index", index), zap.Error(err))
 		return false, nil
 	}
-	n.purgeMu.Lock()
-	err = n.disk.saveSnapshot(&raftpb.Snapshot{Metadata: meta, Data: data})
-	n.purgeMu.Unlock()
 	if err != nil {
 		return false, err
 	}

@@ -80,16 +80,16 @@ func (s *testSM) ApplyConfChange(index uint64, cc *raftpb.ConfChangeV2, state *r
 	}
 }
 
-func (s *testSM) Snapshot() func() ([]byte, error) {
+func (s *testSM) Snapshot() Frozen {
 	s.mu.Lock()
 	es := slices.Clone(s.entries)
 	s.mu.Unlock()
-	return func() ([]byte, error) {
+	return Encoded(func() ([]byte, error) {
 		if s.onEncode != nil {
 			s.onEncode()
 		}
 		return json.Marshal(es)
-	}
+	})
 }
 
 func (s *testSM) Restore(data []byte, index uint64) error {

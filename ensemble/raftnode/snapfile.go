@@ -1,9 +1,16 @@
 package raftnode
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
+	"path/filepath"
+	"sync"
+
+	"go.etcd.io/etcd/client/pkg/v3/fileutil"
 
 	"go.etcd.io/etcd/server/v3/etcdserver/api/snap"
 	"go.etcd.io/raft/v3/raftpb"
@@ -118,4 +125,129 @@ func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v uint
 		}
 	}
 	return nil
+}
+
+// errEncode marks a snapshot the state machine failed to write out, which
+// is not a storage failure: the WAL still holds every entry, and the node
+// tries again later.
+var errEncode = errors.New("raftnode: state machine snapshot failed")
+
+// snapSyncEvery is how much of a snapshot file is written between syncs. A
+// file of hundreds of megabytes flushed in one fsync would hold the disk
+// while the WAL's own fsyncs, which every write waits for, queue behind it.
+const snapSyncEvery = 16 << 20
+
+// writeSnap writes the snapshot of st with metadata md to path, in the
+// format of etcd's Snapshotter (which readSnap and snap.Read read), without
+// holding the state's encoding in memory: the envelope's lengths come from
+// st.Size, the data streams from st.WriteTo, and the CRC, which protobuf
+// lets follow the data, is written last. The file appears under path only
+// once complete and synced.
+func writeSnap(path string, md *raftpb.SnapshotMetadata, st Frozen) (err error) {
+	mdBytes, err := proto.Marshal(md)
+	if err != nil {
+		return fmt.Errorf("raftnode: encode snapshot metadata: %w", err)
+	}
+	size := st.Size()
+	// message Snapshot { bytes data = 1; SnapshotMetadata metadata = 2; }
+	dataHead := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.BytesType), uint64(size))
+	tail := protowire.AppendVarint(protowire.AppendTag(nil, 2, protowire.BytesType), uint64(len(mdBytes)))
+	tail = append(tail, mdBytes...)
+	// message snapshot { uint32 crc = 1; bytes data = 2; }
+	head := protowire.AppendTag(nil, 2, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(len(dataHead)+size+len(tail)))
+
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
+	if err != nil {
+		return fmt.Errorf("raftnode: create snapshot file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	file := &syncingWriter{f: f}
+	buf := bufio.NewWriterSize(file, 1<<20)
+	crc := crc32.New(snapCRC)
+	body := io.MultiWriter(buf, crc)
+	buf.Write(head)
+	body.Write(dataHead)
+	n, werr := st.WriteTo(body)
+	switch {
+	case file.err != nil:
+		return fmt.Errorf("raftnode: write snapshot file: %w", file.err)
+	case werr != nil:
+		return fmt.Errorf("%w: %w", errEncode, werr)
+	case n != int64(size):
+		return fmt.Errorf("%w: wrote %d bytes of a state of %d", errEncode, n, size)
+	}
+	body.Write(tail)
+	buf.Write(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), uint64(crc.Sum32())))
+	if err := buf.Flush(); err != nil {
+		return fmt.Errorf("raftnode: write snapshot file: %w", err)
+	}
+	if err := fileutil.Fsync(f); err != nil {
+		return fmt.Errorf("raftnode: sync snapshot file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("raftnode: close snapshot file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("raftnode: name snapshot file: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncingWriter writes to f, syncing every snapSyncEvery bytes, and keeps
+// the first error, which tells a failing disk from a failing state machine.
+type syncingWriter struct {
+	f        *os.File
+	unsynced int
+	err      error
+}
+
+func (w *syncingWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.f.Write(p)
+	if err == nil {
+		if w.unsynced += n; w.unsynced >= snapSyncEvery {
+			w.unsynced, err = 0, fileutil.Fdatasync(w.f)
+		}
+	}
+	w.err = err
+	return n, err
+}
+
+// Encoded is a Frozen whose encoding is made in memory, once, by encode:
+// enough for a state machine small enough to copy.
+func Encoded(encode func() ([]byte, error)) Frozen { return &encoded{encode: encode} }
+
+type encoded struct {
+	encode func() ([]byte, error)
+	once   sync.Once
+	data   []byte
+	err    error
+}
+
+func (e *encoded) load() ([]byte, error) {
+	e.once.Do(func() { e.data, e.err = e.encode() })
+	return e.data, e.err
+}
+
+func (e *encoded) Size() int {
+	b, _ := e.load()
+	return len(b)
+}
+
+func (e *encoded) WriteTo(w io.Writer) (int64, error) {
+	b, err := e.load()
+	if err != nil {
+		return 0, err
+	}
+	n, err := w.Write(b)
+	return int64(n), err
 }

@@ -1,8 +1,10 @@
 package raftnode
 
 import (
+	"bytes"
 	"errors"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -144,4 +146,75 @@ func seal(body []byte) []byte {
 	b = protowire.AppendVarint(b, uint64(crc32.Update(0, snapCRC, body)))
 	b = protowire.AppendTag(b, 2, protowire.BytesType)
 	return protowire.AppendBytes(b, body)
+}
+
+// badFrozen claims size bytes and writes what writes says, then fails
+// with err.
+type badFrozen struct {
+	size   int
+	writes []byte
+	err    error
+}
+
+func (b badFrozen) Size() int { return b.size }
+
+func (b badFrozen) WriteTo(w io.Writer) (int64, error) {
+	n, _ := w.Write(b.writes)
+	return int64(n), b.err
+}
+
+// writeSnap streams a state past several syncs into a file that etcd's
+// own reader and readSnap both take, with the data and metadata intact.
+func TestWriteSnapReadsBack(t *testing.T) {
+	data := make([]byte, snapSyncEvery+snapSyncEvery/2)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	md := &raftpb.SnapshotMetadata{Index: new(uint64(42)), Term: new(uint64(3)), ConfState: &raftpb.ConfState{Voters: []uint64{1, 2, 3}}}
+	d := &disk{snapDir: t.TempDir()}
+	path := d.snapPath(md)
+	if err := writeSnap(path, md, Encoded(func() ([]byte, error) { return data, nil })); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := snap.Read(zap.NewNop(), path)
+	if err != nil {
+		t.Fatalf("etcd's reader: %v", err)
+	}
+	ours, err := readSnap(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*raftpb.Snapshot{theirs, ours} {
+		if !bytes.Equal(s.GetData(), data) || !proto.Equal(s.GetMetadata(), md) {
+			t.Fatalf("read back %d bytes, metadata %v", len(s.GetData()), s.GetMetadata())
+		}
+	}
+	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary file left: %v", err)
+	}
+}
+
+// A state machine that fails, or writes other than the size it gave,
+// leaves no file behind and is told from a disk failure.
+func TestWriteSnapStateFailure(t *testing.T) {
+	md := &raftpb.SnapshotMetadata{Index: new(uint64(7)), Term: new(uint64(1))}
+	for name, st := range map[string]Frozen{
+		"error":      badFrozen{size: 10, writes: []byte("12345"), err: errors.New("broken")},
+		"short":      badFrozen{size: 10, writes: []byte("12345")},
+		"long":       badFrozen{size: 3, writes: []byte("12345")},
+		"encode err": Encoded(func() ([]byte, error) { return nil, errors.New("broken") }),
+	} {
+		dir := t.TempDir()
+		path := (&disk{snapDir: dir}).snapPath(md)
+		if err := writeSnap(path, md, st); !errors.Is(err, errEncode) {
+			t.Errorf("%s: %v, want errEncode", name, err)
+		}
+		if names, _ := os.ReadDir(dir); len(names) != 0 {
+			t.Errorf("%s: left %v", name, names)
+		}
+	}
+	// A directory that cannot take the file is the disk's failure.
+	if err := writeSnap(filepath.Join(t.TempDir(), "missing", "x.snap"), md, Encoded(func() ([]byte, error) { return []byte("x"), nil })); err == nil || errors.Is(err, errEncode) {
+		t.Errorf("unwritable directory: %v", err)
+	}
 }

@@ -68,6 +68,17 @@ func openDisk(cfg Config) (*disk, *recovered, error) {
 	if err := os.MkdirAll(filepath.Dir(filepath.Clean(cfg.WALDir)), fileutil.PrivateDirMode); err != nil {
 		return nil, nil, fmt.Errorf("raftnode: create WAL parent dir: %w", err)
 	}
+	// A snapshot of our own that was being written when the process
+	// stopped is incomplete (see writeSnap).
+	tmps, err := namesWithSuffix(cfg.SnapDir, ".snap.tmp")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, name := range tmps {
+		if err := os.Remove(filepath.Join(cfg.SnapDir, name)); err != nil {
+			return nil, nil, fmt.Errorf("raftnode: remove incomplete snapshot: %w", err)
+		}
+	}
 	d := &disk{lg: lg, snaps: snap.New(lg, cfg.SnapDir), snapDir: cfg.SnapDir, walDir: cfg.WALDir}
 	if !wal.Exist(cfg.WALDir) {
 		bootstrap := d.bootstrap
@@ -276,6 +287,19 @@ func (d *disk) saveSnapshot(s *raftpb.Snapshot) error {
 		return fmt.Errorf("raftnode: record snapshot in WAL: %w", err)
 	}
 	d.last.Store(&SnapshotInfo{Index: s.GetMetadata().GetIndex(), Saved: time.Now()})
+	return nil
+}
+
+// writeSnapshot makes a snapshot of our own durable, streaming it to its
+// file, in the order saveSnapshot follows.
+func (d *disk) writeSnapshot(m *raftpb.SnapshotMetadata, st Frozen) error {
+	if err := writeSnap(d.snapPath(m), m, st); err != nil {
+		return err
+	}
+	if err := d.wal.SaveSnapshot(walSnapshot(&raftpb.Snapshot{Metadata: m})); err != nil {
+		return fmt.Errorf("raftnode: record snapshot in WAL: %w", err)
+	}
+	d.last.Store(&SnapshotInfo{Index: m.GetIndex(), Saved: time.Now()})
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zookit/zookit/ensemble/proto"
+	"github.com/zookit/zookit/ensemble/raftnode"
 	"github.com/zookit/zookit/ensemble/tree"
 )
 
@@ -56,7 +57,7 @@ func (sm *stateMachine) Apply(index uint64, data []byte) {
 	}
 }
 
-func (sm *stateMachine) Snapshot() func() ([]byte, error) { return sm.tree.Freeze().Encode }
+func (sm *stateMachine) Snapshot() raftnode.Frozen { return sm.tree.Freeze() }
 
 // Restore loads a snapshot. Once a reconfig has applied, membership lives
 // in the log: the snapshot's /zookeeper/config, not zoo.cfg, names the
