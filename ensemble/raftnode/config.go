@@ -20,9 +20,13 @@ const (
 	DefaultSnapCount      = 100000
 	DefaultSnapRetain     = 3
 	DefaultCatchUpEntries = 5000
-	DefaultSnapBytes      = 64 << 20
-	DefaultCatchUpBytes   = 16 << 20
-	DefaultFsyncWarning   = time.Second
+	// The byte bounds keep the in-memory log to a few tens of bytes per
+	// znode of a million-node tree, well under the tree's own cost, while a
+	// snapshot (a streamed write, off the apply path) comes at most every
+	// 16 MiB of writes.
+	DefaultSnapBytes    = 16 << 20
+	DefaultCatchUpBytes = 8 << 20
+	DefaultFsyncWarning = time.Second
 )
 
 // Transport carries raft messages to the other members of the group. Send
