@@ -19,6 +19,14 @@ func validatePath(p string) bool {
 	if p[len(p)-1] == '/' {
 		return false
 	}
+	if ascii, ok := validASCIIPath(p); ascii {
+		return ok
+	}
+	return validRunes(p)
+}
+
+// validRunes is validatePath's check of a path's names, rune by rune.
+func validRunes(p string) bool {
 	// prev2 and prev1 are the two runes before c; the first '/' is prev1
 	// for the first rune after it.
 	prev2, prev1 := rune(-1), rune('/')
@@ -53,6 +61,31 @@ func validatePath(p string) bool {
 		i += size
 	}
 	return true
+}
+
+// validASCIIPath is validatePath's fast path for the paths nearly every
+// client uses, printable ASCII, checked a byte at a time; ascii is false
+// for any other path, which needs the rune-by-rune check.
+func validASCIIPath(p string) (ascii, ok bool) {
+	start := 1 // of the current name
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) {
+			c := p[i]
+			if c < 0x20 || c >= 0x7f {
+				return false, false
+			}
+			if c != '/' {
+				continue
+			}
+		}
+		switch p[start:i] {
+		case "", ".", "..":
+			// Invalid whatever the bytes after it.
+			return true, false
+		}
+		start = i + 1
+	}
+	return true, true
 }
 
 // specialPaths are the nodes ZooKeeper refuses to delete (DataTree.isSpecialPath).

@@ -177,57 +177,63 @@ func (t *Tree) decode(b []byte) error {
 	if err != nil {
 		return err
 	}
-	// chain holds ancestors of the last node and that node, root first;
-	// in path order a node's parent is nearly always on it.
-	var chain []item
-	for i := range nn {
-		p := d.String()
-		n := &node{data: t.newData(p, d.Buffer())}
-		// A run of nodes with one ACL list is the common case: its
-		// encoding is compared, not decoded again.
-		if e := t.acls.last; e != nil && bytes.HasPrefix(d.Unread(), e.enc) {
-			d.Skip(len(e.enc))
-		} else {
-			na, err := count(12)
-			if err != nil {
-				return err
+	// Two goroutines share the work, in order: this one parses records
+	// into nodes (allocations, ACL lists, path checks), and link puts them
+	// into the index under their parents and sums their digests.
+	const batchSize = 1024
+	batches := make(chan []item, 4)
+	linked := make(chan error, 1)
+	go func() { linked <- t.link(batches) }()
+	parse := func() error {
+		// link uses the tree's scratch.
+		var scratch digestScratch
+		batch := make([]item, 0, batchSize)
+		prev := ""
+		for i := range nn {
+			p := d.String()
+			n := &node{data: scratch.data(p, d.Buffer())}
+			// A run of nodes with one ACL list is the common case: its
+			// encoding is compared, not decoded again.
+			if e := t.acls.last; e != nil && bytes.HasPrefix(d.Unread(), e.enc) {
+				d.Skip(len(e.enc))
+			} else {
+				na, err := count(12)
+				if err != nil {
+					return err
+				}
+				acl := make([]proto.ACL, na)
+				for i := range acl {
+					acl[i].Decode(d)
+				}
+				t.acls.intern(acl)
 			}
-			acl := make([]proto.ACL, na)
-			for i := range acl {
-				acl[i].Decode(d)
-			}
-			t.acls.intern(acl)
-		}
-		n.acl = t.acls.last
-		s := &n.stat
-		s.Czxid, s.Mzxid, s.Ctime, s.Mtime = d.Long(), d.Long(), d.Long(), d.Long()
-		s.Version, s.Cversion, s.Aversion = d.Int(), d.Int(), d.Int()
-		s.EphemeralOwner, s.Pzxid = d.Long(), d.Long()
-		if d.Err() != nil {
-			return fmt.Errorf("%w: %w", ErrBadSnapshot, d.Err())
-		}
-		if i == 0 {
-			if p != "/" {
+			n.acl = t.acls.last
+			t.acls.retain(n.acl)
+			s := &n.stat
+			s.Czxid, s.Mzxid, s.Ctime, s.Mtime = d.Long(), d.Long(), d.Long(), d.Long()
+			s.Version, s.Cversion, s.Aversion = d.Int(), d.Int(), d.Int()
+			s.EphemeralOwner, s.Pzxid = d.Long(), d.Long()
+			switch {
+			case d.Err() != nil:
+				return fmt.Errorf("%w: %w", ErrBadSnapshot, d.Err())
+			case i == 0 && p != "/":
 				return fmt.Errorf("%w: no root", ErrBadSnapshot)
-			}
-		} else {
-			if p <= chain[len(chain)-1].path || !validatePath(p) {
+			case i > 0 && (p <= prev || !validatePath(p)):
 				return fmt.Errorf("%w: bad, repeated or unordered path %q", ErrBadSnapshot, p)
 			}
-			for len(chain) > 1 && !isBelow(p, chain[len(chain)-1].path) {
-				chain = chain[:len(chain)-1]
+			prev = p
+			if batch = append(batch, item{p, n}); len(batch) == batchSize {
+				batches <- batch
+				batch = make([]item, 0, batchSize)
 			}
-			up := chain[len(chain)-1]
-			if parent, _, _ := splitPath(p); up.path != parent && parent != "" {
-				if up.n = t.lookup(parent); up.n == nil {
-					return fmt.Errorf("%w: %q before its parent", ErrBadSnapshot, p)
-				}
-			}
-			// A tree being built: its parents may change in place.
-			up.n.stat.NumChildren++
 		}
-		t.load(p, n)
-		chain = append(chain, item{p, n})
+		batches <- batch
+		return nil
+	}
+	err = parse()
+	close(batches)
+	if err := errors.Join(err, <-linked); err != nil {
+		return err
 	}
 	if nn == 0 {
 		return fmt.Errorf("%w: no root", ErrBadSnapshot)
@@ -250,6 +256,44 @@ func (t *Tree) decode(b []byte) error {
 		return fmt.Errorf("%w: %d trailing bytes", ErrBadSnapshot, d.Remaining())
 	}
 	return nil
+}
+
+// link is the second stage of decode: it puts parsed nodes, in path order,
+// into the index under their parents, counting them in the tree's digest
+// and sums. It reads batches to the end even after an error.
+func (t *Tree) link(batches <-chan []item) error {
+	var err error
+	// chain holds ancestors of the last node and that node, root first;
+	// in path order a node's parent is nearly always on it.
+	var chain []item
+	for batch := range batches {
+		for _, it := range batch {
+			if err != nil {
+				break
+			}
+			p, n := it.path, it.n
+			if len(chain) > 0 {
+				for len(chain) > 1 && !isBelow(p, chain[len(chain)-1].path) {
+					chain = chain[:len(chain)-1]
+				}
+				up := chain[len(chain)-1]
+				if parent, _, _ := splitPath(p); up.path != parent && parent != "" {
+					if up.n = t.lookup(parent); up.n == nil {
+						err = fmt.Errorf("%w: %q before its parent", ErrBadSnapshot, p)
+						break
+					}
+				}
+				// A tree being built: its parents may change in place.
+				up.n.stat.NumChildren++
+			}
+			t.nodes.Load(it)
+			t.rehash(p, n)
+			t.dataSize += nodeSize(p, n.bytes())
+			t.index(p, n.stat.EphemeralOwner, true)
+			chain = append(chain, it)
+		}
+	}
+	return err
 }
 
 // isBelow reports whether p is a descendant of the node at a, which is not

@@ -45,14 +45,16 @@ func (n *node) bytes() []byte {
 }
 
 // newData wraps b, which the node will own, as the data of the node at p.
-func (t *Tree) newData(p string, b []byte) *blob {
+func (t *Tree) newData(p string, b []byte) *blob { return t.scratch.data(p, b) }
+
+func (s *digestScratch) data(p string, b []byte) *blob {
 	switch {
 	case b == nil:
 		return nil
 	case len(b) == 0:
 		return noBytes
 	}
-	return &blob{b: b, crc: t.scratch.pathDataCRC(p, b)}
+	return &blob{b: b, crc: s.pathDataCRC(p, b)}
 }
 
 func (n *node) clone() *node {
@@ -148,17 +150,6 @@ func (t *Tree) eachChild(p string, n *node, f func(name string) bool) {
 // caller's.
 func (t *Tree) insert(p string, n *node) {
 	t.nodes.Set(item{p, n})
-	t.account(p, n)
-}
-
-// load is insert for a node that sorts after every node in the index,
-// which a restore appends in order.
-func (t *Tree) load(p string, n *node) {
-	t.nodes.Load(item{p, n})
-	t.account(p, n)
-}
-
-func (t *Tree) account(p string, n *node) {
 	t.rehash(p, n)
 	t.dataSize += nodeSize(p, n.bytes())
 	t.acls.retain(n.acl)
