@@ -175,10 +175,12 @@ func measureScale(ctx context.Context, cfg scaleConfig, t target) (f figures, er
 	// Sessions left open would reconnect to the restarted server, and
 	// burden the start being timed.
 	closeAll()
-	if err := p.stop(); err != nil {
+	// A snapshot still being written would be stopped half done and
+	// measured so; ZooKeeper writes its file in place.
+	if f.snapBytes, err = settledSnapshot(ctx, dir); err != nil {
 		return f, err
 	}
-	if f.snapBytes, err = newestSnapshot(dir); err != nil {
+	if err := p.stop(); err != nil {
 		return f, err
 	}
 	// All readable: a new session sees every child of the parent and reads

@@ -563,6 +563,32 @@ func snapshotCount(ctx context.Context, addr string) int {
 	return -1
 }
 
+// settledSnapshot waits until the newest snapshot file under dir has kept
+// its size for a second, at most a minute, and returns that size.
+func settledSnapshot(ctx context.Context, dir string) (int64, error) {
+	const still = 5
+	size, same := int64(-1), 0
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(time.Minute); same < still && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-tick.C:
+		}
+		s, err := newestSnapshot(dir)
+		if err != nil {
+			return 0, err
+		}
+		if s == size {
+			same++
+		} else {
+			size, same = s, 0
+		}
+	}
+	return size, nil
+}
+
 // newestSnapshot returns the size of the newest snapshot file under dir:
 // ZooKeeper's version-2/snapshot.<zxid>, or zkserver's raft <term>-<index>.snap.
 func newestSnapshot(dir string) (int64, error) {
