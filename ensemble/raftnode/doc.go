@@ -8,10 +8,13 @@
 //
 // Snapshots of the state machine are taken every Config.SnapCount applied
 // entries, or sooner once the entries applied since the last one hold
-// Config.SnapBytes bytes of data, and stored with etcd's snap package; a
-// restart loads the newest usable snapshot and replays the WAL tail. The
-// state machine only freezes its state on the apply goroutine; the encoding
-// and writing happen on another while entries go on applying. Memory holds
+// Config.SnapBytes bytes of data, in the file format of etcd's snap
+// package. The state machine only freezes its state on the apply
+// goroutine ([Frozen]); another goroutine streams it into the file while
+// entries go on applying, with no copy of it in memory. A restart reads
+// the newest snapshot file in one buffer, opens the WAL at it (a scan of
+// the whole WAL is the fallback when the WAL does not vouch for that
+// file), and replays the WAL tail. Memory holds
 // the log since the last snapshot plus at most Config.CatchUpEntries
 // entries (and Config.CatchUpBytes bytes) behind it for slow followers, and
 // no snapshot data: a follower that needs a snapshot is sent one read back
