@@ -326,7 +326,8 @@ func (n *Node) handleReady(rd raft.Ready) error {
 		// The snapshot goes to disk before the HardState that commits it, as in
 		// etcd, so a restart never finds a commit index its log cannot reach.
 		n.purgeMu.Lock()
-		err := n.disk.saveSnapshot(rd.Snapshot)
+		data := rd.Snapshot.GetData()
+		err := n.disk.writeSnapshot(rd.Snapshot.GetMetadata(), Encoded(func() ([]byte, error) { return data, nil }))
 		n.purgeMu.Unlock()
 		if err != nil {
 			return err

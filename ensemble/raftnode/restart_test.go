@@ -100,7 +100,7 @@ func TestRestartReadsWALFromNewestSnapshotOnly(t *testing.T) {
 }
 
 // The newest snapshot file is used only if the WAL vouches for it: a
-// crash after saveSnapshot wrote the file but before its WAL record was
+// crash after writeSnapshot wrote the file but before its WAL record was
 // synced leaves a file the WAL does not name, whose state must never be
 // restored. Nor is a file that does not read back. Either way the start
 // falls back to the newest snapshot the WAL vouches for, and replays the

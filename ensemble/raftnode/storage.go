@@ -172,7 +172,7 @@ var errUnvouched = errors.New("raftnode: newest snapshot file unusable")
 // which only takes reading the WAL from the segment that holds its index,
 // and otherwise from the newest the whole WAL vouches for.
 //
-// The newest file must not simply be trusted: saveSnapshot writes the file
+// The newest file must not simply be trusted: writeSnapshot writes the file
 // before the WAL record that vouches for it, so a crash between the two
 // leaves a complete-looking file of state whose entries may never have
 // been durable, or committed. ReadAll at that file's index tells: it fails
@@ -283,23 +283,11 @@ func walSnapshot(s *raftpb.Snapshot) *walpb.Snapshot {
 	return &walpb.Snapshot{Index: new(m.GetIndex()), Term: new(m.GetTerm()), ConfState: m.GetConfState()}
 }
 
-// saveSnapshot makes s durable. The snapshot file goes first: a crash after it
-// leaves an orphan file the WAL does not vouch for, which LoadNewestAvailable
-// ignores, whereas the other order could leave a WAL record naming a missing
-// file.
-func (d *disk) saveSnapshot(s *raftpb.Snapshot) error {
-	if err := d.snaps.SaveSnap(s); err != nil {
-		return fmt.Errorf("raftnode: save snapshot file: %w", err)
-	}
-	if err := d.wal.SaveSnapshot(walSnapshot(s)); err != nil {
-		return fmt.Errorf("raftnode: record snapshot in WAL: %w", err)
-	}
-	d.last.Store(&SnapshotInfo{Index: s.GetMetadata().GetIndex(), Saved: time.Now()})
-	return nil
-}
-
-// writeSnapshot makes a snapshot of our own durable, streaming it to its
-// file, in the order saveSnapshot follows.
+// writeSnapshot makes a snapshot durable, ours streamed from the state
+// machine or a leader's from its data. The file goes first: a crash after
+// it leaves an orphan file the WAL does not vouch for, which a start
+// ignores (see read), whereas the other order could leave a WAL record
+// naming a missing file.
 func (d *disk) writeSnapshot(m *raftpb.SnapshotMetadata, st Frozen) error {
 	if err := writeSnap(d.snapPath(m), m, st); err != nil {
 		return err
@@ -330,8 +318,7 @@ func (d *disk) snapPath(m *raftpb.SnapshotMetadata) string {
 
 // loadSnapshot reads the snapshot with metadata m back from its file. It
 // reads that one file, not the newest with the Snapshotter's Load: Load
-// renames a file it cannot read to *.broken, and may run while SaveSnap is
-// still writing the newest file.
+// renames a file it cannot read to *.broken.
 func (d *disk) loadSnapshot(m *raftpb.SnapshotMetadata) (*raftpb.Snapshot, error) {
 	s, err := readSnap(d.snapPath(m))
 	if err != nil {
