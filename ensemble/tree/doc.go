@@ -18,7 +18,7 @@
 // a node in it is never changed in place: a write puts a changed copy in
 // its place. The B-tree copies itself lazily (copy-on-write per B-tree
 // node), so Freeze captures the whole state in constant time (under a
-// microsecond at a million znodes), and Frozen.Encode serializes it on
+// microsecond at a million znodes), and Frozen.WriteTo serializes it on
 // another goroutine while applies go on, touching only B-tree nodes the
 // snapshot still shares. Writes never wait for a snapshot.
 //

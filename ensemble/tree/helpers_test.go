@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 
@@ -129,4 +130,14 @@ func eq(t *testing.T, what string, got, want any) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s:\n got %#v\nwant %#v", what, got, want)
 	}
+}
+
+// Snapshot encodes the whole state now, as a snapshot file holds it.
+func (t *Tree) Snapshot() ([]byte, error) { return t.Freeze().Encode() }
+
+// Encode is what WriteTo writes, in memory.
+func (f *Frozen) Encode() ([]byte, error) {
+	b := bytes.NewBuffer(make([]byte, 0, f.Size()))
+	_, err := f.WriteTo(b)
+	return b.Bytes(), err
 }

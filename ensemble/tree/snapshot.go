@@ -20,7 +20,7 @@ const snapshotMagic = "zktree2"
 var ErrBadSnapshot = errors.New("tree: malformed snapshot")
 
 // Frozen is the replicated state as of the moment Freeze was called. Later
-// Apply calls do not change it, and Encode may run concurrently with them.
+// Apply calls do not change it, and WriteTo may run concurrently with them.
 type Frozen struct {
 	nodes    *btree.BTreeG[item]
 	sessions []Session
@@ -44,28 +44,14 @@ func (t *Tree) Freeze() *Frozen {
 	return f
 }
 
-// Snapshot encodes the whole replicated state now; see Frozen.Encode.
-func (t *Tree) Snapshot() ([]byte, error) { return t.Freeze().Encode() }
-
-// Encode serializes the frozen state: every node (data, ACL, Stat with
-// cversion and pzxid), the sessions and the last zxid; ephemeral,
-// container and TTL indexes and the digest follow from the nodes. Watches
-// are local to a server and are not included, nor is the digest log.
-// Equal states give equal bytes.
-func (f *Frozen) Encode() ([]byte, error) {
-	b := bytes.NewBuffer(make([]byte, 0, f.Size()))
-	_, err := f.WriteTo(b)
-	return b.Bytes(), err
-}
-
 // nodeRecordSize is the length of a node's record in a snapshot: path,
 // data, ACL list and the 60 bytes of its stat.
 func nodeRecordSize(p string, n *node) int {
 	return 4 + len(p) + 4 + len(n.bytes()) + len(n.acl.enc) + 60
 }
 
-// Size is the length of what Encode returns, so that a snapshot can be
-// framed, or its buffer sized, before it is written.
+// Size is the length of what WriteTo writes, so that a snapshot can be
+// framed before it is written.
 func (f *Frozen) Size() int {
 	size := len(snapshotMagic) + 8 + 4 + 4
 	f.nodes.Scan(func(it item) bool {
@@ -78,8 +64,12 @@ func (f *Frozen) Size() int {
 	return size
 }
 
-// WriteTo writes what Encode returns to w, a piece at a time, so that a
-// snapshot of any size goes to disk without a copy of it in memory.
+// WriteTo serializes the frozen state to w, a piece at a time, so that a
+// snapshot of any size goes to disk without a copy of it in memory: every
+// node (data, ACL, Stat with cversion and pzxid), the sessions and the
+// last zxid; ephemeral, container and TTL indexes and the digest follow
+// from the nodes. Watches are local to a server and are not included, nor
+// is the digest log. Equal states give equal bytes.
 func (f *Frozen) WriteTo(w io.Writer) (int64, error) {
 	const flushAt = 64 << 10
 	e := &proto.Encoder{Buf: make([]byte, 0, 2*flushAt)}
