@@ -37,6 +37,31 @@ func TestMutexKilledHolder(t *testing.T) {
 	locktest.KilledHolder(t, srv.Addr(), "/locks/killed")
 }
 
+// A failed TryLock takes its node away before it returns, so the next try
+// on the path, here or in another process, does not find it in the way.
+func TestMutexFailedTryLeavesNoNode(t *testing.T) {
+	srv := ensembletest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
+	defer cancel()
+	m := lock.NewMutex(locktest.Connect(t, srv.Addr()), "/locks/try")
+	if _, err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := lock.NewMutex(locktest.Connect(t, srv.Addr()), "/locks/try")
+	for i := 0; i < 20; i++ {
+		if _, err := other.TryLock(ctx); !errors.Is(err, lock.ErrLocked) {
+			t.Fatalf("TryLock on a held mutex: %v", err)
+		}
+		ps, err := m.Participants(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 1 {
+			t.Fatalf("after failed try %d the path holds %v, want the holder's node alone", i, ps)
+		}
+	}
+}
+
 var curatorName = regexp.MustCompile(`^_c_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}-lock-\d{10}$`)
 
 func TestMutexLayout(t *testing.T) {

@@ -85,11 +85,12 @@ func (k *Contender) mode() recipes.CreateMode {
 }
 
 // Acquire creates a node and waits until it wins, or with try gives up with
-// ErrWouldWait when it would have to wait. A node that does not win is
-// deleted in the background; a node whose session ended is replaced. It
-// returns the node and its Stat as created, nil when the create could not
-// tell (see recipes.Client.CreateProtectedAndList). The first listing goes
-// out with the create, in the same round trip.
+// ErrWouldWait when it would have to wait. A node whose session ended is
+// replaced; a node that did not win is deleted before Acquire returns, as
+// Curator deletes it, so that the caller's next try on the path does not
+// find it in the way. It returns the node and its Stat as created, nil when
+// the create could not tell (see recipes.Client.CreateProtectedAndList).
+// The first listing goes out with the create, in the same round trip.
 func (k *Contender) Acquire(ctx context.Context, try bool) (string, *zk.Stat, error) {
 	for {
 		node, st, children, err := k.Client.CreateProtectedAndList(ctx, k.path(), k.Data, k.mode())
@@ -100,7 +101,7 @@ func (k *Contender) Acquire(ctx context.Context, try bool) (string, *zk.Stat, er
 		if err == nil {
 			return node, st, nil
 		}
-		k.Client.DeleteInBackground(node)
+		k.abandon(ctx, node)
 		if !errors.Is(err, ErrMissing) {
 			return "", nil, err
 		}
@@ -126,11 +127,23 @@ func (k *Contender) Hold(ctx context.Context, try bool, p Policy) (*Hold, error)
 		if err == nil {
 			return h, nil
 		}
-		k.Client.DeleteInBackground(node)
+		k.abandon(ctx, node)
 		if !errors.Is(err, ErrMissing) {
 			return nil, err
 		}
 	}
+}
+
+// abandon deletes node now, or in the background when that cannot be done
+// within ctx (it ended, the connection is down).
+func (k *Contender) abandon(ctx context.Context, node string) {
+	if ctx.Err() == nil {
+		err := k.Client.Delete(ctx, node, -1)
+		if err == nil || errors.Is(err, zk.ErrNoNode) {
+			return
+		}
+	}
+	k.Client.DeleteInBackground(node)
 }
 
 // Wait waits until node wins (Curator's internalLockLoop), or with try
