@@ -145,6 +145,11 @@ func TestRestartSkipsUnusableNewestSnapshot(t *testing.T) {
 				t.Fatalf("snapshots at %v; want the bootstrap one and at least two more", indexes)
 			}
 			from := tc.damage(t, cfg.SnapDir, names, terms, indexes)
+			names, _, indexes = snapFiles(t, cfg.SnapDir)
+			stale := names[slices.Index(indexes, from)+1:]
+			if len(stale) == 0 {
+				t.Fatalf("no snapshot file after the one at %d among %v", from, names)
+			}
 
 			sm2, logs := restartObserved(t, cfg)
 			got, restoredAt, applies := sm2.state()
@@ -156,6 +161,13 @@ func TestRestartSkipsUnusableNewestSnapshot(t *testing.T) {
 			}
 			if n := logs.FilterMessage(fullScanLog).Len(); n != 1 {
 				t.Fatalf("the start fell back to a full WAL scan %d times, want once", n)
+			}
+			// The files after the one restored from are gone, so that Purge
+			// cannot keep them in its place.
+			for _, name := range stale {
+				if _, err := os.Stat(filepath.Join(cfg.SnapDir, name)); err == nil {
+					t.Errorf("after restart the unusable snapshot file %s is still there", name)
+				}
 			}
 		})
 	}

@@ -156,8 +156,6 @@ func (d *disk) open(id uint64) (*recovered, error) {
 	}
 }
 
-// errUnvouched says the newest snapshot file cannot be used as it is: the
-// WAL does not vouch for it, or it does not read back.
 // walSegmentBytes replaces etcd's 64 MB WAL segments: a start reads the
 // whole segment that holds the newest snapshot's index, mostly entries the
 // snapshot already covers, so the segment size bounds that read; a segment
@@ -166,6 +164,8 @@ const walSegmentBytes = 8 << 20
 
 func init() { wal.SegmentSizeBytes = walSegmentBytes }
 
+// errUnvouched says the newest snapshot file cannot be used as it is: the
+// WAL does not vouch for it, or it does not read back.
 var errUnvouched = errors.New("raftnode: newest snapshot file unusable")
 
 // read recovers from the newest snapshot file when the WAL vouches for it,
@@ -256,9 +256,35 @@ func (d *disk) readScanned(id uint64) (*recovered, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.dropUnvouched(s.GetMetadata()); err != nil {
+		return nil, errors.Join(err, w.Close())
+	}
 	d.wal = w
 	d.loaded(s)
 	return &recovered{snapshot: s, hardState: hs, entries: ents}, nil
+}
+
+// dropUnvouched deletes the snapshot files that sort after the one a start
+// recovered from, m: the WAL does not vouch for them, so they are left by a
+// crash within writeSnapshot. Left in place, each start would scan the
+// whole WAL again, and purge, which keeps the newest files by name, could
+// keep them and delete the one the WAL vouches for.
+func (d *disk) dropUnvouched(m *raftpb.SnapshotMetadata) error {
+	names, err := namesWithSuffix(d.snapDir, ".snap")
+	if err != nil {
+		return err
+	}
+	ours := filepath.Base(d.snapPath(m))
+	for _, name := range names {
+		if name <= ours {
+			continue
+		}
+		if err := os.Remove(filepath.Join(d.snapDir, name)); err != nil {
+			return fmt.Errorf("raftnode: remove unvouched snapshot: %w", err)
+		}
+		d.lg.Warn("removed a snapshot file the WAL does not vouch for", zap.String("file", name))
+	}
+	return nil
 }
 
 // openWAL opens the WAL at snapshot at and reads it to the end.
