@@ -3,23 +3,27 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zookit/zookit/internal/freeport"
 )
 
 // threeServers writes zoo.cfg and myid for a three-server ensemble on
 // 127.0.0.1 and returns the config paths and client addresses.
 func threeServers(t *testing.T) (cfgs, addrs []string) {
 	t.Helper()
+	ports, err := freeport.Ports(9)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var lines []string
 	for i := 1; i <= 3; i++ {
-		q, e, c := freePort(t), freePort(t), freePort(t)
+		q, e, c := ports[3*i-3], ports[3*i-2], ports[3*i-1]
 		lines = append(lines, fmt.Sprintf("server.%d=127.0.0.1:%d:%d;127.0.0.1:%d", i, q, e, c))
 		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", c))
 	}
@@ -36,6 +40,54 @@ func threeServers(t *testing.T) (cfgs, addrs []string) {
 		cfgs = append(cfgs, cfg)
 	}
 	return cfgs, addrs
+}
+
+// startThree starts the processes of a three-server ensemble and returns
+// them once one leads. A port is free when chosen, not reserved: when
+// another process takes one first, the server that needed it exits, and
+// the ensemble starts again on new ports.
+func startThree(t *testing.T) (cfgs, addrs []string, procs []*process, leader int) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		cfgs, addrs = threeServers(t)
+		procs = make([]*process, 3)
+		for i, cfg := range cfgs {
+			procs[i] = startForeground(t, cfg)
+		}
+		leader, taken := awaitLeader(t, cfgs, procs, attempt < 3)
+		if !taken {
+			return cfgs, addrs, procs, leader
+		}
+		for _, p := range procs {
+			p.kill()
+		}
+	}
+}
+
+// awaitLeader waits until one of procs leads and returns which; with
+// retry, a server that exits because its port is taken makes it return
+// taken instead.
+func awaitLeader(t *testing.T, cfgs []string, procs []*process, retry bool) (leader int, taken bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for i, p := range procs {
+			if !p.exited() {
+				continue
+			}
+			if retry && strings.Contains(p.logs.String(), "address already in use") {
+				t.Logf("server %d found a port taken; starting again on new ports", i+1)
+				return 0, true
+			}
+			t.Fatalf("server %d exited: %v", i+1, p.err)
+		}
+		for i, cfg := range cfgs {
+			if mode(t, cfg) == "leader" {
+				return i, false
+			}
+		}
+	}
+	t.Fatal("no leader among the three processes")
+	return 0, false
 }
 
 func mode(t *testing.T, cfg string) string {
@@ -59,22 +111,7 @@ func TestEnsembleProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three server processes; skipped in -short mode")
 	}
-	cfgs, addrs := threeServers(t)
-	procs := make([]*exec.Cmd, 3)
-	for i, cfg := range cfgs {
-		procs[i] = startForeground(t, cfg)
-	}
-	leader := -1
-	for deadline := time.Now().Add(30 * time.Second); leader < 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		for i, cfg := range cfgs {
-			if mode(t, cfg) == "leader" {
-				leader = i
-			}
-		}
-	}
-	if leader < 0 {
-		t.Fatal("no leader among the three processes")
-	}
+	cfgs, addrs, procs, leader := startThree(t)
 	for i, cfg := range cfgs {
 		if m := mode(t, cfg); i != leader && m != "follower" {
 			t.Fatalf("server %d reports mode %q", i+1, m)
@@ -102,8 +139,7 @@ func TestEnsembleProcesses(t *testing.T) {
 		}
 	}
 	write(100)
-	procs[leader].Process.Signal(syscall.SIGKILL)
-	procs[leader].Wait()
+	procs[leader].kill()
 	write(100)
 	procs[leader] = startForeground(t, cfgs[leader])
 	waitServing(t, portOf(addrs[leader]))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -47,18 +46,16 @@ func TestFullDiskExitsNonZero(t *testing.T) {
 			break
 		}
 	}
-	// Wait is the only way to learn the exit status; a timer stops a
-	// server that never exits.
-	timer := time.AfterFunc(30*time.Second, func() { srv.Process.Kill() })
-	err = srv.Wait()
-	if !timer.Stop() {
+	select {
+	case <-srv.done:
+	case <-time.After(30 * time.Second):
 		t.Fatal("start-foreground still running 30s after the disk filled")
 	}
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-		t.Fatalf("start-foreground ended with %v, want a non-zero exit", err)
+	if !errors.As(srv.err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("start-foreground ended with %v, want a non-zero exit", srv.err)
 	}
-	if log := srv.Stderr.(*bytes.Buffer).String(); !strings.Contains(log, "no space left on device") {
+	if log := srv.logs.String(); !strings.Contains(log, "no space left on device") {
 		t.Fatalf("log does not say why:\n%s", log)
 	}
 

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -126,26 +125,72 @@ type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
 
-func startForeground(t *testing.T, cfg string) *exec.Cmd {
+// process is a zkserver start-foreground process that a test runs.
+type process struct {
+	cmd  *exec.Cmd
+	logs syncBuffer
+	done chan struct{} // closed once the process has exited
+	err  error         // how it exited; set before done is closed
+}
+
+// startForeground runs start-foreground on cfg until the test ends.
+func startForeground(t *testing.T, cfg string) *process {
 	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "start-foreground", cfg)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
+	p := &process{cmd: exec.Command(bin, "start-foreground", cfg), done: make(chan struct{})}
+	p.cmd.Stderr = &p.logs
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		p.kill()
 		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
+			t.Logf("server log:\n%s", p.logs.String())
 		}
 	})
-	return cmd
+	return p
+}
+
+// kill sends SIGKILL and waits until the process is gone.
+func (p *process) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// exited reports whether the process has ended.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the process's output can be written to
+// while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func waitServing(t *testing.T, port int) {
@@ -208,8 +253,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 		}()
 	}
 	time.Sleep(1500 * time.Millisecond)
-	srv.Process.Signal(syscall.SIGKILL)
-	srv.Wait()
+	srv.kill()
 	close(stop)
 	wg.Wait()
 	mu.Lock()
