@@ -6,48 +6,23 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zookit/zookit/ensemble/ensembletest"
+	"github.com/zookit/zookit/internal/syncbuf"
 )
 
 // term is a shell under test with its stdout and stderr captured apart.
 type term struct {
 	t        *testing.T
 	s        *Shell
-	out, err *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer that events, printed from the shell's event
-// goroutine, and the test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func (b *syncBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.b.Reset()
+	out, err *syncbuf.Buffer
 }
 
 func newTerm(t *testing.T, server string) *term {
 	t.Helper()
-	tm := &term{t: t, out: &syncBuffer{}, err: &syncBuffer{}}
+	tm := &term{t: t, out: &syncbuf.Buffer{}, err: &syncbuf.Buffer{}}
 	tm.s = NewShell(Config{Server: server, Timeout: 10 * time.Second, WaitForConnection: true}, tm.out, tm.err)
 	if err := tm.s.Connect(server); err != nil {
 		t.Fatal(err)

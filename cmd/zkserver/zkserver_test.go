@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509/pkix"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/zookit/zookit/ensemble/tlsconf"
 	"github.com/zookit/zookit/ensemble/tlsconf/tlstest"
+	"github.com/zookit/zookit/internal/syncbuf"
 )
 
 // binary builds zkserver once for the tests that run it as a process.
@@ -128,7 +128,7 @@ func (nopLogger) Printf(string, ...any) {}
 // process is a zkserver start-foreground process that a test runs.
 type process struct {
 	cmd  *exec.Cmd
-	logs syncBuffer
+	logs syncbuf.Buffer
 	done chan struct{} // closed once the process has exited
 	err  error         // how it exited; set before done is closed
 }
@@ -172,25 +172,6 @@ func (p *process) exited() bool {
 	default:
 		return false
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the process's output can be written to
-// while a test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func waitServing(t *testing.T, port int) {
