@@ -144,7 +144,7 @@ func TestRaftOverTransport(t *testing.T) {
 	const n = 30
 	for i := range n {
 		s := all[i%3]
-		if err := s.node.Propose(ctx, fmt.Appendf(nil, "a-%d", i)); err != nil {
+		if err := s.node.Propose(ctx, fmt.Appendf(nil, "a-%d", i), nil); err != nil {
 			t.Fatal(err)
 		}
 		// Proposals can be dropped while leadership settles; waiting for
@@ -173,7 +173,7 @@ func TestRaftOverTransport(t *testing.T) {
 		}
 		for i := range 10 {
 			s := rest[i%2]
-			if err := s.node.Propose(ctx, fmt.Appendf(nil, "%s-%d", prefix, i)); err != nil {
+			if err := s.node.Propose(ctx, fmt.Appendf(nil, "%s-%d", prefix, i), nil); err != nil {
 				t.Fatal(err)
 			}
 			s.sm.waitLen(t, applied+i+1)

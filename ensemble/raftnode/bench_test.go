@@ -57,7 +57,7 @@ func BenchmarkPropose(b *testing.B) {
 			data := binary.BigEndian.AppendUint64(make([]byte, 0, 128), id)
 			data = data[:128] // a small znode create
 			done := sm.expect(id)
-			if err := n.Propose(context.Background(), data); err != nil {
+			if err := n.Propose(context.Background(), data, nil); err != nil {
 				b.Error(err)
 				return
 			}

@@ -218,7 +218,7 @@ func TestThreeVoters(t *testing.T) {
 	}
 	for i := range 30 {
 		via := []*member{lead, follower, observer}[i%3]
-		if err := via.n.Propose(ctx, fmt.Appendf(nil, "a-%d", i)); err != nil {
+		if err := via.n.Propose(ctx, fmt.Appendf(nil, "a-%d", i), nil); err != nil {
 			t.Fatal(err)
 		}
 		via.sm.waitLen(t, i+1)
@@ -248,7 +248,7 @@ func TestThreeVoters(t *testing.T) {
 	// brought back with a snapshot.
 	net.setCut(follower.cfg.ID, true)
 	for i := range 60 {
-		if err := lead.n.Propose(ctx, fmt.Appendf(nil, "b-%d", i)); err != nil {
+		if err := lead.n.Propose(ctx, fmt.Appendf(nil, "b-%d", i), nil); err != nil {
 			t.Fatal(err)
 		}
 		lead.sm.waitLen(t, 30+i+1)
@@ -276,7 +276,7 @@ func TestThreeVoters(t *testing.T) {
 	}
 	lead = leaderOf(t, rest...)
 	for i := range 10 {
-		if err := lead.n.Propose(ctx, fmt.Appendf(nil, "c-%d", i)); err != nil {
+		if err := lead.n.Propose(ctx, fmt.Appendf(nil, "c-%d", i), nil); err != nil {
 			t.Fatal(err)
 		}
 		lead.sm.waitLen(t, 90+i+1)

@@ -82,7 +82,7 @@ func TestFullDiskStopsNodeAndRestartRecovers(t *testing.T) {
 		}
 		copy(entry, fmt.Sprintf("entry-%04d", i))
 		next := n.Applied() + 1
-		if err := n.Propose(ctx, entry); err != nil {
+		if err := n.Propose(ctx, entry, nil); err != nil {
 			if !errors.Is(err, raftnode.ErrStopped) {
 				t.Fatalf("Propose: %v", err)
 			}
@@ -122,7 +122,7 @@ func TestFullDiskStopsNodeAndRestartRecovers(t *testing.T) {
 	if got := sm.list(); len(got) < applied || !slices.Equal(got[:applied], before) {
 		t.Fatalf("after restart %d entries, want the %d applied before the failure first", len(got), applied)
 	}
-	if err := n.Propose(ctx, []byte("after")); err != nil {
+	if err := n.Propose(ctx, []byte("after"), nil); err != nil {
 		t.Fatalf("Propose after restart: %v", err)
 	}
 }

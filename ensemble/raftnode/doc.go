@@ -6,6 +6,13 @@
 // commit it, and hands committed entries in log order to a [StateMachine]. The
 // raft log index of an entry is the server's zxid, so Apply receives it.
 //
+// One goroutine drives raft (a RawNode): it steps proposals and peers'
+// messages, persists each Ready, sends its messages and applies what it
+// commits, so a write crosses no goroutine between proposal and apply.
+// What arrives while it persists queues, and the next Ready takes it all
+// in. Propose does not wait for raft, so a client connection can pipeline
+// its writes.
+//
 // Snapshots of the state machine are taken every Config.SnapCount applied
 // entries, or sooner once the entries applied since the last one hold
 // Config.SnapBytes bytes of data, in the file format of etcd's snap

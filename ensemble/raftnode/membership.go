@@ -127,7 +127,7 @@ func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) (*r
 	if err := checkConfChange(n.Membership(), v2); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfChange, err)
 	}
-	_, data, err := raftpb.MarshalConfChange(cc)
+	typ, data, err := raftpb.MarshalConfChange(cc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfChange, err)
 	}
@@ -140,12 +140,16 @@ func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeI) (*r
 		n.confWait = nil
 		n.mu.Unlock()
 	}()
-	if err := n.raft.ProposeConfChange(ctx, cc); err != nil {
-		return nil, wrap(err)
+	m := &raftpb.Message{Type: raftpb.MsgProp.Enum(), Entries: []*raftpb.Entry{{Type: typ.Enum(), Data: data}}}
+	refused := make(chan error, 1)
+	if err := n.submit(ctx, proposal{m: m, dropped: func(err error) { refused <- err }}); err != nil {
+		return nil, err
 	}
 	var cs *raftpb.ConfState
 	select {
 	case cs = <-done:
+	case err := <-refused:
+		return nil, err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-n.donec:
@@ -211,7 +215,7 @@ func (n *Node) applyConfChange(index uint64, e *raftpb.Entry) error {
 		n.lg.Error("skipping a conf change that cannot apply", zap.Uint64("index", index), zap.Error(err))
 		return nil
 	}
-	n.setConfState(n.raft.ApplyConfChange(cc))
+	n.setConfState(n.rn.ApplyConfChange(cc))
 	n.lastConf.Store(index)
 	n.lg.Info("applied membership change", zap.Uint64("index", index),
 		zap.String("changes", confchange.Describe(v2.GetChanges()...)), zap.Stringer("membership", n.confState))

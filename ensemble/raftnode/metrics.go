@@ -65,8 +65,8 @@ func newNodeMetrics(r *metrics.Registry) nodeMetrics {
 
 // registerGauges adds zookit's own raft gauges, read from raft's status.
 func (n *Node) registerGauges(r *metrics.Registry) {
-	r.Gauge("zookit_raft_term", func() any { return int64(n.raft.Status().GetTerm()) })
-	r.Gauge("zookit_raft_commit_index", func() any { return int64(n.raft.Status().GetCommit()) })
+	r.Gauge("zookit_raft_term", func() any { return int64(n.Status().GetTerm()) })
+	r.Gauge("zookit_raft_commit_index", func() any { return int64(n.Status().GetCommit()) })
 	r.Gauge("zookit_raft_applied_index", func() any { return int64(n.Applied()) })
 	r.Gauge("zookit_raft_snapshot_index", func() any { return int64(n.LastSnapshot().Index) })
 	r.Gauge("zookit_raft_leader_id", func() any { return int64(n.Leader()) })

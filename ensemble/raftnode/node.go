@@ -53,11 +53,29 @@ type Node struct {
 	cfg  Config
 	lg   *zap.Logger
 	sm   StateMachine
-	raft raft.Node
 	mem  *raft.MemoryStorage
 	disk *disk
 
+	// rn is raft itself, which the run goroutine alone drives: it steps,
+	// persists, sends and applies in one place, so a write crosses no
+	// goroutine between its proposal and its apply. raft.Node would hand
+	// every write between its own goroutine and the one that persists
+	// three times more (Ready, Advance, Ready again). Other goroutines
+	// reach rn through propc and callc, and through the reports queue.
+	rn    *raft.RawNode
+	propc chan proposal
+	callc chan func(*raft.RawNode)
+	// reports are the Transport's delivery reports. It makes them from
+	// within Send, on the run goroutine, so they queue instead of blocking.
+	reportMu sync.Mutex
+	reports  []func(*raft.RawNode)
+	reportc  chan struct{} // signals new reports; buffered 1
+
 	// Owned by the run goroutine.
+	//
+	// parked are the proposals that arrived while no leader was known,
+	// which raft would drop; they are stepped once one is.
+	parked    []proposal
 	confState *raftpb.ConfState
 	// snapIndex is the index of the newest snapshot in mem, and snapBytes
 	// the appliedBytes when it was frozen.
@@ -166,6 +184,9 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 		disk:    d,
 		changed: make(chan struct{}),
 		reads:   make(map[string]chan uint64),
+		propc:   make(chan proposal, maxBatch),
+		callc:   make(chan func(*raft.RawNode), maxBatch),
+		reportc: make(chan struct{}, 1),
 		stopc:   make(chan struct{}),
 		donec:   make(chan struct{}),
 	}
@@ -184,9 +205,9 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 	n.m.snapLoad.Observe(since(load))
 	n.appliedIndex.Store(n.applied)
 	n.noteAppended(rec.entries, false)
-	// RestartNode takes the membership from storage, for a bootstrapped,
-	// restarted or joining node alike; Config.Peers never reaches raft.
-	n.raft = raft.RestartNode(&raft.Config{
+	// Raft takes the membership from storage, for a bootstrapped,
+	// restarted or joining node alike; Config.Peers never reaches it.
+	rn, err := raft.NewRawNode(&raft.Config{
 		ID:                        cfg.ID,
 		ElectionTick:              cfg.ElectionTick,
 		HeartbeatTick:             cfg.HeartbeatTick,
@@ -202,6 +223,10 @@ func newNode(cfg Config, sm StateMachine, d *disk, rec *recovered) (*Node, error
 		StepDownOnRemoval: true,
 		Logger:            newRaftLogger(cfg.Logger),
 	})
+	if err != nil {
+		return nil, fmt.Errorf("raftnode: start raft: %w", err)
+	}
+	n.rn = rn
 	return n, nil
 }
 
@@ -247,7 +272,7 @@ func (n *Node) awaitStartup(rec *recovered, sole bool) error {
 		}
 		// A lone voter need not wait an election timeout to learn nobody else
 		// is there.
-		if err := n.raft.Campaign(context.Background()); err != nil {
+		if err := n.Campaign(context.Background()); err != nil {
 			return fmt.Errorf("raftnode: campaign: %w", err)
 		}
 	}
@@ -268,7 +293,6 @@ func (n *Node) run() {
 	defer close(n.donec)
 	err := n.loop()
 	err = errors.Join(err, n.awaitSnapshot())
-	n.raft.Stop()
 	// A stopped node follows nobody: a server asking whom it follows must
 	// not go on believing it has a leader and serve stale reads.
 	n.leader.Store(0)
@@ -287,15 +311,21 @@ func (n *Node) loop() error {
 	ticker := time.NewTicker(n.cfg.TickInterval)
 	defer ticker.Stop()
 	for {
+		if err := n.ready(); err != nil {
+			return err
+		}
 		select {
 		case <-ticker.C:
-			n.raft.Tick()
-		case rd := <-n.raft.Ready():
-			if err := n.handleReady(rd); err != nil {
-				return err
-			}
-			n.raft.Advance()
-			n.publishConfIdle()
+			n.rn.Tick()
+			n.expireParked()
+		case p := <-n.propc:
+			n.propose(p)
+			n.takeWaiting()
+		case f := <-n.callc:
+			f(n.rn)
+			n.takeWaiting()
+		case <-n.reportc:
+			n.takeReports()
 		case r := <-n.snapDone:
 			if err := n.snapshotTaken(r); err != nil {
 				return err
@@ -304,6 +334,45 @@ func (n *Node) loop() error {
 			return nil
 		}
 	}
+}
+
+// maxBatch bounds the proposals and calls taken in before raft's next
+// Ready is handled, and the proposals and calls that may wait to be taken
+// in.
+const maxBatch = 1024
+
+// takeWaiting takes in the proposals and calls that arrived while the
+// last Ready was persisted, so that one Ready, one WAL write and one fsync
+// cover them all (group commit).
+func (n *Node) takeWaiting() {
+	for range maxBatch {
+		select {
+		case p := <-n.propc:
+			n.propose(p)
+		case f := <-n.callc:
+			f(n.rn)
+		default:
+			return
+		}
+	}
+}
+
+// ready handles every Ready raft has, which includes the one that
+// Advance's own acknowledgement of a durable append leads to: a sole
+// voter commits a write in the same turn of the loop that logged it.
+func (n *Node) ready() error {
+	for n.rn.HasReady() {
+		rd := n.rn.Ready()
+		if err := n.handleReady(rd); err != nil {
+			return err
+		}
+		n.rn.Advance(rd)
+		n.publishConfIdle()
+		if len(n.parked) > 0 && n.leader.Load() != raft.None {
+			n.unpark()
+		}
+	}
+	return nil
 }
 
 // handleReady persists, sends and applies one Ready batch, in that order: an
@@ -607,17 +676,18 @@ func (n *Node) deliverReads(states []raft.ReadState) {
 	}
 }
 
-// Propose appends data to the log. It returns once raft has accepted the
-// proposal, not once it is committed: wait for Apply (or WaitApplied) for
-// that. Raft may still drop an accepted proposal, for example when
-// leadership changes. Proposals from one goroutine keep their order.
-func (n *Node) Propose(ctx context.Context, data []byte) error {
-	select {
-	case <-n.stopc:
-		return ErrStopped
-	default:
-	}
-	return wrap(n.raft.Propose(ctx, data))
+// Propose appends data to the log. It returns once the node has taken the
+// proposal in, without waiting for raft, so that a connection can pipeline
+// its writes: raft steps every proposal waiting at its next turn, and one
+// WAL write covers them all. Wait for Apply (or WaitApplied) for the
+// outcome. Should raft refuse the proposal, dropped, if not nil, is told
+// why, on the run goroutine, so it must not block; raft may also lose a
+// proposal without a word, for example when leadership changes. While no
+// leader is known the proposal waits for one, until ctx ends. Proposals
+// from one goroutine keep their order.
+func (n *Node) Propose(ctx context.Context, data []byte, dropped func(error)) error {
+	m := &raftpb.Message{Type: raftpb.MsgProp.Enum(), Entries: []*raftpb.Entry{{Data: data}}}
+	return n.submit(ctx, proposal{m: m, dropped: dropped})
 }
 
 // ReadIndex returns an index such that a read served from the state machine
@@ -645,8 +715,8 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 		default:
 		}
 		n.readRequests.Add(1)
-		if err := n.raft.ReadIndex(ctx, rctx); err != nil {
-			return 0, wrap(err)
+		if err := n.call(ctx, func(rn *raft.RawNode) { rn.ReadIndex(rctx) }); err != nil {
+			return 0, err
 		}
 		select {
 		case index := <-ch:
@@ -694,12 +764,14 @@ func (n *Node) Leader() uint64 { return n.leader.Load() }
 
 // Campaign starts an election (a pre-vote first, so a live leader is not
 // disturbed). Learners cannot campaign; raft ignores them.
-func (n *Node) Campaign(ctx context.Context) error { return n.raft.Campaign(ctx) }
+func (n *Node) Campaign(ctx context.Context) error {
+	return n.call(ctx, func(rn *raft.RawNode) { _ = rn.Campaign() })
+}
 
 // TransferLeadership asks the leader to hand over to transferee, which it
 // does once transferee's log is up to date.
 func (n *Node) TransferLeadership(ctx context.Context, transferee uint64) {
-	n.raft.TransferLeadership(ctx, n.cfg.ID, transferee)
+	_ = n.call(ctx, func(rn *raft.RawNode) { rn.TransferLeader(transferee) })
 }
 
 // Succeed starts an election at once, as if the leader had handed over to
@@ -710,12 +782,23 @@ func (n *Node) TransferLeadership(ctx context.Context, transferee uint64) {
 // entry.
 func (n *Node) Succeed(ctx context.Context) error {
 	id := n.cfg.ID
-	return wrap(n.raft.Step(ctx, &raftpb.Message{Type: raftpb.MsgTimeoutNow.Enum(), From: &id, To: &id}))
+	m := &raftpb.Message{Type: raftpb.MsgTimeoutNow.Enum(), From: &id, To: &id}
+	return n.call(ctx, func(rn *raft.RawNode) { _ = rn.Step(m) })
 }
 
 // Status is raft's view of the group; on the leader it includes each
 // peer's replication progress, which the monitoring commands report.
-func (n *Node) Status() raft.Status { return n.raft.Status() }
+// A stopped node's is empty. It must not be called from the run goroutine
+// (a StateMachine's or a Transport's calls), which would wait for itself.
+func (n *Node) Status() raft.Status {
+	var st raft.Status
+	done := make(chan struct{})
+	if n.call(context.Background(), func(rn *raft.RawNode) { st = rn.Status(); close(done) }) != nil {
+		return raft.Status{}
+	}
+	<-done
+	return st
+}
 
 // Step hands the node a message a Transport received from a peer. A message
 // no correct member sends, or one raft would panic on, is dropped and logged,
@@ -735,23 +818,25 @@ func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
 	case raftpb.MsgReadIndex:
 		n.readRequests.Add(1)
 	case raftpb.MsgProp:
-		// Raft takes a proposal only while it knows a leader, and would
-		// otherwise hold the peer's connection until it does; after an
-		// election timeout there is one, or the proposal is lost as raft
-		// may lose any.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(n.cfg.ElectionTick)*n.cfg.TickInterval)
-		defer cancel()
+		// Raft takes a proposal only while it knows a leader; it waits
+		// for one for an election timeout, after which there is one, or
+		// the proposal is lost as raft may lose any.
+		until := time.Now().Add(time.Duration(n.cfg.ElectionTick) * n.cfg.TickInterval)
+		return n.submit(context.Background(), proposal{m: m, until: until})
 	}
-	return wrap(n.raft.Step(ctx, m))
+	// As raft.Node does, raft's own refusals (a response from a peer it
+	// no longer tracks) are not the sender's concern.
+	return n.call(ctx, func(rn *raft.RawNode) { _ = rn.Step(m) })
 }
 
 // ReportUnreachable tells raft that the last message to id was not delivered.
-func (n *Node) ReportUnreachable(id uint64) { n.raft.ReportUnreachable(id) }
+func (n *Node) ReportUnreachable(id uint64) {
+	n.report(func(rn *raft.RawNode) { rn.ReportUnreachable(id) })
+}
 
 // ReportSnapshot tells raft whether a MsgSnap to id was delivered.
 func (n *Node) ReportSnapshot(id uint64, status raft.SnapshotStatus) {
-	n.raft.ReportSnapshot(id, status)
+	n.report(func(rn *raft.RawNode) { rn.ReportSnapshot(id, status) })
 }
 
 // Purge deletes snapshot files beyond the newest SnapRetain, and the WAL files
@@ -787,16 +872,5 @@ func (n *Node) Err() error {
 		return n.err
 	default:
 		return nil
-	}
-}
-
-func wrap(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, raft.ErrStopped):
-		return ErrStopped
-	default:
-		return fmt.Errorf("raftnode: %w", err)
 	}
 }

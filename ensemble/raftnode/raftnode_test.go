@@ -158,7 +158,7 @@ func start(t *testing.T, cfg Config, sm StateMachine) *Node {
 
 func propose(t *testing.T, n *Node, data string) {
 	t.Helper()
-	if err := n.Propose(context.Background(), []byte(data)); err != nil {
+	if err := n.Propose(context.Background(), []byte(data), nil); err != nil {
 		t.Fatalf("Propose(%q): %v", data, err)
 	}
 }
@@ -305,7 +305,7 @@ func TestReadIndexThenWaitApplied(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := range 100 {
-			if err := n.Propose(ctx, fmt.Appendf(nil, "w-%d", i)); err != nil {
+			if err := n.Propose(ctx, fmt.Appendf(nil, "w-%d", i), nil); err != nil {
 				t.Error(err)
 				return
 			}
@@ -429,7 +429,7 @@ func TestStopTwiceAndCallsAfterStop(t *testing.T) {
 	n.Stop()
 	n.Stop()
 	ctx := context.Background()
-	if err := n.Propose(ctx, []byte("x")); !errors.Is(err, ErrStopped) {
+	if err := n.Propose(ctx, []byte("x"), nil); !errors.Is(err, ErrStopped) {
 		t.Fatalf("Propose after Stop = %v, want ErrStopped", err)
 	}
 	if _, err := n.ReadIndex(ctx); !errors.Is(err, ErrStopped) {
@@ -458,7 +458,7 @@ func TestStopDuringProposals(t *testing.T) {
 				if i == 10 {
 					started <- struct{}{}
 				}
-				err := n.Propose(context.Background(), fmt.Appendf(nil, "%d-%d", g, i))
+				err := n.Propose(context.Background(), fmt.Appendf(nil, "%d-%d", g, i), nil)
 				if errors.Is(err, ErrStopped) {
 					return
 				}
@@ -535,7 +535,7 @@ func TestCrashChild(t *testing.T) {
 	for g := range 4 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
-				if err := n.Propose(context.Background(), fmt.Appendf(nil, "%s-%d-%d", filepath.Base(os.Args[0]), g, i)); err != nil {
+				if err := n.Propose(context.Background(), fmt.Appendf(nil, "%s-%d-%d", filepath.Base(os.Args[0]), g, i), nil); err != nil {
 					return
 				}
 			}

@@ -224,7 +224,7 @@ func proposeUntil(g *group, stop <-chan struct{}) (acked func() []string) {
 			}
 			data := fmt.Sprintf("w-%d", i)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			if m.n.Propose(ctx, []byte(data)) == nil && m.sm.waitEntry(ctx, data) {
+			if m.n.Propose(ctx, []byte(data), nil) == nil && m.sm.waitEntry(ctx, data) {
 				out = append(out, data)
 			}
 			cancel()

@@ -155,7 +155,7 @@ func TestSnapshotDataServedFromDisk(t *testing.T) {
 
 	net.setCut(follower.cfg.ID, true)
 	for i := range 50 {
-		if err := lead.n.Propose(ctx, fmt.Appendf(nil, "a-%d", i)); err != nil {
+		if err := lead.n.Propose(ctx, fmt.Appendf(nil, "a-%d", i), nil); err != nil {
 			t.Fatal(err)
 		}
 		lead.sm.waitLen(t, i+1)

@@ -710,6 +710,12 @@ func (c *conn) write(start time.Time, xid int32, op proto.Op, req proto.Record) 
 		if op == proto.OpCloseSession || r.Err == proto.ErrSessionMoved {
 			c.closeAfterFlush()
 		}
+	}, func(err error) {
+		// The client must not see later writes answered after this one
+		// failed: the connection goes, as for a proposal refused at once.
+		c.endWrite()
+		c.s.log.Debug("closing connection: a write was refused", zap.String("remote", c.remote), zap.Stringer("op", op), zap.Error(err))
+		c.close()
 	})
 	if err != nil {
 		c.endWrite()

@@ -611,7 +611,8 @@ func (s *Server) ExpireSession(ctx context.Context, id int64) error {
 // its session.
 func (s *Server) propose(ctx context.Context, txn *tree.Txn) (tree.Result, error) {
 	ch := make(chan tree.Result, 1)
-	if err := s.proposeAsync(ctx, txn, func(_ int64, r tree.Result) { ch <- r }); err != nil {
+	refused := make(chan error, 1)
+	if err := s.proposeAsync(ctx, txn, func(_ int64, r tree.Result) { ch <- r }, func(err error) { refused <- err }); err != nil {
 		return tree.Result{}, err
 	}
 	lead := s.node.Leader()
@@ -621,6 +622,8 @@ func (s *Server) propose(ctx context.Context, txn *tree.Txn) (tree.Result, error
 		select {
 		case r := <-ch:
 			return r, nil
+		case err := <-refused:
+			return tree.Result{}, err
 		case <-poll.C:
 			if s.node.Leader() == lead {
 				continue
@@ -669,9 +672,10 @@ func (s *Server) forgetLost(now time.Time) {
 	}
 }
 
-// proposeAsync replicates txn; done runs on the apply goroutine once it is
-// applied, so it must not block.
-func (s *Server) proposeAsync(ctx context.Context, txn *tree.Txn, done func(zxid int64, r tree.Result)) error {
+// proposeAsync replicates txn. done runs once it is applied and dropped
+// once raft has refused it, at most one of them, both on the apply
+// goroutine, so neither may block.
+func (s *Server) proposeAsync(ctx context.Context, txn *tree.Txn, done func(zxid int64, r tree.Result), dropped func(error)) error {
 	txn.Origin = s.id
 	txn.Seq = s.seq.Add(1)
 	if txn.Time == 0 {
@@ -682,14 +686,18 @@ func (s *Server) proposeAsync(ctx context.Context, txn *tree.Txn, done func(zxid
 		s.waiters[txn.Seq] = waiter{done: done, at: time.Now()}
 		s.mu.Unlock()
 	}
-	if err := s.node.Propose(ctx, txn.Marshal()); err != nil {
-		// Propose can fail (its ctx ended, say) after handing the entry
-		// to raft, which may still commit it. If it did and its callback
-		// has been taken, the callback reports the outcome: failing too
-		// would answer twice (a connection's write count once went below
-		// zero that way, and the server panicked).
-		if done != nil && !s.forget(txn.Seq) {
-			return nil
+	refused := func(err error) {
+		// A callback already taken (a caller gave up waiting) answers
+		// nothing more.
+		if done != nil && !s.forget(txn.Seq) || dropped == nil {
+			return
+		}
+		dropped(err)
+	}
+	if err := s.node.Propose(ctx, txn.Marshal(), refused); err != nil {
+		// Raft never had it, so it cannot apply.
+		if done != nil {
+			s.forget(txn.Seq)
 		}
 		return err
 	}
@@ -785,8 +793,9 @@ func (s *Server) expireSessions(ctx context.Context, now time.Time) {
 	for _, id := range s.sessions.expired(now) {
 		s.metrics.expired.Inc()
 		s.log.Info("session expired", zap.String("session", fmt.Sprintf("0x%x", id)))
-		if err := s.proposeAsync(ctx, &tree.Txn{Session: id, Op: proto.OpCloseSession}, nil); err != nil {
-			s.log.Warn("cannot expire session", zap.Error(err))
+		failed := func(err error) { s.log.Warn("cannot expire session", zap.Error(err)) }
+		if err := s.proposeAsync(ctx, &tree.Txn{Session: id, Op: proto.OpCloseSession}, nil, failed); err != nil {
+			failed(err)
 		}
 	}
 }
@@ -795,8 +804,9 @@ func (s *Server) reap(ctx context.Context, now time.Time) {
 	limit := max(s.cfg.ContainerMaxPerMinute*int(s.cfg.ContainerCheckInterval/time.Second)/60, 1)
 	for _, p := range s.tree.ReapCandidates(now.UnixMilli(), limit) {
 		txn := &tree.Txn{Op: proto.OpDeleteContainer, Req: &proto.PathRequest{Path: p}}
-		if err := s.proposeAsync(ctx, txn, nil); err != nil {
-			s.log.Warn("cannot reap", zap.String("path", p), zap.Error(err))
+		failed := func(err error) { s.log.Warn("cannot reap", zap.String("path", p), zap.Error(err)) }
+		if err := s.proposeAsync(ctx, txn, nil, failed); err != nil {
+			failed(err)
 		}
 	}
 }

@@ -1,0 +1,123 @@
+package raftnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.etcd.io/raft/v3"
+)
+
+// threeMembers builds (but starts none of) a three-voter group on net.
+func threeMembers(t *testing.T, net *chanNet) []*member {
+	t.Helper()
+	dir := t.TempDir()
+	var ms []*member
+	for id := uint64(1); id <= 3; id++ {
+		cfg := testConfig(t, filepath.Join(dir, fmt.Sprint(id)))
+		cfg.ID = id
+		cfg.Peers = []uint64{1, 2, 3}
+		cfg.Transport = net.transport(id)
+		ms = append(ms, &member{cfg: cfg, sm: newTestSM()})
+	}
+	t.Cleanup(func() {
+		for _, m := range ms {
+			if m.n != nil {
+				m.n.Stop()
+			}
+		}
+		net.close()
+	})
+	return ms
+}
+
+// A proposal made while no leader is known waits for one, as raft.Node
+// held it back, instead of being dropped by raft; one whose context ends
+// meanwhile is refused with the context's error.
+func TestProposalWaitsForLeader(t *testing.T) {
+	net := newChanNet(1, 2, 3)
+	ms := threeMembers(t, net)
+	startMember(t, net, ms[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	if err := ms[0].n.Propose(ctx, []byte("early"), func(err error) { t.Errorf("early proposal refused: %v", err) }); err != nil {
+		t.Fatal(err)
+	}
+	gone, give := context.WithCancel(ctx)
+	refused := make(chan error, 1)
+	if err := ms[0].n.Propose(gone, []byte("given up"), func(err error) { refused <- err }); err != nil {
+		t.Fatal(err)
+	}
+	give()
+	select {
+	case err := <-refused:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the given-up proposal was refused with %v, want context.Canceled", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("a proposal whose context ended was never refused")
+	}
+
+	startMember(t, net, ms[1])
+	startMember(t, net, ms[2])
+	for _, m := range ms {
+		if !m.sm.waitEntry(ctx, "early") {
+			t.Fatalf("node %d never applied the proposal made before there was a leader", m.cfg.ID)
+		}
+	}
+	if ms[0].sm.waitEntry(shortly(t), "given up") {
+		t.Fatal("the given-up proposal applied")
+	}
+}
+
+// A proposal raft refuses outright, here on a leader handing over to a
+// member that cannot answer, reaches its dropped callback.
+func TestProposalRefusedDuringTransfer(t *testing.T) {
+	net := newChanNet(1, 2, 3)
+	ms := threeMembers(t, net)
+	for _, m := range ms {
+		// A transfer to a member that does not answer is abandoned after
+		// an election timeout: a long one keeps it pending for the test.
+		m.cfg.ElectionTick = 50
+		startMember(t, net, m)
+	}
+	lead := leaderOf(t, ms...)
+	var target *member
+	for _, m := range ms {
+		if m != lead {
+			target = m
+		}
+	}
+	net.setCut(target.cfg.ID, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lead.n.TransferLeadership(ctx, target.cfg.ID)
+	// Status is answered after the transfer request is stepped.
+	if st := lead.n.Status(); st.LeadTransferee != target.cfg.ID {
+		t.Fatalf("leader %d is handing over to %d, want %d", lead.cfg.ID, st.LeadTransferee, target.cfg.ID)
+	}
+	refused := make(chan error, 1)
+	if err := lead.n.Propose(ctx, []byte("during transfer"), func(err error) { refused <- err }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-refused:
+		if !errors.Is(err, raft.ErrProposalDropped) {
+			t.Fatalf("refused with %v, want raft.ErrProposalDropped", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("a proposal made during a leadership transfer was never refused")
+	}
+}
+
+// shortly is a context that ends soon, for checking that something does
+// not happen.
+func shortly(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	t.Cleanup(cancel)
+	return ctx
+}
