@@ -88,14 +88,7 @@ func (n *Node) submit(ctx context.Context, p proposal) error {
 	default:
 	}
 	p.ctx = ctx
-	select {
-	case n.propc <- p:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-n.donec:
-		return ErrStopped
-	}
+	return handOver(ctx, n, n.propc, p)
 }
 
 // call queues f to run with raft on the run goroutine and returns; it
@@ -103,8 +96,14 @@ func (n *Node) submit(ctx context.Context, p proposal) error {
 // way, so a peer's reader goes back to its connection while the run
 // goroutine persists, as it did with raft.Node's goroutine.
 func (n *Node) call(ctx context.Context, f func(*raft.RawNode)) error {
+	return handOver(ctx, n, n.callc, f)
+}
+
+// handOver sends v to n's run goroutine on ch, unless ctx ends or n stops
+// first.
+func handOver[T any](ctx context.Context, n *Node, ch chan<- T, v T) error {
 	select {
-	case n.callc <- f:
+	case ch <- v:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -48,18 +48,8 @@ func TestProposalWaitsForLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone, give := context.WithCancel(ctx)
-	refused := make(chan error, 1)
-	if err := ms[0].n.Propose(gone, []byte("given up"), func(err error) { refused <- err }); err != nil {
-		t.Fatal(err)
-	}
-	give()
-	select {
-	case err := <-refused:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("the given-up proposal was refused with %v, want context.Canceled", err)
-		}
-	case <-ctx.Done():
-		t.Fatal("a proposal whose context ended was never refused")
+	if err := refusal(t, ctx, ms[0].n, gone, "given up", give); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the given-up proposal was refused with %v, want context.Canceled", err)
 	}
 
 	startMember(t, net, ms[1])
@@ -100,17 +90,27 @@ func TestProposalRefusedDuringTransfer(t *testing.T) {
 	if st := lead.n.Status(); st.LeadTransferee != target.cfg.ID {
 		t.Fatalf("leader %d is handing over to %d, want %d", lead.cfg.ID, st.LeadTransferee, target.cfg.ID)
 	}
-	refused := make(chan error, 1)
-	if err := lead.n.Propose(ctx, []byte("during transfer"), func(err error) { refused <- err }); err != nil {
-		t.Fatal(err)
+	if err := refusal(t, ctx, lead.n, ctx, "during transfer", func() {}); !errors.Is(err, raft.ErrProposalDropped) {
+		t.Fatalf("refused with %v, want raft.ErrProposalDropped", err)
 	}
+}
+
+// refusal proposes data on n with propCtx, calls then, and returns why
+// the proposal was refused; the test fails if it is not refused before ctx
+// ends.
+func refusal(t *testing.T, ctx context.Context, n *Node, propCtx context.Context, data string, then func()) error {
+	t.Helper()
+	refused := make(chan error, 1)
+	if err := n.Propose(propCtx, []byte(data), func(err error) { refused <- err }); err != nil {
+		t.Fatalf("proposal %q not taken: %v", data, err)
+	}
+	then()
 	select {
 	case err := <-refused:
-		if !errors.Is(err, raft.ErrProposalDropped) {
-			t.Fatalf("refused with %v, want raft.ErrProposalDropped", err)
-		}
+		return err
 	case <-ctx.Done():
-		t.Fatal("a proposal made during a leadership transfer was never refused")
+		t.Fatalf("proposal %q was never refused", data)
+		return nil
 	}
 }
 
