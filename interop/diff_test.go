@@ -268,9 +268,13 @@ func (s *session) takeEvents() []zk.Event {
 	return evs
 }
 
-// do runs one request under the hang guard and records its results.
+// do runs one request under the hang guard and records its results. Each
+// request starts in a later millisecond than the last, so that whether a
+// change moved a node's mtime off its ctime shows in the transcript however
+// fast the server is.
 func (tr *transcript) do(s *session, op string, f func() []any) {
 	tr.t.Helper()
+	time.Sleep(2 * time.Millisecond)
 	var res []any
 	tr.guard(s.name+" "+op, func() { res = f() })
 	tr.rec(s, op, res...)

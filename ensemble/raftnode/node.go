@@ -796,8 +796,13 @@ func (n *Node) Status() raft.Status {
 	if n.call(context.Background(), func(rn *raft.RawNode) { st = rn.Status(); close(done) }) != nil {
 		return raft.Status{}
 	}
-	<-done
-	return st
+	// A node that stops leaves the calls still queued unrun.
+	select {
+	case <-done:
+		return st
+	case <-n.donec:
+		return raft.Status{}
+	}
 }
 
 // Step hands the node a message a Transport received from a peer. A message
