@@ -60,7 +60,8 @@ type confWaiter struct {
 //
 // And it reads the snapshot's data from disk: MemoryStorage holds the
 // metadata alone (see withoutData), while raft asks for the snapshot only
-// to send it to a follower that is behind the compacted log.
+// to send it to a follower that is behind the compacted log. The file is
+// read off the run goroutine (see snapReader).
 type snapStorage struct {
 	*raft.MemoryStorage
 	n *Node
@@ -80,14 +81,7 @@ func (s snapStorage) Snapshot() (*raftpb.Snapshot, error) {
 		// Membership alone, as bootstrapped: there is no data to read.
 		return snap, nil
 	}
-	full, err := s.n.disk.loadSnapshot(meta)
-	if err != nil {
-		// Raft panics on any other error; this one makes it retry at
-		// the next heartbeat.
-		s.n.intakeLog.Error("cannot read the snapshot a follower needs", zap.Uint64("index", meta.GetIndex()), zap.Error(err))
-		return nil, raft.ErrSnapshotTemporarilyUnavailable
-	}
-	return full, nil
+	return s.n.snapReader.take(meta, s.n.disk.loadSnapshot, s.n.intakeLog)
 }
 
 // ProposeConfChange changes the group's membership and returns the

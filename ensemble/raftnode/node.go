@@ -114,6 +114,8 @@ type Node struct {
 	reads    map[string]chan uint64 // pending ReadIndex calls by request context
 	confWait *confWaiter            // the pending ProposeConfChange, if any
 
+	snapReader snapReader
+
 	// purgeMu keeps Purge from judging the snapshot directory while a
 	// snapshot file exists that the WAL does not vouch for yet.
 	purgeMu sync.Mutex

@@ -195,9 +195,11 @@ func TestSnapshotDataServedFromDisk(t *testing.T) {
 	}
 }
 
-// A snapshot whose file is gone is temporarily unavailable to raft, which
-// retries, rather than sent without data.
-func TestSnapshotFileMissingIsUnavailable(t *testing.T) {
+// The snapshot raft sends is read from its file off the caller's
+// goroutine: the first ask starts the read and is told to retry, a later
+// one gets the data. A snapshot whose file is gone stays temporarily
+// unavailable to raft, which retries, rather than sent without data.
+func TestSnapshotReadForRaftInBackground(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.SnapCount = 5
 	sm := newTestSM()
@@ -205,10 +207,18 @@ func TestSnapshotFileMissingIsUnavailable(t *testing.T) {
 	proposeEach(t, n, sm, "e", 5)
 	waitFor(t, "a snapshot in raft storage", func() bool { return memSnapshot(n).GetMetadata().GetIndex() > bootstrapIndex })
 	st := snapStorage{n.mem, n}
-	s, err := st.Snapshot()
-	if err != nil {
-		t.Fatal(err)
+	if _, err := st.Snapshot(); !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable) {
+		t.Fatalf("first ask for the snapshot: %v; want ErrSnapshotTemporarilyUnavailable while the file is read", err)
 	}
+	var s *raftpb.Snapshot
+	waitFor(t, "the snapshot's data", func() bool {
+		var err error
+		s, err = st.Snapshot()
+		if err != nil && !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable) {
+			t.Fatal(err)
+		}
+		return err == nil
+	})
 	all, _, _ := sm.state()
 	checkSnapshotData(t, s.GetData(), s.GetMetadata().GetIndex(), all)
 
@@ -221,8 +231,12 @@ func TestSnapshotFileMissingIsUnavailable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if s, err := st.Snapshot(); !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable) {
-		t.Fatalf("Snapshot with its file gone = %d bytes, %v; want ErrSnapshotTemporarilyUnavailable", len(s.GetData()), err)
+	// Taken data is not kept, so each ask reads the file again.
+	for range 5 {
+		if s, err := st.Snapshot(); !errors.Is(err, raft.ErrSnapshotTemporarilyUnavailable) {
+			t.Fatalf("Snapshot with its file gone = %d bytes, %v; want ErrSnapshotTemporarilyUnavailable", len(s.GetData()), err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
