@@ -3,36 +3,11 @@ package raftnode
 import (
 	"context"
 	"errors"
-	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"go.etcd.io/raft/v3"
 )
-
-// threeMembers builds (but starts none of) a three-voter group on net.
-func threeMembers(t *testing.T, net *chanNet) []*member {
-	t.Helper()
-	dir := t.TempDir()
-	var ms []*member
-	for id := uint64(1); id <= 3; id++ {
-		cfg := testConfig(t, filepath.Join(dir, fmt.Sprint(id)))
-		cfg.ID = id
-		cfg.Peers = []uint64{1, 2, 3}
-		cfg.Transport = net.transport(id)
-		ms = append(ms, &member{cfg: cfg, sm: newTestSM()})
-	}
-	t.Cleanup(func() {
-		for _, m := range ms {
-			if m.n != nil {
-				m.n.Stop()
-			}
-		}
-		net.close()
-	})
-	return ms
-}
 
 // A proposal made while no leader is known waits for one, as raft.Node
 // held it back, instead of being dropped by raft; one whose context ends

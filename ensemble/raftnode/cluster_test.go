@@ -153,6 +153,29 @@ func startMember(t *testing.T, net *chanNet, m *member) {
 	net.setNode(m.cfg.ID, n)
 }
 
+// threeMembers builds (but starts none of) a three-voter group on net.
+func threeMembers(t *testing.T, net *chanNet) []*member {
+	t.Helper()
+	dir := t.TempDir()
+	var ms []*member
+	for id := uint64(1); id <= 3; id++ {
+		cfg := testConfig(t, filepath.Join(dir, fmt.Sprint(id)))
+		cfg.ID = id
+		cfg.Peers = []uint64{1, 2, 3}
+		cfg.Transport = net.transport(id)
+		ms = append(ms, &member{cfg: cfg, sm: newTestSM()})
+	}
+	t.Cleanup(func() {
+		for _, m := range ms {
+			if m.n != nil {
+				m.n.Stop()
+			}
+		}
+		net.close()
+	})
+	return ms
+}
+
 // leaderOf waits for a leader the given members agree on, by asking one of
 // them for a read index (which raft serves only through a leader).
 func leaderOf(t *testing.T, ms ...*member) *member {

@@ -77,25 +77,11 @@ func forged(to, from uint64) map[string]*raftpb.Message {
 // a working group: each is refused, no server stops, and the group keeps
 // every write, before and after.
 func TestForgedMessagesDropped(t *testing.T) {
-	dir := t.TempDir()
 	net := newChanNet(1, 2, 3)
-	ms := map[uint64]*member{}
-	var all []*member
-	for id := uint64(1); id <= 3; id++ {
-		cfg := testConfig(t, filepath.Join(dir, fmt.Sprint(id)))
-		cfg.ID = id
-		cfg.Peers = []uint64{1, 2, 3}
-		cfg.Transport = net.transport(id)
-		ms[id] = &member{cfg: cfg, sm: newTestSM()}
-		startMember(t, net, ms[id])
-		all = append(all, ms[id])
+	all := threeMembers(t, net)
+	for _, m := range all {
+		startMember(t, net, m)
 	}
-	defer func() {
-		for _, m := range ms {
-			m.n.Stop()
-		}
-		net.close()
-	}()
 	lead := leaderOf(t, all...)
 	proposeEach(t, lead.n, lead.sm, "before", 5)
 

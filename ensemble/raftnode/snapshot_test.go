@@ -126,26 +126,13 @@ func TestSnapshotEncodesOffTheApplyLoop(t *testing.T) {
 // behind the compacted log is sent the snapshot read back from disk, and
 // catches up with the right state.
 func TestSnapshotDataServedFromDisk(t *testing.T) {
-	dir := t.TempDir()
 	net := newChanNet(1, 2, 3)
-	var all []*member
-	for id := uint64(1); id <= 3; id++ {
-		cfg := testConfig(t, filepath.Join(dir, fmt.Sprint(id)))
-		cfg.ID = id
-		cfg.Peers = []uint64{1, 2, 3}
-		cfg.SnapCount = 10
-		cfg.CatchUpEntries = 3
-		cfg.Transport = net.transport(id)
-		m := &member{cfg: cfg, sm: newTestSM()}
+	all := threeMembers(t, net)
+	for _, m := range all {
+		m.cfg.SnapCount = 10
+		m.cfg.CatchUpEntries = 3
 		startMember(t, net, m)
-		all = append(all, m)
 	}
-	defer func() {
-		for _, m := range all {
-			m.n.Stop()
-		}
-		net.close()
-	}()
 	ctx := context.Background()
 	lead := leaderOf(t, all...)
 	follower := all[0]
