@@ -21,11 +21,13 @@ type proposal struct {
 	dropped func(error) // when set, told why raft refused the proposal
 }
 
-func (p *proposal) expired(now time.Time) error {
+// expired says why p may no longer be stepped, if it may not; only a
+// peer's proposal, which has until, costs a clock read.
+func (p *proposal) expired() error {
 	if err := p.ctx.Err(); err != nil {
 		return err
 	}
-	if !p.until.IsZero() && now.After(p.until) {
+	if !p.until.IsZero() && time.Now().After(p.until) {
 		return context.DeadlineExceeded
 	}
 	return nil
@@ -40,7 +42,7 @@ func (p *proposal) refused(err error) {
 // propose steps p into raft, on the run goroutine, or parks it while no
 // leader is known.
 func (n *Node) propose(p proposal) {
-	if err := p.expired(time.Now()); err != nil {
+	if err := p.expired(); err != nil {
 		p.refused(err)
 		return
 	}
@@ -66,10 +68,9 @@ func (n *Node) unpark() {
 
 // expireParked drops the parked proposals whose time is up.
 func (n *Node) expireParked() {
-	now := time.Now()
 	kept := n.parked[:0]
 	for _, p := range n.parked {
-		if err := p.expired(now); err != nil {
+		if err := p.expired(); err != nil {
 			p.refused(err)
 			continue
 		}
