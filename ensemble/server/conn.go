@@ -180,11 +180,13 @@ func (c *conn) send(recs ...proto.Record) {
 		// Nothing more is queued: the connection is going.
 		c.gone = true
 	}
-	c.outMu.Unlock()
+	// Counted before the writer can take the frame, so the peer never
+	// reads a reply that stat does not count yet.
 	c.sent.Add(1)
 	c.s.stats.sent.Add(1)
 	c.s.metrics.responseBytes.Add(int64(size))
 	c.s.metrics.responseSize.Add(size)
+	c.outMu.Unlock()
 	if over {
 		c.s.stats.outboundClosed.Add(1)
 		c.s.log.Warn("closing a connection that does not read what is sent to it",
@@ -679,11 +681,11 @@ func (c *conn) request(frame []byte) error {
 			if errors.Is(err, tree.ErrReplyTooLarge) {
 				s.stats.largeReplies.Add(1)
 			}
-			c.replyZxid(start, h.Xid, zxid, proto.CodeOf(err), resp)
 			s.metrics.readLatency.Observe(time.Since(start).Milliseconds())
 			if err == nil {
 				s.metrics.read(req, resp)
 			}
+			c.replyZxid(start, h.Xid, zxid, proto.CodeOf(err), resp)
 		})
 	}
 	return nil
@@ -702,8 +704,8 @@ func (c *conn) write(start time.Time, xid int32, op proto.Op, req proto.Record) 
 	txn := &tree.Txn{Session: c.session.ID, Op: op, Req: req, Auth: c.txnAuth(op, req)}
 	c.beginWrite()
 	err := c.s.proposeAsync(c.ctx, txn, func(zxid int64, r tree.Result) {
-		c.replyZxid(start, xid, zxid, r.Err, r.Resp)
 		c.s.metrics.updateLatency.Observe(time.Since(start).Milliseconds())
+		c.replyZxid(start, xid, zxid, r.Err, r.Resp)
 		c.endWrite()
 		// A session that moved to another server is served there; like
 		// ZooKeeper, tell this connection and close it.
@@ -847,16 +849,18 @@ func (c *conn) reply(start time.Time, xid int32, code proto.Code, resp proto.Rec
 // replyZxid queues a reply; an error reply carries no body, as in
 // ZooKeeper, and go-zk relies on that.
 func (c *conn) replyZxid(start time.Time, xid int32, zxid int64, code proto.Code, resp proto.Record) {
-	h := &proto.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}
-	if code != proto.OK || resp == nil {
-		c.send(h)
-	} else {
-		c.send(h, resp)
-	}
+	// The figures are recorded before the reply leaves, so a client that
+	// has its answer finds the request counted in stat and mntr.
 	now := time.Now()
 	ms := now.Sub(start).Milliseconds()
 	c.lat.add(ms)
 	c.s.stats.lat.add(ms)
 	c.lastZxid.Store(zxid)
 	c.lastResp.Store(now.UnixMilli())
+	h := &proto.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}
+	if code != proto.OK || resp == nil {
+		c.send(h)
+	} else {
+		c.send(h, resp)
+	}
 }

@@ -209,3 +209,26 @@ func TestMntrUnderPrometheus(t *testing.T) {
 		t.Error("mntr has the default provider's keys too")
 	}
 }
+
+// A client that has its reply finds the request counted: the figures are
+// recorded before the reply is sent, not after.
+func TestLatencyCountedBeforeReply(t *testing.T) {
+	srv := ensembletest.Start(t, ensembletest.WithConfig(func(c *config.Config) {
+		c.Other["metricsProvider.className"] = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
+	}))
+	c := connectZK(t, srv.Addr())
+	for i := 1; i <= 30; i++ {
+		if _, _, err := c.Get("/"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Set("/", nil, -1); err != nil {
+			t.Fatal(err)
+		}
+		m := mntrMap(t, srv.Addr())
+		want := strconv.Itoa(i) + ".0"
+		if m["readlatency_count"] != want || m["updatelatency_count"] != want {
+			t.Fatalf("after %d reads and writes: readlatency_count %q, updatelatency_count %q",
+				i, m["readlatency_count"], m["updatelatency_count"])
+		}
+	}
+}
