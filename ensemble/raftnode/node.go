@@ -484,11 +484,12 @@ func (n *Node) apply(ents []*raftpb.Entry) error {
 		switch e.GetType() {
 		case raftpb.EntryNormal:
 			if len(e.GetData()) > 0 {
-				n.sm.Apply(index, e.GetData())
+				// Counted first: Apply answers the client.
 				n.m.commits.Inc()
 				if !n.leading.Load() {
 					n.m.learnerCommits.Inc()
 				}
+				n.sm.Apply(index, e.GetData())
 			}
 		case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
 			if err := n.applyConfChange(index, e); err != nil {

@@ -262,9 +262,10 @@ func (c *conn) throttle() bool {
 // Notify implements tree.Watcher. It runs under the tree lock and only
 // queues.
 func (c *conn) Notify(ev proto.WatcherEvent, zxid int64) {
-	c.send(&proto.ReplyHeader{Xid: proto.XidNotification, Zxid: zxid}, &ev)
-	// The header, the event's type and state, and its path string.
+	// The header, the event's type and state, and its path string;
+	// counted first, as a reply's figures are.
 	c.s.metrics.watchBytes.Add(int64(replyHeaderSize + 4 + 4 + 4 + len(ev.Path)))
+	c.send(&proto.ReplyHeader{Xid: proto.XidNotification, Zxid: zxid}, &ev)
 }
 
 // sessionless passes on the error that ended a connection before its

@@ -213,11 +213,13 @@ func (s *watchState) deliver(fired, skip map[Watcher]struct{}, typ int32, path s
 	}
 	slices.SortFunc(ws, func(a, b Watcher) int { return cmp.Compare(s.seq[a], s.seq[b]) })
 	ev := proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path}
-	for _, w := range ws {
-		w.Notify(ev, zxid)
-	}
+	// Counted before any watcher hears of it, so a client that has the
+	// event finds it in the metrics.
 	if s.fired != nil && len(ws) > 0 {
 		s.fired(typ, len(ws))
+	}
+	for _, w := range ws {
+		w.Notify(ev, zxid)
 	}
 	for w := range fired {
 		s.forget(w)
