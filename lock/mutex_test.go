@@ -60,6 +60,23 @@ func TestMutexFailedTryLeavesNoNode(t *testing.T) {
 			t.Fatalf("after failed try %d the path holds %v, want the holder's node alone", i, ps)
 		}
 	}
+	// A wait whose context ends leaves nothing behind either, though its
+	// context can no longer carry the delete.
+	for i := 0; i < 5; i++ {
+		wctx, wcancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		_, err := other.Lock(wctx)
+		wcancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Lock on a held mutex until a deadline: %v", err)
+		}
+		ps, err := m.Participants(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 1 {
+			t.Fatalf("after timed-out wait %d the path holds %v, want the holder's node alone", i, ps)
+		}
+	}
 }
 
 var curatorName = regexp.MustCompile(`^_c_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}-lock-\d{10}$`)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path"
 	"slices"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 
@@ -134,14 +135,22 @@ func (k *Contender) Hold(ctx context.Context, try bool, p Policy) (*Hold, error)
 	}
 }
 
-// abandon deletes node now, or in the background when that cannot be done
-// within ctx (it ended, the connection is down).
+// abandonWait bounds the delete of a node that lost: on a working
+// connection it takes milliseconds, and longer means the connection is in
+// trouble, which the background delete rides out instead of the caller.
+const abandonWait = time.Second
+
+// abandon deletes node before returning, as Curator does before acquire
+// gives up, so that the next try on the path does not find it ahead. That
+// holds when ctx has ended too (a wait that timed out): the delete runs
+// without ctx's end, for at most abandonWait, and is left to the
+// background only when it fails.
 func (k *Contender) abandon(ctx context.Context, node string) {
-	if ctx.Err() == nil {
-		err := k.Client.Delete(ctx, node, -1)
-		if err == nil || errors.Is(err, zk.ErrNoNode) {
-			return
-		}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonWait)
+	defer cancel()
+	err := k.Client.Delete(dctx, node, -1)
+	if err == nil || errors.Is(err, zk.ErrNoNode) {
+		return
 	}
 	k.Client.DeleteInBackground(node)
 }
