@@ -48,17 +48,21 @@ func TestMutexFailedTryLeavesNoNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := lock.NewMutex(locktest.Connect(t, srv.Addr()), "/locks/try")
-	for i := 0; i < 20; i++ {
-		if _, err := other.TryLock(ctx); !errors.Is(err, lock.ErrLocked) {
-			t.Fatalf("TryLock on a held mutex: %v", err)
-		}
+	holderAlone := func(after string, i int) {
+		t.Helper()
 		ps, err := m.Participants(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(ps) != 1 {
-			t.Fatalf("after failed try %d the path holds %v, want the holder's node alone", i, ps)
+			t.Fatalf("after %s %d the path holds %v, want the holder's node alone", after, i, ps)
 		}
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := other.TryLock(ctx); !errors.Is(err, lock.ErrLocked) {
+			t.Fatalf("TryLock on a held mutex: %v", err)
+		}
+		holderAlone("failed try", i)
 	}
 	// A wait whose context ends leaves nothing behind either, though its
 	// context can no longer carry the delete.
@@ -69,13 +73,7 @@ func TestMutexFailedTryLeavesNoNode(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Lock on a held mutex until a deadline: %v", err)
 		}
-		ps, err := m.Participants(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ps) != 1 {
-			t.Fatalf("after timed-out wait %d the path holds %v, want the holder's node alone", i, ps)
-		}
+		holderAlone("timed-out wait", i)
 	}
 }
 
