@@ -46,8 +46,8 @@ func TestProposalRefusedDuringTransfer(t *testing.T) {
 	ms := threeMembers(t, net)
 	for _, m := range ms {
 		// A transfer to a member that does not answer is abandoned after
-		// an election timeout: a long one keeps it pending for the test.
-		m.cfg.ElectionTick = 50
+		// an election timeout, which testConfig makes long enough to keep
+		// it pending for the test.
 		startMember(t, net, m)
 	}
 	lead := leaderOf(t, ms...)

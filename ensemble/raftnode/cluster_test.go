@@ -250,8 +250,8 @@ func TestThreeVoters(t *testing.T) {
 		m.sm.waitLen(t, 30)
 	}
 	sameState(t, all...)
-	if observer.n.IsLeader() || observer.n.Leader() != lead.cfg.ID {
-		t.Fatalf("observer: IsLeader=%v Leader=%d, want a follower of %d", observer.n.IsLeader(), observer.n.Leader(), lead.cfg.ID)
+	if now := leaderOf(t, all...); observer.n.IsLeader() || observer.n.Leader() != now.cfg.ID {
+		t.Fatalf("observer: IsLeader=%v Leader=%d, want a follower of %d", observer.n.IsLeader(), observer.n.Leader(), now.cfg.ID)
 	}
 
 	// A linearizable read on a follower covers what the leader applied.

@@ -142,6 +142,10 @@ func testConfig(tb testing.TB, dir string) Config {
 		WALDir:       filepath.Join(dir, "wal"),
 		SnapDir:      filepath.Join(dir, "snap"),
 		TickInterval: 10 * time.Millisecond,
+		// 0.5–1 s: a leader's heartbeats share its goroutine with the
+		// fsync, which on a loaded test machine can stall for 100 ms and
+		// more; a shorter timeout there means elections no test asked for.
+		ElectionTick: 50,
 		Logger:       zaptest.NewLogger(tb, zaptest.Level(zap.WarnLevel)),
 	}
 }

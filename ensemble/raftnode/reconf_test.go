@@ -286,7 +286,7 @@ func TestGrowAndShrink(t *testing.T) {
 
 	// Restart a joined member and an original one that is not leading:
 	// the membership comes from their disks, not from Config.Peers.
-	for _, id := range []uint64{4, 1 + g.leader().cfg.ID%3} {
+	for _, id := range []uint64{4, 1 + leaderOf(t, g.members()...).cfg.ID%3} {
 		m := g.member(id)
 		cfg := m.cfg
 		g.stop(id)
@@ -297,10 +297,7 @@ func TestGrowAndShrink(t *testing.T) {
 	pause()
 
 	// Remove the leader.
-	old := g.leader()
-	if old == nil {
-		old = leaderOf(t, g.members()...)
-	}
+	old := leaderOf(t, g.members()...)
 	cs := g.change(single(raftpb.ConfChangeRemoveNode, old.cfg.ID, "remove leader"))
 	if slices.Contains(cs.GetVoters(), old.cfg.ID) {
 		t.Fatalf("after removing %d: membership %v", old.cfg.ID, cs)
