@@ -108,21 +108,23 @@ func TestConnectionFlood(t *testing.T) {
 func TestNewestConnectionWins(t *testing.T) {
 	addrs := map[uint64]string{1: freeAddr(t), 2: freeAddr(t)}
 	a := start(t, 1, addrs, nil)
-	first := dial(t, a.tr.Addr().String())
-	second := dial(t, a.tr.Addr().String())
-	for _, c := range []net.Conn{first, second} {
-		if _, err := c.Write(hello{from: 2, to: 1}.marshal()); err != nil {
+	// Each connection delivers an entry after its hello: once the first's
+	// entry is in, its connection is established, and the second comes
+	// strictly after it.
+	send := func(c net.Conn, index uint64) {
+		t.Helper()
+		frame := mustMarshal(t, app(2, 1, index))
+		msg := append(hello{from: 2, to: 1}.marshal(), frameHeader(KindRaft, len(frame))...)
+		if _, err := c.Write(append(msg, frame...)); err != nil {
 			t.Fatal(err)
 		}
-		// Order the hellos: the second must arrive after the first is in.
-		time.Sleep(50 * time.Millisecond)
+		a.h.await(t, func() bool { return a.h.has(func(e event) bool { return e.index == index }) }, nil)
 	}
+	first := dial(t, a.tr.Addr().String())
+	send(first, 6)
+	second := dial(t, a.tr.Addr().String())
+	send(second, 7)
 	closedByServer(t, first)
-	frame := mustMarshal(t, app(2, 1, 7))
-	if _, err := second.Write(append(frameHeader(KindRaft, len(frame)), frame...)); err != nil {
-		t.Fatal(err)
-	}
-	a.h.await(t, func() bool { return a.h.has(func(e event) bool { return e.index == 7 }) }, nil)
 }
 
 func FuzzHello(f *testing.F) {

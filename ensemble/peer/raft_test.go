@@ -126,6 +126,9 @@ func TestRaftOverTransport(t *testing.T) {
 			WALDir:       filepath.Join(dir, fmt.Sprint(id), "wal"),
 			SnapDir:      filepath.Join(dir, fmt.Sprint(id), "snap"),
 			TickInterval: 20 * time.Millisecond,
+			// 1–2 s: a loaded machine's fsync stall must not start an
+			// election that drops the proposals this test forwards.
+			ElectionTick: 50,
 			Transport:    tr,
 		}, sm)
 		if err != nil {
