@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -110,10 +111,11 @@ func TestReconfigGrowAndShrink(t *testing.T) {
 				}
 			}
 			for _, a := range remaining {
+				// ZooKeeper's servers elect again after their leader
+				// leaves, refusing clients meanwhile.
+				waitServing(t, a)
 				c := connectOne(t, a)
-				if _, err := c.Sync("/"); err != nil {
-					t.Fatalf("sync on %s: %v", a, err)
-				}
+				syncWhenServing(t, c, a)
 				for _, p := range paths {
 					if ok, _, err := c.Exists(p); err != nil || !ok {
 						t.Errorf("%s: acknowledged %s is missing (%v)", a, p, err)
@@ -203,6 +205,23 @@ func waitServing(t *testing.T, addr string) {
 			t.Fatalf("%s never became a leader or follower", addr)
 		case <-time.After(200 * time.Millisecond):
 		}
+	}
+}
+
+// syncWhenServing syncs c, connected to addr alone, retrying while the
+// server refuses the connection (it is between leaders).
+func syncWhenServing(t *testing.T, c *zk.Conn, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for {
+		_, err := c.Sync("/")
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, zk.ErrNoServer) || time.Now().After(deadline) {
+			t.Fatalf("sync on %s: %v", addr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
