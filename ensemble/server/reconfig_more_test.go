@@ -86,9 +86,18 @@ func TestReconfigNoQuorum(t *testing.T) {
 	}
 	admin.nc.SetDeadline(time.Now().Add(30 * time.Second))
 	xid := admin.send(proto.OpReconfig, &proto.ReconfigRequest{JoiningServers: strings.Join(ghosts, ","), CurConfigID: -1})
-	time.Sleep(300 * time.Millisecond)
-	if h, _ := other.call(proto.OpReconfig, &proto.ReconfigRequest{LeavingServers: "3", CurConfigID: -1}); h.Err != proto.ErrReconfigInProgress {
-		t.Errorf("a reconfig while another runs: %v, want RECONFIGINPROGRESS", h.Err)
+	// The probe names a version no configuration has: until the first
+	// reconfig runs it is refused with BADVERSION and changes nothing;
+	// once it runs, "in progress" is checked first.
+	probe := &proto.ReconfigRequest{LeavingServers: "3", CurConfigID: 1 << 62}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		h, _ := other.call(proto.OpReconfig, probe)
+		if h.Err == proto.ErrReconfigInProgress {
+			break
+		}
+		if h.Err != proto.ErrBadVersion || time.Now().After(deadline) {
+			t.Fatalf("a reconfig while another runs: %v, want RECONFIGINPROGRESS", h.Err)
+		}
 	}
 	if h, _ := admin.reply(); h.Xid != xid || h.Err != proto.ErrNewConfigNoQuorum {
 		t.Fatalf("adding servers that never run: xid %d %v, want NEWCONFIGNOQUORUM", h.Xid, h.Err)
