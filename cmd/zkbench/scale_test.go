@@ -40,7 +40,7 @@ func TestStatCPU(t *testing.T) {
 func TestScaleZkserver(t *testing.T) {
 	ctx := context.Background()
 	tg := zkserverForTest(t)
-	cfg := scaleConfig{n: 3000, duration: 500 * time.Millisecond, clients: 4, size: 100, snapCount: 200, dir: t.TempDir()}
+	cfg := scaleConfig{n: 3000, duration: 500 * time.Millisecond, clients: 4, size: 100, snapCount: 20, dir: t.TempDir()}
 	f, err := measureScale(ctx, cfg, tg)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestScaleZkserver(t *testing.T) {
 	case len(f.empty.lat) == 0 || len(f.full.lat) == 0 || f.empty.errors+f.full.errors > 0:
 		t.Errorf("loads: %d and %d sets, %d and %d errors", len(f.empty.lat), len(f.full.lat), f.empty.errors, f.full.errors)
 	case f.snapshots < 1:
-		t.Errorf("%d snapshots during the load with snapCount=200", f.snapshots)
+		t.Errorf("%d snapshots during the load with snapCount=20", f.snapshots)
 	case f.cpuPer1000 <= 0:
 		t.Errorf("CPU per 1000 requests %v", f.cpuPer1000)
 	case f.snapBytes <= 0:
