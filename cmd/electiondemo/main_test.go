@@ -22,7 +22,7 @@ func TestKilledLeader(t *testing.T) {
 	out := demotest.NewLines()
 	procs := map[string]*exec.Cmd{}
 	for _, name := range []string{"p1", "p2", "p3"} {
-		procs[name] = demotest.Start(t, out, "-server", srv.Addr(), "-session-timeout", "1s", "-beat", "100ms", "-name", name)
+		procs[name] = demotest.Start(t, out, "-server", srv.Addr(), "-session-timeout", "2s", "-beat", "100ms", "-name", name)
 	}
 	i, line := out.Await(t, 0, "LEADER")
 	first := strings.Fields(line)[1] // "p2/c1"

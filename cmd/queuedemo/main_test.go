@@ -28,7 +28,7 @@ func TestKilledConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := demotest.NewLines()
-	common := []string{"-server", srv.Addr(), "-session-timeout", "1s", "-consumers", "1", "-work", "300ms"}
+	common := []string{"-server", srv.Addr(), "-session-timeout", "2s", "-consumers", "1", "-work", "300ms"}
 	procs := map[string]func() error{}
 	for _, name := range []string{"a", "b"} {
 		cmd := demotest.Start(t, out, append(common, "-name", name)...)

@@ -245,7 +245,7 @@ func KilledConsumer(t *testing.T, addr, path, lockPath string) {
 	ctx, cancel := context.WithTimeout(context.Background(), locktest.Guard)
 	defer cancel()
 	link := ensembletest.NewRelay(t, addr)
-	c1 := locktest.Connect(t, link.Addr(), recipes.WithSessionTimeout(time.Second))
+	c1 := locktest.Connect(t, link.Addr(), recipes.WithSessionTimeout(2*time.Second))
 	q1, err := queue.NewDistributedQueue(ctx, c1, path, queue.WithLockPath(lockPath))
 	if err != nil {
 		t.Fatal(err)
