@@ -363,7 +363,14 @@ func TestFollowerSessionsStayAlive(t *testing.T) {
 // acknowledged write and every live session.
 func TestWholeEnsembleRestart(t *testing.T) {
 	cl := ensembletest.StartCluster(t, 3, 1)
-	c, _ := connectAny(t, cl.Addrs())
+	// The session must outlast four restarts and an election on a slow
+	// machine: a new leader gives it a full timeout, counted from then.
+	c, ev, err := zk.Connect(cl.Addrs(), 15*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	waitState(t, ev, zk.StateHasSession)
 	if _, err := c.Create("/load", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
