@@ -116,12 +116,14 @@ func TTLExpires(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := node.NewPersistentTTL(keeper, "/nodes/jobs/j1", []byte("running"), 500*time.Millisecond)
+	// A touch every half TTL leaves a late touch half a TTL of slack: 1 s
+	// keeps that above a loaded machine's pauses.
+	n := node.NewPersistentTTL(keeper, "/nodes/jobs/j1", []byte("running"), time.Second)
 	if err := n.WaitForInitialCreate(ctx); err != nil {
 		keeper.Close()
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // three TTLs
+	time.Sleep(2500 * time.Millisecond) // two and a half TTLs
 	for _, p := range []string{"/nodes/jobs/j1", "/nodes/jobs/j1/touch"} {
 		if st, err := raw.Exists(ctx, p); st == nil || err != nil {
 			keeper.Close()
