@@ -35,7 +35,7 @@ type options struct {
 }
 
 // WithSuspendTolerance lets a Leadership stay trusted while the connection
-// is suspended for up to d, capped at a third of the session timeout so that
+// is suspended for up to d, capped at a quarter of the session timeout so that
 // Done closes before the server can expire the session and elect another.
 // The default, 0, ends leadership on the first Suspended, as Curator's
 // standard error policy does.

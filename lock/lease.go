@@ -43,7 +43,7 @@ func WithData(data []byte) Option {
 }
 
 // WithSuspendTolerance lets a Lease stay trusted while the connection is
-// suspended for up to d, capped at a third of the session timeout so that
+// suspended for up to d, capped at a quarter of the session timeout so that
 // Done closes before the server can expire the session and hand the lock to
 // another; the default, 0, closes Done on the first Suspended, which is
 // Curator's standard error policy. Lost always closes it.

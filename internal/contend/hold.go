@@ -24,10 +24,13 @@ var ErrNotHeld = errors.New("not held")
 type Policy struct {
 	// Tolerance is how long the connection may stay suspended before Done
 	// closes; 0 closes it on the first Suspended (Curator's standard error
-	// policy). It is capped at a third of the session timeout: a client
-	// learns of a dead connection up to two thirds of the timeout after the
-	// server last heard from it, and the server may expire the session, and
-	// so elect another holder, once the whole timeout has passed.
+	// policy). It is capped at a quarter of the session timeout: a client
+	// learns of a dead connection two thirds of the timeout after it last
+	// heard from the server, and the server may expire the session, and so
+	// elect another holder, a whole timeout after it last heard from the
+	// client, which can be a round trip earlier. A third would leave no
+	// margin for that round trip, nor for the events' delivery; a quarter
+	// leaves a twelfth of the timeout.
 	Tolerance time.Duration
 	// OnData, when set, is called with the node's data when the hold is
 	// taken and whenever it changes (Curator's revocation requests).
@@ -236,7 +239,7 @@ func (h *Hold) monitor(session int64, node <-chan zk.Event, p Policy) {
 		}
 		cancel()
 	}()
-	tolerance := min(p.Tolerance, h.c.SessionTimeout()/3)
+	tolerance := min(p.Tolerance, h.c.SessionTimeout()/4)
 	states := h.c.Listen(ctx)
 	var timeout <-chan time.Time
 	log := h.c.Logger().With(zap.String("node", h.node))
