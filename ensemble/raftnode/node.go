@@ -93,6 +93,8 @@ type Node struct {
 	appliedIndex atomic.Uint64
 	leader       atomic.Uint64
 	leading      atomic.Bool
+	lastLeader   atomic.Uint64 // the last leader known, kept while none is
+	contact      contact       // when each peer was last heard from
 	readSeq      atomic.Uint64
 	// readRequests counts the read-index requests stepped into raft, local
 	// and from peers: an upper bound on what a heartbeat may acknowledge.
@@ -385,6 +387,9 @@ func (n *Node) handleReady(rd raft.Ready) error {
 		n.m.leaderChanged(rd.SoftState.Lead, rd.SoftState.RaftState == raft.StateLeader, time.Now())
 		n.leader.Store(rd.SoftState.Lead)
 		n.leading.Store(rd.SoftState.RaftState == raft.StateLeader)
+		if rd.SoftState.Lead != raft.None {
+			n.lastLeader.Store(rd.SoftState.Lead)
+		}
 		n.notify()
 	}
 	hasSnap := !raft.IsEmptySnap(rd.Snapshot)
@@ -818,6 +823,7 @@ func (n *Node) Step(ctx context.Context, m *raftpb.Message) error {
 			zap.Uint64("term", m.GetTerm()), zap.Error(err))
 		return fmt.Errorf("%w: %v from %d: %w", ErrInvalidMessage, m.GetType(), m.GetFrom(), err)
 	}
+	n.contact.note(m.GetFrom(), time.Now())
 	switch m.GetType() {
 	case raftpb.MsgApp:
 		if !n.leading.Load() {
