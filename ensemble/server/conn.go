@@ -531,6 +531,13 @@ func (c *conn) handshake(frame []byte) error {
 	if !s.Serving() {
 		return c.readOnlyHandshake(&req, &resp)
 	}
+	if !s.vouches(timeout) {
+		// Out of touch with the leader, though raft has not given up on
+		// it yet: closed at once, the client tries another server.
+		s.metrics.closedNotServing.Inc()
+		s.log.Info("refusing a client while out of contact with the leader", zap.String("remote", c.remote))
+		return errRefused
+	}
 	var sess tree.Session
 	if req.SessionID == 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)

@@ -127,6 +127,25 @@
 // stops it with the rest. The AdminServer ignores the four-letter word
 // whitelist, as ZooKeeper's does.
 //
+// # Vouching for sessions
+//
+// The leader expires a session a timeout after it last heard of it, from
+// its own clients or from a member's reports (every raft tick). A member
+// serves a session only while it is in contact with its group: a
+// follower or observer while it hears from its leader, the leader while
+// a quorum answers it. Once contact is older than a quarter of a
+// session's timeout (or two election timeouts, if less) the member closes
+// that session's connection and refuses handshakes. Its client then
+// learns of the lost connection, and a lock or leadership that trusted
+// it is let go, before the leader can expire the session and hand them to
+// someone else. ZooKeeper's followers answer pings until their own socket
+// to the leader times out (syncLimit ticks), which with its defaults is
+// longer than most session timeouts. The leader's heartbeat goes every
+// raft tick (a tenth of tickTime), so a healthy member never comes near
+// the limit. One case stays bounded by the election timeout instead: in
+// a group of five or more, a follower still in touch with a leader that
+// has lost its quorum vouches until that leader steps down.
+//
 // # Read-only mode
 //
 // With -Dreadonlymode.enabled=true (the system property ZooKeeper reads;

@@ -27,14 +27,16 @@ const controlTouch byte = 1
 
 // raftTiming maps ZooKeeper's timing onto raft: a tenth of a tick per raft
 // tick, and an election timeout of syncLimit ticks, the time after which
-// a ZooKeeper follower gives up on its leader.
+// a ZooKeeper follower gives up on its leader. The leader's heartbeat goes
+// every raft tick: a member stops vouching for its clients' sessions once
+// it has not heard from the leader for a quarter of their timeout, which
+// for the shortest sessions (two ticks) is five raft ticks.
 func raftTiming(cfg *config.Config) (tick time.Duration, election, heartbeat int) {
 	tick = max(cfg.TickTime/10, time.Millisecond)
 	if cfg.Standalone() {
 		return tick, 10, 1
 	}
-	election = max(cfg.SyncLimit*10, 10)
-	return tick, election, max(election/10, 1)
+	return tick, max(cfg.SyncLimit*10, 10), 1
 }
 
 // peerHandler hands inbound peer traffic to the server; the node it steps

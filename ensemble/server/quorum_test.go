@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zookit/zookit/ensemble/config"
 	"github.com/zookit/zookit/ensemble/ensembletest"
 	"github.com/zookit/zookit/ensemble/proto"
 )
@@ -446,5 +447,84 @@ func TestCutOffFollowerRefusesHandshakes(t *testing.T) {
 	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if n, err := nc.Read(make([]byte, 64)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("handshake on a server without quorum: read %d bytes, %v; want the connection closed", n, err)
+	}
+}
+
+// A follower cut off from its leader lets its clients' sessions go before
+// the leader can expire them, though raft, with a long syncLimit, has not
+// given up on the leader yet: a client on that follower hears of it
+// (Disconnected) before another client sees its ephemeral node deleted.
+// Otherwise the first client would keep trusting a lock or a leadership
+// that the ensemble has already given to someone else. It also refuses a
+// new handshake at once rather than holding it for a session timeout.
+func TestCutOffFollowerLetsSessionsGoBeforeExpiry(t *testing.T) {
+	// An election timeout of 5–10 s, well beyond the 2 s session.
+	cl := ensembletest.StartCluster(t, 3, 0, ensembletest.WithConfig(func(c *config.Config) { c.SyncLimit = 25 }))
+	lead := cl.WaitLeader()
+	var cut *ensembletest.Member
+	var rest []string
+	for _, m := range cl.Members() {
+		if m != lead && cut == nil {
+			cut = m
+		} else {
+			rest = append(rest, m.Addr())
+		}
+	}
+	a, aev, err := zk.Connect([]string{cut.Addr()}, 2*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	waitState(t, aev, zk.StateHasSession)
+	if _, err := a.Create("/held", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := connectAny(t, rest)
+	ok, _, gone, err := b.ExistsW("/held")
+	if err != nil || !ok {
+		t.Fatalf("/held from the other side: %v, %v", ok, err)
+	}
+
+	cut.Pause()
+	defer cut.Resume()
+	disconnected := make(chan time.Time, 1)
+	go func() {
+		for ev := range aev {
+			if ev.State == zk.StateDisconnected {
+				disconnected <- time.Now()
+				return
+			}
+		}
+	}()
+	var deleted time.Time
+	select {
+	case ev := <-gone:
+		deleted = time.Now()
+		if ev.Type != zk.EventNodeDeleted {
+			t.Fatalf("watch on /held: %v", ev)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cut-off client's session did not expire")
+	}
+	select {
+	case at := <-disconnected:
+		if !at.Before(deleted) {
+			t.Fatalf("the client on the cut-off follower heard of it %v after its session expired", at.Sub(deleted))
+		}
+	default:
+		t.Fatal("the session expired while its client on the cut-off follower was still connected")
+	}
+
+	nc, err := net.Dial("tcp", cut.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := nc.Write(proto.AppendFrame(nil, &proto.ConnectRequest{Timeout: 4000, Passwd: make([]byte, 16)})); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := nc.Read(make([]byte, 64)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("handshake on a follower out of contact: read %d bytes, %v; want the connection closed", n, err)
 	}
 }

@@ -722,13 +722,23 @@ func (s *Server) newSession(ctx context.Context, timeout int32) (tree.Session, e
 }
 
 // housekeeping runs the periodic duties: session expiry (on the leader)
-// or reporting session activity to the leader, dropping clients while the
-// server has no leader or a write of theirs is stuck, reaping containers
-// and TTL nodes, and purging old snapshots.
+// or reporting session activity to the leader, dropping clients the server
+// can no longer vouch for or whose write is stuck, reaping containers and
+// TTL nodes, and purging old snapshots.
 func (s *Server) housekeeping() {
 	defer s.wg.Done()
 	tick := time.NewTicker(max(s.cfg.TickTime/2, 10*time.Millisecond))
 	defer tick.Stop()
+	// Every raft tick, a member reports its sessions' activity and checks
+	// its contact with the group: the less either lags, the more of a
+	// session's timeout is left for its client to act on a lost contact.
+	var vouch <-chan time.Time
+	if !s.cfg.Standalone() {
+		raftTick, _, _ := raftTiming(s.cfg)
+		t := time.NewTicker(raftTick)
+		defer t.Stop()
+		vouch = t.C
+	}
 	reap := time.NewTicker(max(s.cfg.ContainerCheckInterval, 10*time.Millisecond))
 	defer reap.Stop()
 	var purge <-chan time.Time
@@ -764,10 +774,8 @@ func (s *Server) housekeeping() {
 			}
 			if leading {
 				s.expireSessions(ctx, now)
-			} else {
-				s.reportTouches()
 			}
-			leaderless = s.dropClientsWithoutLeader(now, leaderless)
+			leaderless = s.leaderlessSince(now, leaderless)
 			s.updateReadOnly(now, leaderless)
 			if l := s.node.Leader(); l != leader {
 				if leader != 0 {
@@ -777,6 +785,11 @@ func (s *Server) housekeeping() {
 			}
 			s.dropStuckClients(now)
 			s.forgetLost(now)
+		case now := <-vouch:
+			if !s.node.IsLeader() {
+				s.reportTouches()
+			}
+			s.dropUnvouched(now)
 		case now := <-reap.C:
 			if s.node.IsLeader() {
 				s.reap(ctx, now)
@@ -811,33 +824,71 @@ func (s *Server) reap(ctx context.Context, now time.Time) {
 	}
 }
 
-// dropClientsWithoutLeader closes every session's connection once the
-// server has had no leader for an election timeout, as a ZooKeeper follower
-// does when it goes looking: its clients move to servers that can serve
-// them. Connections without a session are left alone: a four-letter word
-// still gets its answer (closing it before its 4 bytes are read would reset
-// it), and a handshake is refused on its own.
-func (s *Server) dropClientsWithoutLeader(now, since time.Time) time.Time {
-	if s.Serving() {
+// leaderlessSince is when the server lost its leader, given since, the
+// value it returned last; the zero time while there is a leader.
+func (s *Server) leaderlessSince(now, since time.Time) time.Time {
+	switch {
+	case s.Serving():
 		return time.Time{}
-	}
-	if since.IsZero() {
+	case since.IsZero():
 		return now
 	}
-	if now.Sub(since) >= s.electionTimeout {
-		s.mu.Lock()
-		var drop []*conn
-		for _, c := range s.bySess {
-			if !c.readOnly.Load() {
-				drop = append(drop, c)
-			}
-		}
-		s.mu.Unlock()
-		for _, c := range drop {
-			c.close()
+	return since
+}
+
+// dropUnvouched closes the connection of every session the server can no
+// longer vouch for, as a ZooKeeper follower does when it goes looking, so
+// that the client moves on to a server that can serve it.
+//
+// A server vouches for a session while it is in contact with its group
+// (raftnode's Contact). The leader expires a session a timeout after it
+// last heard of it; a member that kept answering a client's pings after
+// losing its leader would let the session expire while the client still
+// thought itself connected, and trusted the locks and leadership it held.
+// So a connection goes once contact is older than a quarter of its
+// session's timeout, which leaves the client time to hear of it, and a
+// recipe time to let go, before the leader can expire the session; or
+// older than two election timeouts, whichever is less.
+//
+// Connections without a session are left alone: a four-letter word still
+// gets its answer (closing it before its 4 bytes are read would reset it),
+// and a handshake is refused on its own. So are read-only sessions, which
+// a partitioned server serves on purpose.
+func (s *Server) dropUnvouched(now time.Time) {
+	if s.cfg.Standalone() {
+		return
+	}
+	quiet := now.Sub(s.node.Contact())
+	if quiet < s.vouchLimit(s.cfg.MinSessionTimeout) {
+		return
+	}
+	s.mu.Lock()
+	var drop []*conn
+	for _, c := range s.bySess {
+		if !c.readOnly.Load() && quiet >= s.vouchLimit(time.Duration(c.session.Timeout)*time.Millisecond) {
+			drop = append(drop, c)
 		}
 	}
-	return since
+	s.mu.Unlock()
+	if len(drop) > 0 {
+		s.log.Info("closing the connections of sessions this server can no longer vouch for",
+			zap.Int("connections", len(drop)), zap.Duration("sinceContact", quiet))
+	}
+	for _, c := range drop {
+		c.close()
+	}
+}
+
+// vouchLimit is how long a member may go without contact with its group
+// and still vouch for a session of the given timeout (see dropUnvouched).
+func (s *Server) vouchLimit(timeout time.Duration) time.Duration {
+	return min(2*s.electionTimeout, timeout/4)
+}
+
+// vouches reports whether the server may serve a session of the given
+// timeout now.
+func (s *Server) vouches(timeout time.Duration) bool {
+	return s.cfg.Standalone() || time.Since(s.node.Contact()) < s.vouchLimit(timeout)
 }
 
 // dropPendingWriters closes the connections waiting for a write when the
