@@ -102,10 +102,13 @@ func (c *Cluster) newMember(id uint64, observer bool, clientPort int) *Member {
 	if observer {
 		peerType = "observer"
 	}
+	// syncLimit 5 makes the election timeout 1–2 s: a leader's fsync
+	// stall on a loaded test machine should not start elections, or drop
+	// clients, that no test asked for.
 	text := fmt.Sprintf(`tickTime=200
 maxSessionTimeout=30000
 initLimit=10
-syncLimit=2
+syncLimit=5
 dataDir=%s
 peerType=%s
 4lw.commands.whitelist=*
