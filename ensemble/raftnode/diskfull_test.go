@@ -74,12 +74,13 @@ func TestFullDiskStopsNodeAndRestartRecovers(t *testing.T) {
 	// A wait that never ends must fail the test, not hang the package.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	entry := make([]byte, 2048)
 	var applied int
 	for i := 0; ; i++ {
 		if i == 1000 {
 			t.Fatal("1000 entries of 2 KiB written to a full 1 MiB disk")
 		}
+		// A new buffer each time: the node keeps what it is given.
+		entry := make([]byte, 2048)
 		copy(entry, fmt.Sprintf("entry-%04d", i))
 		next := n.Applied() + 1
 		if err := n.Propose(ctx, entry, nil); err != nil {

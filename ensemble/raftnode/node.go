@@ -692,7 +692,8 @@ func (n *Node) deliverReads(states []raft.ReadState) {
 // why, on the run goroutine, so it must not block; raft may also lose a
 // proposal without a word, for example when leadership changes. While no
 // leader is known the proposal waits for one, until ctx ends. Proposals
-// from one goroutine keep their order.
+// from one goroutine keep their order. The node keeps data: the caller
+// must not change it afterwards.
 func (n *Node) Propose(ctx context.Context, data []byte, dropped func(error)) error {
 	m := &raftpb.Message{Type: raftpb.MsgProp.Enum(), Entries: []*raftpb.Entry{{Data: data}}}
 	return n.submit(ctx, proposal{m: m, dropped: dropped})
