@@ -31,7 +31,9 @@
 //
 // Standalone mode is a one-voter raft group that needs no Transport. A
 // quorum plugs a [Transport] in for outgoing messages and feeds incoming ones
-// to [Node.Step].
+// to [Node.Step]. [Node.Contact] tells from those messages when a member
+// last knew itself part of a working group, so that the server stops
+// vouching for its clients' sessions before the leader may expire them.
 //
 // Membership is bootstrapped from Config.Peers and Learners and from then on
 // lives in the log: [Node.ProposeConfChange] changes it on the leader, one
