@@ -43,14 +43,10 @@ func TestProposalWaitsForLeader(t *testing.T) {
 // member that cannot answer, reaches its dropped callback.
 func TestProposalRefusedDuringTransfer(t *testing.T) {
 	net := newChanNet(1, 2, 3)
-	ms := threeMembers(t, net)
-	for _, m := range ms {
-		// A transfer to a member that does not answer is abandoned after
-		// an election timeout, which testConfig makes long enough to keep
-		// it pending for the test.
-		startMember(t, net, m)
-	}
-	lead := leaderOf(t, ms...)
+	// A transfer to a member that does not answer is abandoned after an
+	// election timeout, which testConfig makes long enough to keep it
+	// pending for the test.
+	ms, lead := runningThree(t, net)
 	var target *member
 	for _, m := range ms {
 		if m != lead {

@@ -153,6 +153,17 @@ func startMember(t *testing.T, net *chanNet, m *member) {
 	net.setNode(m.cfg.ID, n)
 }
 
+// runningThree starts a three-voter group on net and returns its members
+// and, once there is one, its leader.
+func runningThree(t *testing.T, net *chanNet) (ms []*member, lead *member) {
+	t.Helper()
+	ms = threeMembers(t, net)
+	for _, m := range ms {
+		startMember(t, net, m)
+	}
+	return ms, leaderOf(t, ms...)
+}
+
 // threeMembers builds (but starts none of) a three-voter group on net.
 func threeMembers(t *testing.T, net *chanNet) []*member {
 	t.Helper()

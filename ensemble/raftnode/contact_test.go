@@ -10,11 +10,7 @@ import (
 // and stops when none does; a solitary voter's is always now.
 func TestContact(t *testing.T) {
 	net := newChanNet(1, 2, 3)
-	ms := threeMembers(t, net)
-	for _, m := range ms {
-		startMember(t, net, m)
-	}
-	lead := leaderOf(t, ms...)
+	ms, lead := runningThree(t, net)
 	var fs []*member
 	for _, m := range ms {
 		if m != lead {

@@ -78,11 +78,7 @@ func forged(to, from uint64) map[string]*raftpb.Message {
 // every write, before and after.
 func TestForgedMessagesDropped(t *testing.T) {
 	net := newChanNet(1, 2, 3)
-	all := threeMembers(t, net)
-	for _, m := range all {
-		startMember(t, net, m)
-	}
-	lead := leaderOf(t, all...)
+	all, lead := runningThree(t, net)
 	proposeEach(t, lead.n, lead.sm, "before", 5)
 
 	for _, m := range all {
